@@ -1,0 +1,44 @@
+"""Errors raised by the generative side.
+
+SynthError                      base of everything raised on purpose here
+├── SchemaError(ValueError)     the data cannot be described or modelled (all-null column, too few rows, bad override)
+├── ConditionError(ValueError)  a sampling condition names an unknown column or value
+├── ParameterError(ValueError)  an estimator parameter is out of range
+├── ModelFileError              a saved model folder is missing, incomplete or from an incompatible format
+└── NotFittedError(ValueError, AttributeError)   sample/save before fit
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConditionError",
+    "ModelFileError",
+    "NotFittedError",
+    "ParameterError",
+    "SchemaError",
+    "SynthError",
+]
+
+
+class SynthError(Exception):
+    """Base class of the errors synth raises on purpose."""
+
+
+class SchemaError(SynthError, ValueError):
+    """The data cannot be described or modelled as given."""
+
+
+class ConditionError(SynthError, ValueError):
+    """A sampling condition names an unknown column or value."""
+
+
+class ParameterError(SynthError, ValueError):
+    """An estimator parameter is out of its allowed range."""
+
+
+class ModelFileError(SynthError):
+    """A saved model folder is missing, incomplete or incompatible."""
+
+
+class NotFittedError(SynthError, ValueError, AttributeError):
+    """The model was used before fit()."""

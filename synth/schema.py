@@ -1,0 +1,249 @@
+"""Column kinds inferred from a table, overridable, and saved as JSON so outputs keep the input's types."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any, Literal, get_args
+
+import pandas as pd
+import pyarrow as pa
+
+from synth.errors import SchemaError
+
+__all__ = ["KINDS", "ColumnKind", "ColumnSpec", "Schema", "infer_schema", "table_to_frame"]
+
+ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime", "id", "constant"]
+KINDS: tuple[str, ...] = get_args(ColumnKind)
+#: Below this many rows a column of unique values is not taken for an identifier.
+_MIN_ROWS_FOR_ID = 20
+_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$", re.IGNORECASE)
+_MAX_STORED_CATEGORIES = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnSpec:
+    """One column: how it is modelled and how it is rebuilt.
+
+    Attributes:
+        name: column name in the input.
+        kind: how the column is modelled (see ``KINDS``).
+        nullable: whether the real data has nulls in it (they are modelled, not dropped).
+        arrow_type: the Arrow type, for people; the exact type travels in ``Schema.arrow_schema``.
+        pandas_dtype: the pandas dtype the column is rebuilt with.
+        categories: the categories of a pandas ``category`` dtype, in order (None otherwise).
+    """
+
+    name: str
+    kind: ColumnKind
+    nullable: bool
+    arrow_type: str
+    pandas_dtype: str
+    categories: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """The columns of a table in their input order, plus the exact Arrow schema for lossless output."""
+
+    columns: tuple[ColumnSpec, ...]
+    arrow_schema_b64: str
+
+    def __iter__(self) -> Iterator[ColumnSpec]:
+        return iter(self.columns)
+
+    def __len__(self) -> int:
+        return len(self.columns)
+
+    def __getitem__(self, name: str) -> ColumnSpec:
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow_schema(self) -> pa.Schema:
+        """The input's Arrow schema (without pandas metadata)."""
+        buffer = pa.py_buffer(base64.b64decode(self.arrow_schema_b64))
+        return pa.ipc.read_schema(buffer)
+
+    def with_kinds(self, kinds: Mapping[str, str]) -> Schema:
+        """A copy with some column kinds overridden (e.g. from a config's ``schema:`` section)."""
+        known = set(self.names)
+        unknown = sorted(set(kinds) - known)
+        if unknown:
+            raise SchemaError(
+                f"schema override names unknown column(s) {unknown}; columns are {sorted(known)}"
+            )
+        columns = []
+        for column in self.columns:
+            kind = kinds.get(column.name, column.kind)
+            _check_kind_fits(column, kind)
+            columns.append(replace(column, kind=kind))  # type: ignore[arg-type]
+        return replace(self, columns=tuple(columns))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "columns": [
+                {**asdict(c), "categories": None if c.categories is None else list(c.categories)}
+                for c in self.columns
+            ],
+            "arrow_schema_b64": self.arrow_schema_b64,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schema:
+        try:
+            columns = tuple(
+                ColumnSpec(**{**c, "categories": None if c["categories"] is None else tuple(c["categories"])})
+                for c in data["columns"]
+            )
+            return cls(columns=columns, arrow_schema_b64=data["arrow_schema_b64"])
+        except (KeyError, TypeError) as exc:
+            raise SchemaError(f"schema JSON is malformed: {exc}") from exc
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        return cls.from_dict(json.loads(text))
+
+    def describe(self) -> str:
+        """A fixed-width table of the columns, for showing to the user."""
+        width = max([len(c.name) for c in self.columns] + [6])
+        lines = [f"{'column':<{width}}  {'kind':<11}  {'nulls':<5}  arrow type"]
+        for c in self.columns:
+            lines.append(
+                f"{c.name:<{width}}  {c.kind:<11}  {'yes' if c.nullable else 'no':<5}  {c.arrow_type}"
+            )
+        return "\n".join(lines)
+
+
+def table_to_frame(table: pa.Table) -> pd.DataFrame:
+    """Arrow to pandas without losing integers to floats: integer columns become nullable pandas ints."""
+    mapping = {
+        pa.int8(): pd.Int8Dtype(),
+        pa.int16(): pd.Int16Dtype(),
+        pa.int32(): pd.Int32Dtype(),
+        pa.int64(): pd.Int64Dtype(),
+        pa.uint8(): pd.UInt8Dtype(),
+        pa.uint16(): pd.UInt16Dtype(),
+        pa.uint32(): pd.UInt32Dtype(),
+        pa.uint64(): pd.UInt64Dtype(),
+    }
+    frame = table.to_pandas(types_mapper=mapping.get)
+    for field in table.schema:
+        # Columns without nulls go back to plain numpy ints: what a user expects from pandas.
+        if pa.types.is_integer(field.type) and table.column(field.name).null_count == 0:
+            frame[field.name] = frame[field.name].astype(str(field.type))
+    return frame
+
+
+def infer_schema(data: pd.DataFrame | pa.Table) -> Schema:
+    """Infer each column's kind and nullability; raise SchemaError for data that cannot be modelled."""
+    frame = table_to_frame(data) if isinstance(data, pa.Table) else data
+    if not isinstance(frame, pd.DataFrame):
+        raise SchemaError(f"expected a pandas DataFrame or an Arrow table, got {type(data).__name__}")
+    if frame.shape[1] == 0:
+        raise SchemaError("the table has no columns")
+    if len(frame) == 0:
+        raise SchemaError("the table has no rows")
+    if frame.columns.duplicated().any():
+        dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise SchemaError(f"duplicate column names {dupes}")
+    arrow_schema = _arrow_schema_of(data, frame)
+    columns = tuple(_infer_column(frame[name], arrow_schema.field(str(name)).type) for name in frame.columns)
+    serialized = arrow_schema.remove_metadata().serialize().to_pybytes()
+    return Schema(columns=columns, arrow_schema_b64=base64.b64encode(serialized).decode("ascii"))
+
+
+def _arrow_schema_of(data: pd.DataFrame | pa.Table, frame: pd.DataFrame) -> pa.Schema:
+    if isinstance(data, pa.Table):
+        return data.schema
+    if not all(isinstance(c, str) for c in frame.columns):
+        raise SchemaError("column names must be strings")
+    try:
+        return pa.Schema.from_pandas(frame, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise SchemaError(f"the table has a column Arrow cannot type: {exc}") from exc
+
+
+def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
+    name = str(series.name)
+    n_null = int(series.isna().sum())
+    if n_null == len(series):
+        raise SchemaError(f"column '{name}' is entirely null; drop it or fill it before training")
+    kind = _infer_kind(series, arrow_type)
+    dtype = series.dtype
+    categories = None
+    if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) <= _MAX_STORED_CATEGORIES:
+        categories = tuple(dtype.categories.tolist())
+    return ColumnSpec(
+        name=name,
+        kind=kind,
+        nullable=n_null > 0,
+        arrow_type=str(arrow_type),
+        pandas_dtype=str(dtype),
+        categories=categories,
+    )
+
+
+def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
+    name = str(series.name)
+    values = series.dropna()
+    n_unique = int(values.nunique())
+    unique_per_row = n_unique == len(series) and len(series) >= _MIN_ROWS_FOR_ID
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if n_unique == 1:
+        return "constant"
+    if pa.types.is_boolean(arrow_type):
+        return "boolean"
+    if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
+        return "datetime"
+    if pa.types.is_integer(arrow_type) and not isinstance(series.dtype, pd.CategoricalDtype):
+        if unique_per_row and (_ID_NAME.search(name) or _is_consecutive(values)):
+            return "id"
+        return "integer"
+    if pa.types.is_floating(arrow_type) and not isinstance(series.dtype, pd.CategoricalDtype):
+        return "continuous"
+    if (
+        pa.types.is_string(arrow_type)
+        or pa.types.is_large_string(arrow_type)
+        or pa.types.is_integer(arrow_type)
+    ):
+        if unique_per_row and not isinstance(series.dtype, pd.CategoricalDtype):
+            return "id"
+        return "categorical"
+    raise SchemaError(
+        f"column '{name}' has Arrow type {arrow_type}, which cannot be modelled; "
+        "drop it or convert it to a number, text, boolean or timestamp"
+    )
+
+
+def _is_consecutive(values: pd.Series) -> bool:
+    ordered = values.sort_values().to_numpy()
+    return bool(len(ordered) > 1 and (ordered[1:] - ordered[:-1] == 1).all())
+
+
+_NUMERIC_KINDS = {"continuous", "integer"}
+
+
+def _check_kind_fits(column: ColumnSpec, kind: str) -> None:
+    if kind not in KINDS:
+        raise SchemaError(f"column '{column.name}': unknown kind '{kind}'; choose one of {list(KINDS)}")
+    arrow = column.arrow_type
+    numeric = arrow.startswith(("int", "uint", "float", "double", "halffloat", "decimal"))
+    if kind in _NUMERIC_KINDS and not numeric:
+        raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as {kind}; it is not numeric")
+    if kind == "datetime" and not arrow.startswith(("timestamp", "date")):
+        raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as datetime")
+    if kind == "boolean" and arrow != "bool":
+        raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as boolean; use categorical")

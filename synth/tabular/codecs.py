@@ -1,0 +1,286 @@
+"""One codec per column kind: fit JSON-ready stats, encode a column into network space, decode it back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from synth.schema import ColumnSpec
+from synth.tabular.mixture import Mode, fit_modes, mode_posteriors
+
+__all__ = ["Codec", "Span", "codec_from_dict", "fit_codec"]
+
+_SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
+_DATETIME_UNITS_NS = (86_400 * 10**9, 10**9, 10**6, 10**3, 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A slice of the encoded row produced by one output head."""
+
+    width: int
+    activation: Literal["tanh", "softmax"]
+
+
+class Codec:
+    """Encoder/decoder of one column. Subclasses hold only JSON-ready state."""
+
+    spans: tuple[Span, ...] = ()
+
+    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        return np.zeros((len(series), 0), dtype=np.float32)
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    @property
+    def width(self) -> int:
+        return sum(s.width for s in self.spans)
+
+
+def _to_float(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Values as float64 (datetimes as int64 nanoseconds) and the null mask."""
+    null = series.isna().to_numpy()
+    if kind == "datetime":
+        stamps = pd.to_datetime(series)
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64")
+        return np.where(null, 0, ns).astype(np.float64), null
+    return series.to_numpy(dtype=np.float64, na_value=np.nan), null
+
+
+class NumericCodec(Codec):
+    """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls."""
+
+    def __init__(
+        self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float
+    ) -> None:
+        self.kind, self.modes, self.low, self.high = kind, modes, low, high
+        self.nullable, self.step = nullable, step
+        spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
+        if nullable:
+            spans.append(Span(2, "softmax"))
+        self.spans = tuple(spans)
+
+    @classmethod
+    def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> NumericCodec:
+        values, null = _to_float(series, spec.kind)
+        present = values[~null]
+        step = 0.0
+        if spec.kind == "integer":
+            step = 1.0
+        elif spec.kind == "datetime":
+            ints = present.astype(np.int64)
+            step = float(next(u for u in _DATETIME_UNITS_NS if (ints % u == 0).all()))
+        offset = float(present.min()) if spec.kind == "datetime" else 0.0
+        modes = fit_modes(present - offset, rng)
+        modes = [Mode(m.mean + offset, m.std, m.weight) for m in modes]
+        return cls(spec.kind, modes, float(present.min()), float(present.max()), bool(null.any()), step)
+
+    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        values, null = _to_float(series, self.kind)
+        present = np.where(null, self.modes[0].mean, values)
+        post = mode_posteriors(present, self.modes)
+        post[post.sum(axis=1) == 0, 0] = 1.0  # outside every mode (cannot happen on the fitted data)
+        cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
+        chosen = np.minimum((cum < rng.random((len(values), 1))).sum(axis=1), len(self.modes) - 1)
+        means = np.array([m.mean for m in self.modes])[chosen]
+        stds = np.array([m.std for m in self.modes])[chosen]
+        scalar = np.where(stds > 0, (present - means) / (_SCALE * np.where(stds > 0, stds, 1.0)), 0.0)
+        out = np.zeros((len(values), self.width), dtype=np.float32)
+        out[:, 0] = np.clip(scalar, -0.99, 0.99)
+        out[np.arange(len(values)), 1 + chosen] = 1.0
+        if self.nullable:
+            out[:, 1 + len(self.modes) + null.astype(int)] = 1.0  # [present, null]
+        return out
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        chosen = block[:, 1 : 1 + len(self.modes)].argmax(axis=1)
+        means = np.array([m.mean for m in self.modes])[chosen]
+        stds = np.array([m.std for m in self.modes])[chosen]
+        values = np.clip(means + block[:, 0].astype(np.float64) * _SCALE * stds, self.low, self.high)
+        if self.step:
+            values = np.round(values / self.step) * self.step
+        if self.nullable:
+            values = np.where(block[:, -1] > block[:, -2], np.nan, values)
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codec": "numeric",
+            "kind": self.kind,
+            "modes": [[m.mean, m.std, m.weight] for m in self.modes],
+            "low": self.low,
+            "high": self.high,
+            "nullable": self.nullable,
+            "step": self.step,
+        }
+
+
+class CategoricalCodec(Codec):
+    """One-hot over the most frequent levels (nulls are a level); rarer levels share one pooled slot."""
+
+    def __init__(self, levels: list[Any], pooled: list[Any], pooled_weights: list[float]) -> None:
+        self.levels, self.pooled, self.pooled_weights = levels, pooled, pooled_weights
+        self.spans = (Span(len(levels) + (1 if pooled else 0), "softmax"),)
+
+    @classmethod
+    def fit(cls, series: pd.Series, max_categories: int, max_pooled: int = 10_000) -> CategoricalCodec:
+        counts = _as_python(series).value_counts(dropna=False, sort=True)
+        values = [None if _is_null(v) else v for v in counts.index.tolist()]
+        freqs = counts.to_numpy()
+        if len(values) <= max_categories:
+            return cls(values, [], [])
+        keep = max_categories - 1
+        rest = freqs[keep : keep + max_pooled].astype(np.float64)
+        return cls(values[:keep], values[keep : keep + max_pooled], (rest / rest.sum()).tolist())
+
+    @property
+    def other_index(self) -> int | None:
+        return len(self.levels) if self.pooled else None
+
+    def index_of(self, value: Any) -> int | None:
+        """Slot of a value (its own, or the pooled one); None if the value was never seen."""
+        value = None if _is_null(value) else value
+        if value in self.levels:
+            return self.levels.index(value)
+        if value in self.pooled:
+            return self.other_index
+        return None
+
+    def codes(self, series: pd.Series) -> np.ndarray:
+        """Slot index of every row."""
+        known = [v for v in self.levels if v is not None]
+        codes = pd.Categorical(_as_python(series), categories=known).codes.astype(np.int64)
+        slot_of_known = np.array([self.levels.index(v) for v in known] + [-1], dtype=np.int64)
+        slots = slot_of_known[codes]  # code -1 (null or pooled) maps to the sentinel -1
+        null = series.isna().to_numpy()
+        if None in self.levels:
+            slots[null] = self.levels.index(None)
+        if self.pooled:
+            slots[(slots == -1) & ~null] = len(self.levels)
+        return slots
+
+    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        out = np.zeros((len(series), self.width), dtype=np.float32)
+        out[np.arange(len(series)), self.codes(series)] = 1.0
+        return out
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        slots = block.argmax(axis=1)
+        values = np.empty(len(slots), dtype=object)
+        table = np.empty(len(self.levels), dtype=object)
+        table[:] = self.levels
+        in_levels = slots < len(self.levels)
+        values[in_levels] = table[slots[in_levels]]
+        n_other = int((~in_levels).sum())
+        if n_other:
+            pooled = np.empty(len(self.pooled), dtype=object)
+            pooled[:] = self.pooled
+            values[~in_levels] = pooled[rng.choice(len(self.pooled), size=n_other, p=self.pooled_weights)]
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codec": "categorical",
+            "levels": self.levels,
+            "pooled": self.pooled,
+            "pooled_weights": self.pooled_weights,
+        }
+
+
+class ConstantCodec(Codec):
+    """A column with one value (and perhaps nulls): nothing to learn beyond the value and the null share."""
+
+    def __init__(self, value: Any, null_share: float, is_datetime: bool) -> None:
+        self.value, self.null_share, self.is_datetime = value, null_share, is_datetime
+
+    @classmethod
+    def fit(cls, series: pd.Series, spec: ColumnSpec) -> ConstantCodec:
+        value = series.dropna().iloc[0]
+        is_datetime = spec.kind == "datetime" or isinstance(value, pd.Timestamp)
+        stored = pd.Timestamp(value).isoformat() if is_datetime else _as_python(pd.Series([value])).iloc[0]
+        return cls(stored, float(series.isna().mean()), is_datetime)
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        value = pd.Timestamp(self.value) if self.is_datetime else self.value
+        values = np.empty(len(block), dtype=object)
+        values[:] = [value] * len(block)
+        if self.null_share:
+            values[rng.random(len(block)) < self.null_share] = None
+        return values
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "codec": "constant",
+            "value": self.value,
+            "null_share": self.null_share,
+            "is_datetime": self.is_datetime,
+        }
+
+
+class IdCodec(Codec):
+    """Identifiers are never modelled: fresh ones are made (1..n for integers, random hex for text)."""
+
+    def __init__(self, numeric: bool) -> None:
+        self.numeric = numeric
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        n = len(block)
+        if self.numeric:
+            return np.arange(1, n + 1, dtype=np.int64)
+        words = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)
+        return np.array([f"{a:016x}{b:016x}" for a, b in words], dtype=object)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"codec": "id", "numeric": self.numeric}
+
+
+def fit_codec(series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, max_categories: int) -> Codec:
+    """The codec for a column's kind, fitted on its values."""
+    if spec.kind in ("continuous", "integer", "datetime"):
+        return NumericCodec.fit(series, spec, rng)
+    if spec.kind in ("categorical", "boolean"):
+        return CategoricalCodec.fit(series, max_categories)
+    if spec.kind == "constant":
+        return ConstantCodec.fit(series, spec)
+    return IdCodec(numeric=spec.arrow_type.startswith(("int", "uint")))
+
+
+def codec_from_dict(data: dict[str, Any]) -> Codec:
+    """Rebuild a codec from its JSON form."""
+    kind = data["codec"]
+    if kind == "numeric":
+        modes = [Mode(*m) for m in data["modes"]]
+        return NumericCodec(data["kind"], modes, data["low"], data["high"], data["nullable"], data["step"])
+    if kind == "categorical":
+        return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"])
+    if kind == "constant":
+        return ConstantCodec(data["value"], data["null_share"], data["is_datetime"])
+    if kind == "id":
+        return IdCodec(data["numeric"])
+    raise ValueError(f"unknown codec '{kind}'")
+
+
+def _is_null(value: Any) -> bool:
+    return (
+        value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
+    )
+
+
+def _as_python(series: pd.Series) -> pd.Series:
+    """Values as plain Python scalars (str, int, float, bool) so levels survive a JSON round trip."""
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        series = series.astype(object)
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return series.astype(object).map(lambda v: None if _is_null(v) else bool(v))
+    if pd.api.types.is_integer_dtype(series.dtype):
+        return series.astype(object).map(lambda v: None if _is_null(v) else int(v))
+    return series.astype(object)

@@ -1,0 +1,108 @@
+"""One-dimensional Gaussian mixtures with exact spikes, fitted by EM in numpy, for mode-specific normalisation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Mode", "fit_modes", "mode_posteriors"]
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+@dataclass(frozen=True, slots=True)
+class Mode:
+    """A mixture component; ``std == 0`` marks a spike: a single value that many rows share exactly."""
+
+    mean: float
+    std: float
+    weight: float
+
+
+def fit_modes(
+    values: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    max_modes: int = 10,
+    spike_share: float = 0.05,
+    max_spikes: int = 10,
+    min_weight: float = 0.005,
+    max_fit_rows: int = 5_000,
+) -> list[Mode]:
+    """Split values into exact spikes (values held by >= ``spike_share`` of rows) and a Gaussian mixture of the rest.
+
+    The mixture is fitted on at most ``max_fit_rows`` values so the fit stays fast on large tables.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values)
+    uniques, counts = np.unique(values, return_counts=True)
+    order = np.argsort(-counts, kind="stable")[:max_spikes]
+    spike_values = [uniques[i] for i in order if counts[i] >= spike_share * n]
+    modes = [Mode(float(v), 0.0, float(counts[uniques == v][0]) / n) for v in spike_values]
+    rest = values[~np.isin(values, spike_values)] if spike_values else values
+    if len(rest) == 0:
+        return modes
+    rest_weight = len(rest) / n
+    if len(rest) > max_fit_rows:
+        rest = rng.choice(rest, size=max_fit_rows, replace=False)
+    components = _em(rest, max_modes=max_modes, min_weight=min_weight)
+    return modes + [Mode(m, s, w * rest_weight) for m, s, w in components]
+
+
+def _em(
+    values: np.ndarray, *, max_modes: int, min_weight: float, n_iter: int = 60
+) -> list[tuple[float, float, float]]:
+    center, scale = float(values.mean()), float(values.std())
+    if scale == 0.0 or len(np.unique(values)) == 1:
+        return [(center, max(abs(center) * 1e-6, 1e-6), 1.0)]
+    x = (values - center) / scale
+    k = int(min(max_modes, len(np.unique(x))))
+    means = np.quantile(x, (np.arange(k) + 0.5) / k)
+    variances = np.full(k, 1.0 / k)
+    weights = np.full(k, 1.0 / k)
+    var_floor = 1e-6
+    previous = -np.inf
+    for _ in range(n_iter):
+        log_p = _log_prob(x, means, variances, weights)
+        log_norm = np.logaddexp.reduce(log_p, axis=1, keepdims=True)
+        resp = np.exp(log_p - log_norm)
+        mass = resp.sum(axis=0) + 1e-12
+        weights = mass / len(x)
+        means = (resp * x[:, None]).sum(axis=0) / mass
+        variances = np.maximum((resp * (x[:, None] - means) ** 2).sum(axis=0) / mass, var_floor)
+        keep = weights >= min_weight
+        if not keep.all():
+            means, variances, weights = means[keep], variances[keep], weights[keep] / weights[keep].sum()
+        loglik = float(log_norm.mean())
+        if abs(loglik - previous) < 1e-6:
+            break
+        previous = loglik
+    return [
+        (center + scale * float(m), scale * float(np.sqrt(v)), float(w))
+        for m, v, w in zip(means, variances, weights, strict=True)
+    ]
+
+
+def _log_prob(x: np.ndarray, means: np.ndarray, variances: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    diff = x[:, None] - means[None, :]
+    return np.log(weights) - 0.5 * (_LOG_2PI + np.log(variances) + diff**2 / variances)
+
+
+def mode_posteriors(values: np.ndarray, modes: list[Mode]) -> np.ndarray:
+    """P(mode | value) for each value; spikes take exactly their own value."""
+    values = np.asarray(values, dtype=np.float64)
+    means = np.array([m.mean for m in modes])
+    stds = np.array([m.std for m in modes])
+    weights = np.array([m.weight for m in modes])
+    spikes = stds == 0
+    post = np.zeros((len(values), len(modes)))
+    if (~spikes).any():
+        var = stds[~spikes] ** 2
+        log_p = _log_prob(values, means[~spikes], var, weights[~spikes])
+        post[:, ~spikes] = np.exp(log_p - np.logaddexp.reduce(log_p, axis=1, keepdims=True))
+    for j in np.flatnonzero(spikes):
+        hit = values == means[j]
+        post[hit] = 0.0
+        post[hit, j] = 1.0
+    return post

@@ -1,0 +1,142 @@
+"""The tabular GAN's networks: residual generator with per-column output heads, and a PacGAN critic."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+__all__ = ["PacDiscriminator", "Residual", "TabularGenerator", "activate"]
+
+
+def _reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
+    """PyTorch's default Linear initialisation, drawn from ``generator`` instead of the global RNG."""
+    nn.init.kaiming_uniform_(layer.weight, a=math.sqrt(5), generator=generator)
+    bound = 1 / math.sqrt(layer.in_features)
+    if layer.bias is not None:
+        nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+
+
+class Residual(nn.Module):
+    """Linear -> BatchNorm -> ReLU, with the input concatenated to the output.
+
+    Shape:
+        input (N, in_features) -> output (N, in_features + out_features)
+    """
+
+    def __init__(self, in_features: int, out_features: int, device: torch.device | None = None) -> None:
+        super().__init__()
+        self.linear = nn.Linear(in_features, out_features, device=device)
+        self.norm = nn.BatchNorm1d(out_features, device=device)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        _reset_linear(self.linear, generator)
+        self.norm.reset_parameters()
+
+    def forward(self, x: Tensor) -> Tensor:
+        return torch.cat([F.relu(self.norm(self.linear(x))), x], dim=1)
+
+
+class TabularGenerator(nn.Module):
+    """Maps noise plus a condition vector to raw (pre-activation) encoded rows.
+
+    Args:
+        noise_dim: size of the noise vector.
+        cond_dim: size of the condition vector.
+        hidden: widths of the residual blocks.
+        data_dim: width of an encoded row.
+
+    Shape:
+        input (N, noise_dim + cond_dim) -> output (N, data_dim)
+    """
+
+    def __init__(
+        self,
+        noise_dim: int,
+        cond_dim: int,
+        hidden: tuple[int, ...],
+        data_dim: int,
+        device: torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        blocks, width = [], noise_dim + cond_dim
+        for size in hidden:
+            blocks.append(Residual(width, size, device=device))
+            width += size
+        self.blocks = nn.Sequential(*blocks)
+        self.head = nn.Linear(width, data_dim, device=device)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        for block in self.blocks:
+            block.reset_parameters(generator)
+        _reset_linear(self.head, generator)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.blocks(x))
+
+
+class PacDiscriminator(nn.Module):
+    """A critic that scores packs of ``pac`` rows at once, so a collapsed generator is easy to spot (PacGAN).
+
+    Dropout masks are drawn from the caller's generator, keeping training reproducible.
+
+    Shape:
+        input (N, in_features) with N divisible by pac -> output (N / pac, 1)
+    """
+
+    def __init__(
+        self,
+        in_features: int,
+        hidden: tuple[int, ...],
+        pac: int,
+        dropout: float = 0.5,
+        device: torch.device | None = None,
+    ) -> None:
+        super().__init__()
+        self.pac, self.dropout = pac, dropout
+        widths = [in_features * pac, *hidden]
+        self.layers = nn.ModuleList(
+            nn.Linear(a, b, device=device) for a, b in zip(widths[:-1], widths[1:], strict=True)
+        )
+        self.head = nn.Linear(widths[-1], 1, device=device)
+
+    def reset_parameters(self, generator: torch.Generator | None = None) -> None:
+        for layer in [*self.layers, self.head]:
+            _reset_linear(layer, generator)
+
+    def forward(self, x: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        h = x.reshape(-1, x.shape[1] * self.pac)
+        for layer in self.layers:
+            h = F.leaky_relu(layer(h), 0.2)
+            if self.training and self.dropout > 0:
+                keep = torch.rand(h.shape, generator=generator, device=h.device) >= self.dropout
+                h = h * keep / (1 - self.dropout)
+        return self.head(h)
+
+
+def activate(
+    raw: Tensor,
+    spans: list[tuple[int, int, str]],
+    *,
+    generator: torch.Generator | None,
+    tau: float = 0.2,
+    hard: bool = False,
+) -> Tensor:
+    """tanh on scalar spans, Gumbel-softmax on one-hot spans (one-hot argmax when ``hard``).
+
+    ``spans`` holds (start, width, activation) triples.
+    """
+    parts = []
+    for start, width, kind in spans:
+        logits = raw[:, start : start + width]
+        if kind == "tanh":
+            parts.append(torch.tanh(logits))
+            continue
+        u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
+        soft = F.softmax((logits - torch.log(-torch.log(u))) / tau, dim=1)
+        if hard:
+            soft = F.one_hot(soft.argmax(dim=1), width).to(soft.dtype)
+        parts.append(soft)
+    return torch.cat(parts, dim=1)

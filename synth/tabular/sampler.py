@@ -1,0 +1,88 @@
+"""Training-by-sampling: conditional vectors drawn by log-frequency, and matching real rows, as index arithmetic."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+__all__ = ["ConditionalSampler"]
+
+
+class ConditionalSampler:
+    """Draws conditions and matching real rows for whole batches, with no Python loop over rows.
+
+    A column is picked uniformly among the discrete columns, then one of its slots (with probability
+    proportional to log(1 + count) in training, to the count when generating), then a real row holding
+    that slot. All tables live on ``device``.
+
+    Args:
+        counts: real rows per global slot (slots of all discrete columns, concatenated).
+        widths: number of slots of each discrete column.
+        device: where the tables and the drawn indices live.
+    """
+
+    def __init__(self, counts: np.ndarray, widths: list[int], device: torch.device) -> None:
+        self.n_columns = len(widths)
+        self.width = int(sum(widths))
+        self.device = device
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        self.counts = torch.as_tensor(np.asarray(counts, dtype=np.int64), device=device)
+        self.column_first = torch.as_tensor(offsets, device=device)
+        self.column_last = torch.as_tensor(offsets + np.asarray(widths, dtype=np.int64) - 1, device=device)
+        counts = np.asarray(counts, dtype=np.float64)
+        self.log_cdf = self._shifted_cdf(np.log1p(counts), offsets, widths)
+        self.freq_cdf = self._shifted_cdf(counts, offsets, widths)
+        self.row_index = torch.zeros(0, dtype=torch.long, device=device)
+        self.starts = torch.zeros(self.width, dtype=torch.long, device=device)
+
+    @classmethod
+    def from_rows(cls, slots: np.ndarray, widths: list[int], device: torch.device) -> ConditionalSampler:
+        """A sampler that can also pick real rows: ``slots`` is (n_rows, n_discrete) local slot indices."""
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        global_slots = slots.astype(np.int64) + offsets[None, :]
+        counts = np.bincount(global_slots.ravel(), minlength=int(sum(widths)))
+        sampler = cls(counts, widths, device)
+        # Row numbers sorted by slot, column after column: slot g's rows are row_index[starts[g] : starts[g] + counts[g]].
+        by_slot = [np.argsort(global_slots[:, j], kind="stable") for j in range(len(widths))]
+        sampler.row_index = torch.as_tensor(
+            np.concatenate(by_slot) if by_slot else np.zeros(0), device=device
+        ).long()
+        sampler.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device).long()
+        return sampler
+
+    def _shifted_cdf(self, weights: np.ndarray, offsets: np.ndarray, widths: list[int]) -> torch.Tensor:
+        """Each column's CDF shifted by its column number, so one searchsorted on (column + u) picks a slot in it."""
+        parts = [np.zeros(0)]
+        for j, (lo, width) in enumerate(zip(offsets, widths, strict=True)):
+            w = weights[lo : lo + width]
+            parts.append(j + np.cumsum(w) / w.sum())
+        return torch.as_tensor(np.concatenate(parts), dtype=torch.float64, device=self.device)
+
+    def _draw_slots(self, batch_size: int, cdf: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        column = torch.randint(self.n_columns, (batch_size,), generator=generator, device=self.device)
+        u = torch.rand(batch_size, generator=generator, device=self.device, dtype=torch.float64)
+        slot = torch.searchsorted(cdf, column + u * (1 - 1e-9), right=True)
+        return torch.clamp(slot, self.column_first[column], self.column_last[column])
+
+    def sample_training(
+        self, batch_size: int, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Global slots drawn by log-frequency, and one real row holding each."""
+        slot = self._draw_slots(batch_size, self.log_cdf, generator)
+        pick = torch.rand(batch_size, generator=generator, device=self.device, dtype=torch.float64)
+        within = torch.minimum((pick * self.counts[slot]).long(), self.counts[slot] - 1)
+        return slot, self.row_index[self.starts[slot] + within]
+
+    def sample_generation(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """Global slots drawn by real frequency, for unconditional generation."""
+        return self._draw_slots(batch_size, self.freq_cdf, generator)
+
+    def one_hot(self, slot: torch.Tensor) -> torch.Tensor:
+        """Condition vectors (batch, width) for global slots."""
+        cond = torch.zeros(len(slot), self.width, device=self.device)
+        cond[torch.arange(len(slot), device=self.device), slot] = 1.0
+        return cond
+
+    def column_of(self, slot: torch.Tensor) -> torch.Tensor:
+        """The discrete column each global slot belongs to."""
+        return torch.searchsorted(self.column_first, slot, right=True) - 1

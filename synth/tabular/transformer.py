@@ -1,0 +1,106 @@
+"""The table transformer: every column through its codec into one float matrix, and back into typed columns."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.schema import ColumnSpec, Schema
+from synth.tabular.codecs import CategoricalCodec, Codec, Span, codec_from_dict, fit_codec
+
+__all__ = ["TableTransformer", "build_column"]
+
+
+class TableTransformer:
+    """Encodes a table into the GAN's space and decodes generated rows into a DataFrame with the input's dtypes.
+
+    Attributes:
+        codecs_: one codec per schema column, in schema order.
+    """
+
+    def __init__(self, schema: Schema, *, max_categories: int = 100) -> None:
+        self.schema = schema
+        self.max_categories = max_categories
+
+    def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> TableTransformer:
+        self.codecs_: list[Codec] = [
+            fit_codec(frame[c.name], c, rng, max_categories=self.max_categories) for c in self.schema
+        ]
+        return self
+
+    @property
+    def spans(self) -> list[Span]:
+        return [span for codec in self.codecs_ for span in codec.spans]
+
+    @property
+    def width(self) -> int:
+        return sum(codec.width for codec in self.codecs_)
+
+    def offsets(self) -> list[int]:
+        """Start of each column's block in the encoded row."""
+        starts, position = [], 0
+        for codec in self.codecs_:
+            starts.append(position)
+            position += codec.width
+        return starts
+
+    def discrete_columns(self) -> list[tuple[str, int, CategoricalCodec]]:
+        """(name, block start, codec) of every column the conditional vector covers."""
+        return [
+            (spec.name, start, codec)
+            for spec, start, codec in zip(self.schema, self.offsets(), self.codecs_, strict=True)
+            if isinstance(codec, CategoricalCodec)
+        ]
+
+    def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+        blocks = [
+            codec.encode(frame[spec.name], rng) for spec, codec in zip(self.schema, self.codecs_, strict=True)
+        ]
+        return np.concatenate(blocks, axis=1).astype(np.float32)
+
+    def inverse_transform(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        columns: dict[str, pd.Series] = {}
+        for spec, start, codec in zip(self.schema, self.offsets(), self.codecs_, strict=True):
+            values = codec.decode(matrix[:, start : start + codec.width], rng)
+            columns[spec.name] = build_column(values, spec)
+        return pd.DataFrame(columns)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"max_categories": self.max_categories, "codecs": [c.to_dict() for c in self.codecs_]}
+
+    @classmethod
+    def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableTransformer:
+        transformer = cls(schema, max_categories=data["max_categories"])
+        transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
+        return transformer
+
+
+def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    """Decoded values as a Series of the column's original pandas dtype."""
+    dtype = spec.pandas_dtype
+    if dtype == "category":
+        categories = list(spec.categories) if spec.categories is not None else None
+        return pd.Series(pd.Categorical(values, categories=categories), name=spec.name)
+    if dtype.startswith("datetime64"):
+        return pd.Series(_to_timestamps(values, dtype), name=spec.name)
+    if spec.kind == "datetime" and spec.arrow_type.startswith("date"):
+        stamps = _to_timestamps(values, "datetime64[ns]")
+        return pd.Series(stamps.dt.date.where(stamps.notna(), None), name=spec.name, dtype=object)
+    series = pd.Series(values, name=spec.name)
+    if series.dtype == object and pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)):
+        series = pd.Series(pd.to_numeric(series), name=spec.name)
+    return series.astype(dtype)
+
+
+def _to_timestamps(values: np.ndarray, dtype: str) -> pd.Series:
+    if values.dtype == object:  # constant columns decode to Timestamps already
+        stamps = pd.Series(pd.to_datetime(pd.Series(values)))
+        return stamps.astype(dtype) if stamps.dt.tz is None or "," in dtype else stamps
+    null = np.isnan(values)
+    ns = np.where(null, np.iinfo(np.int64).min, np.nan_to_num(values)).astype(np.int64)
+    stamps = pd.Series(ns.view("datetime64[ns]"))
+    if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
+        stamps = stamps.dt.tz_localize("UTC")
+    return stamps.astype(dtype)
