@@ -18,7 +18,5 @@ def resolve_device(device: str) -> torch.device:
     except RuntimeError as exc:
         raise ParameterError(f"device must be 'auto', 'cpu' or 'cuda[:N]', got {device!r}") from exc
     if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise ParameterError(
-            f"device {device!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'"
-        )
+        raise ParameterError(f"device {device!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
     return resolved

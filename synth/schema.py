@@ -78,9 +78,7 @@ class Schema:
         known = set(self.names)
         unknown = sorted(set(kinds) - known)
         if unknown:
-            raise SchemaError(
-                f"schema override names unknown column(s) {unknown}; columns are {sorted(known)}"
-            )
+            raise SchemaError(f"schema override names unknown column(s) {unknown}; columns are {sorted(known)}")
         columns = []
         for column in self.columns:
             kind = kinds.get(column.name, column.kind)
@@ -91,8 +89,7 @@ class Schema:
     def to_dict(self) -> dict[str, Any]:
         return {
             "columns": [
-                {**asdict(c), "categories": None if c.categories is None else list(c.categories)}
-                for c in self.columns
+                {**asdict(c), "categories": None if c.categories is None else list(c.categories)} for c in self.columns
             ],
             "arrow_schema_b64": self.arrow_schema_b64,
         }
@@ -120,9 +117,7 @@ class Schema:
         width = max([len(c.name) for c in self.columns] + [6])
         lines = [f"{'column':<{width}}  {'kind':<11}  {'nulls':<5}  arrow type"]
         for c in self.columns:
-            lines.append(
-                f"{c.name:<{width}}  {c.kind:<11}  {'yes' if c.nullable else 'no':<5}  {c.arrow_type}"
-            )
+            lines.append(f"{c.name:<{width}}  {c.kind:<11}  {'yes' if c.nullable else 'no':<5}  {c.arrow_type}")
         return "\n".join(lines)
 
 
@@ -214,11 +209,7 @@ def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
         return "integer"
     if pa.types.is_floating(arrow_type) and not isinstance(series.dtype, pd.CategoricalDtype):
         return "continuous"
-    if (
-        pa.types.is_string(arrow_type)
-        or pa.types.is_large_string(arrow_type)
-        or pa.types.is_integer(arrow_type)
-    ):
+    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_integer(arrow_type):
         if unique_per_row and not isinstance(series.dtype, pd.CategoricalDtype):
             return "id"
         return "categorical"

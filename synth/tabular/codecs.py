@@ -59,9 +59,7 @@ def _to_float(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
 class NumericCodec(Codec):
     """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls."""
 
-    def __init__(
-        self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float
-    ) -> None:
+    def __init__(self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
         self.nullable, self.step = nullable, step
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
@@ -270,9 +268,7 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
 
 
 def _is_null(value: Any) -> bool:
-    return (
-        value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
-    )
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA or value is pd.NaT
 
 
 def _as_python(series: pd.Series) -> pd.Series:

@@ -50,9 +50,7 @@ def fit_modes(
     return modes + [Mode(m, s, w * rest_weight) for m, s, w in components]
 
 
-def _em(
-    values: np.ndarray, *, max_modes: int, min_weight: float, n_iter: int = 60
-) -> list[tuple[float, float, float]]:
+def _em(values: np.ndarray, *, max_modes: int, min_weight: float, n_iter: int = 60) -> list[tuple[float, float, float]]:
     center, scale = float(values.mean()), float(values.std())
     if scale == 0.0 or len(np.unique(values)) == 1:
         return [(center, max(abs(center) * 1e-6, 1e-6), 1.0)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -97,9 +98,7 @@ class PacDiscriminator(nn.Module):
         super().__init__()
         self.pac, self.dropout = pac, dropout
         widths = [in_features * pac, *hidden]
-        self.layers = nn.ModuleList(
-            nn.Linear(a, b, device=device) for a, b in zip(widths[:-1], widths[1:], strict=True)
-        )
+        self.layers = nn.ModuleList(nn.Linear(a, b, device=device) for a, b in itertools.pairwise(widths))
         self.head = nn.Linear(widths[-1], 1, device=device)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:

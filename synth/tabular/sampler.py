@@ -42,11 +42,9 @@ class ConditionalSampler:
         global_slots = slots.astype(np.int64) + offsets[None, :]
         counts = np.bincount(global_slots.ravel(), minlength=int(sum(widths)))
         sampler = cls(counts, widths, device)
-        # Row numbers sorted by slot, column after column: slot g's rows are row_index[starts[g] : starts[g] + counts[g]].
+        # Row numbers sorted by slot, column after column: slot g's rows are row_index[starts[g]:][:counts[g]].
         by_slot = [np.argsort(global_slots[:, j], kind="stable") for j in range(len(widths))]
-        sampler.row_index = torch.as_tensor(
-            np.concatenate(by_slot) if by_slot else np.zeros(0), device=device
-        ).long()
+        sampler.row_index = torch.as_tensor(np.concatenate(by_slot) if by_slot else np.zeros(0), device=device).long()
         sampler.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device).long()
         return sampler
 
@@ -64,9 +62,7 @@ class ConditionalSampler:
         slot = torch.searchsorted(cdf, column + u * (1 - 1e-9), right=True)
         return torch.clamp(slot, self.column_first[column], self.column_last[column])
 
-    def sample_training(
-        self, batch_size: int, generator: torch.Generator
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_training(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """Global slots drawn by log-frequency, and one real row holding each."""
         slot = self._draw_slots(batch_size, self.log_cdf, generator)
         pick = torch.rand(batch_size, generator=generator, device=self.device, dtype=torch.float64)

@@ -80,7 +80,7 @@ class TabularSynthesizer:
         self.learning_rate = learning_rate
         self.discriminator_steps = discriminator_steps
 
-    # --- the estimator contract -------------------------------------------------------------------------------
+    # the estimator contract
     def get_params(self, deep: bool = True) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _PARAM_NAMES}
 
@@ -105,22 +105,16 @@ class TabularSynthesizer:
                 raise ParameterError(f"{name} must be an int >= 1, got {value!r}")
         if self.max_categories < 2:
             raise ParameterError(f"max_categories must be >= 2, got {self.max_categories}")
-        if self.seed is not None and (
-            not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0
-        ):
+        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0):
             raise ParameterError(f"seed must be None or an int >= 0, got {self.seed!r}")
         if not (isinstance(self.learning_rate, int | float) and 0 < self.learning_rate < 1):
             raise ParameterError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}")
         for name in ("generator_dims", "discriminator_dims"):
             dims = getattr(self, name)
-            if (
-                not isinstance(dims, list | tuple)
-                or not dims
-                or not all(isinstance(d, int) and d >= 1 for d in dims)
-            ):
+            if not isinstance(dims, list | tuple) or not dims or not all(isinstance(d, int) and d >= 1 for d in dims):
                 raise ParameterError(f"{name} must be a non-empty sequence of ints >= 1, got {dims!r}")
 
-    # --- fit ----------------------------------------------------------------------------------------------------
+    # fit
     def fit(
         self,
         data: pd.DataFrame | pa.Table,
@@ -185,10 +179,8 @@ class TabularSynthesizer:
         slots = np.stack([codec.codes(frame[name]) for name, _, codec in discrete], axis=1)
         return ConditionalSampler.from_rows(slots, widths, self.device_)
 
-    # --- sample -------------------------------------------------------------------------------------------------
-    def sample(
-        self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int | None = None
-    ) -> pd.DataFrame:
+    # sample
+    def sample(self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int | None = None) -> pd.DataFrame:
         """Exactly ``n`` rows; with ``conditions={column: value}`` every row has that value in that column."""
         self._check_is_fitted()
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
@@ -203,9 +195,7 @@ class TabularSynthesizer:
             for start in range(0, n, _SAMPLE_CHUNK_ROWS):
                 size = min(_SAMPLE_CHUNK_ROWS, n - start)
                 chunks.append(self._generate(size, fixed, sampler, generator))
-        encoded = (
-            np.concatenate(chunks) if chunks else np.zeros((0, self.transformer_.width), dtype=np.float32)
-        )
+        encoded = np.concatenate(chunks) if chunks else np.zeros((0, self.transformer_.width), dtype=np.float32)
         frame = self.transformer_.inverse_transform(encoded, rng)
         if fixed is not None:
             name, _, value = fixed
@@ -240,16 +230,12 @@ class TabularSynthesizer:
         if not conditions:
             return None
         if not isinstance(conditions, Mapping):
-            raise ConditionError(
-                f"conditions must be a mapping of column to value, got {type(conditions).__name__}"
-            )
+            raise ConditionError(f"conditions must be a mapping of column to value, got {type(conditions).__name__}")
         discrete = self.transformer_.discrete_columns()
         names = [name for name, _, _ in discrete]
         for column in conditions:
             if column not in self.schema_.names:
-                raise ConditionError(
-                    f"unknown column {column!r} in conditions; columns are {self.schema_.names}"
-                )
+                raise ConditionError(f"unknown column {column!r} in conditions; columns are {self.schema_.names}")
             if column not in names:
                 kind = self.schema_[column].kind
                 raise ConditionError(
@@ -263,9 +249,7 @@ class TabularSynthesizer:
         local = codec.index_of(_plain(value))
         if local is None:
             shown = [v for v in codec.levels[:20]]
-            raise ConditionError(
-                f"value {value!r} never appears in column {column!r}; seen values include {shown}"
-            )
+            raise ConditionError(f"value {value!r} never appears in column {column!r}; seen values include {shown}")
         offset = sum(c.width for _, _, c in discrete[:position])
         return column, offset + local, _plain(value)
 
@@ -273,7 +257,7 @@ class TabularSynthesizer:
         if not hasattr(self, "generator_"):
             raise NotFittedError("TabularSynthesizer is not fitted yet; call fit() first")
 
-    # --- save / load --------------------------------------------------------------------------------------------
+    # save / load
     def save(self, path: str | Path) -> Path:
         """Write the model to a folder: JSON for everything but the generator's weights. Replaces an older save."""
         self._check_is_fitted()
@@ -319,9 +303,7 @@ class TabularSynthesizer:
         except (json.JSONDecodeError, SchemaError) as exc:
             raise ModelFileError(f"{folder} holds a malformed model file: {exc}") from exc
         if state.get("format_version") != _FORMAT_VERSION:
-            raise ModelFileError(
-                f"{folder} has model format {state.get('format_version')}, expected {_FORMAT_VERSION}"
-            )
+            raise ModelFileError(f"{folder} has model format {state.get('format_version')}, expected {_FORMAT_VERSION}")
         saved_with = state["versions"].get("synth-pipeline")
         if saved_with != package_versions()["synth-pipeline"]:
             log.warning(
@@ -347,9 +329,7 @@ class TabularSynthesizer:
             device=model.device_,
         )
         try:
-            net.load_state_dict(
-                torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True)
-            )
+            net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))
         except (RuntimeError, OSError, EOFError) as exc:
             raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
         model.generator_ = net.eval()
@@ -376,9 +356,7 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
     if not isinstance(frame, pd.DataFrame):
         raise SchemaError(f"fit takes a pandas DataFrame or an Arrow table, got {type(frame).__name__}")
     if list(map(str, frame.columns)) != schema.names:
-        raise SchemaError(
-            f"the data's columns {list(frame.columns)} do not match the schema's {schema.names}"
-        )
+        raise SchemaError(f"the data's columns {list(frame.columns)} do not match the schema's {schema.names}")
     if len(frame) < MIN_ROWS:
         raise SchemaError(f"need at least {MIN_ROWS} rows to train, got {len(frame)}")
     for column in frame.columns:

@@ -119,17 +119,13 @@ class _Step:
 
     def _conditions(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
         if self.sampler.n_columns == 0:
-            rows = torch.randint(
-                len(self.data), (self.batch,), generator=self.generator, device=self.data.device
-            )
+            rows = torch.randint(len(self.data), (self.batch,), generator=self.generator, device=self.data.device)
             return torch.zeros(self.batch, 0, device=self.data.device), None, rows
         slot, rows = self.sampler.sample_training(self.batch, self.generator)
         return self.sampler.one_hot(slot), slot, rows
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        noise = torch.randn(
-            self.batch, self.plan.noise_dim, generator=self.generator, device=self.data.device
-        )
+        noise = torch.randn(self.batch, self.plan.noise_dim, generator=self.generator, device=self.data.device)
         raw = self.g_net(torch.cat([noise, cond], dim=1))
         return raw, activate(raw, self.spans, generator=self.generator)
 

@@ -55,9 +55,7 @@ class TableTransformer:
         ]
 
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        blocks = [
-            codec.encode(frame[spec.name], rng) for spec, codec in zip(self.schema, self.codecs_, strict=True)
-        ]
+        blocks = [codec.encode(frame[spec.name], rng) for spec, codec in zip(self.schema, self.codecs_, strict=True)]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     def inverse_transform(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
