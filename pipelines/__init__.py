@@ -1,0 +1,1 @@
+"""Orchestration and I/O: config, reading data, Prefect flows, publishing, the CLI."""

@@ -1,0 +1,117 @@
+"""The pipeline config: one pydantic model per YAML section, loaded with errors that name the bad key."""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipelines.errors import ConfigError
+
+__all__ = ["GateConfig", "GenerateConfig", "ModelConfig", "PipelineConfig", "SplitConfig", "load_config"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelConfig(_Section):
+    """Keyword arguments of the synthesizer; anything left out takes the estimator's own default."""
+
+    kind: Literal["tabular"] = "tabular"
+    epochs: int | None = Field(default=None, ge=1)
+    batch_size: int | None = Field(default=None, ge=1)
+    seed: int | None = Field(default=None, ge=0)
+    device: str | None = None
+    max_categories: int | None = Field(default=None, ge=2)
+    learning_rate: float | None = Field(default=None, gt=0, lt=1)
+    discriminator_steps: int | None = Field(default=None, ge=1)
+
+    def estimator_params(self) -> dict[str, Any]:
+        return self.model_dump(exclude={"kind"}, exclude_none=True)
+
+
+class SplitConfig(_Section):
+    holdout: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = Field(default=0, ge=0)
+
+
+class GenerateConfig(_Section):
+    rows: int | None = Field(default=None, ge=1)  # default: as many rows as the training split
+    seed: int = Field(default=1, ge=0)
+
+
+class GateConfig(_Section):
+    enforce: bool = True
+    column_shapes: float | None = Field(default=None, ge=0, le=1)
+    pair_trends: float | None = Field(default=None, ge=0, le=1)
+    exact_copy_rate_excess: float | None = Field(default=None, ge=0, le=1)
+    dcr_holdout_share: float | None = Field(default=None, ge=0, le=1)
+
+    def threshold_overrides(self) -> dict[str, float]:
+        return self.model_dump(exclude={"enforce"}, exclude_none=True)
+
+
+class PipelineConfig(_Section):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
+    source: Path
+    target: str | None = None
+    model: ModelConfig = ModelConfig()
+    split: SplitConfig = SplitConfig()
+    generate: GenerateConfig = GenerateConfig()
+    gate: GateConfig = GateConfig()
+    output: Path = Path("data/published")
+    work_dir: Path = Path("data/runs")
+    schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+
+    def resolved(self, base: Path) -> PipelineConfig:
+        """The same config with relative paths taken from ``base``."""
+        return self.model_copy(
+            update={name: (base / getattr(self, name)).resolve() for name in ("source", "output", "work_dir")}
+        )
+
+    def digest(self) -> str:
+        """sha256 of the sorted-key JSON: the config's identity in manifests."""
+        text = json.dumps(self.model_dump(mode="json", by_alias=True), sort_keys=True)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+def load_config(path: str | Path, *, base: Path | None = None) -> PipelineConfig:
+    """Read and validate a YAML config; relative paths resolve from ``base`` (default: the working directory)."""
+    config_path = Path(path)
+    if not config_path.is_file():
+        raise ConfigError(f"config file not found: {config_path}")
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path} must hold a mapping of keys (name, source, model, ...)")
+    try:
+        config = PipelineConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{config_path}: {_explain(exc)}") from None
+    return config.resolved(base or Path.cwd())
+
+
+def _explain(exc: ValidationError) -> str:
+    """The first problem, naming the key by its dotted path, with a suggestion for a misspelt key."""
+    error = exc.errors()[0]
+    location = ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        parent = PipelineConfig
+        for part in error["loc"][:-1]:
+            annotation = parent.model_fields[str(part)].annotation
+            parent = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else parent
+        known = [info.alias or name for name, info in parent.model_fields.items()]
+        guess = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
+        hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(known)}"
+        return f"unknown key '{location}'{hint}"
+    if error["type"] == "missing":
+        return f"missing required key '{location}'"
+    return f"bad value for '{location}': {error['msg']} (got {error.get('input')!r})"

@@ -1,0 +1,32 @@
+"""Errors raised by the orchestration side; the CLI turns each into one line and an exit code.
+
+PipelineError                  base of everything raised on purpose here
+├── ConfigError(ValueError)    the YAML config is missing, malformed, or has a bad or unknown key   (exit 2)
+├── DataError(ValueError)      the source data cannot be read or cannot be trained on              (exit 2)
+├── GateFailed                 the synthetic set failed an enforced quality gate                  (exit 1)
+└── PublishError               a dataset version could not be written                             (exit 1)
+"""
+
+from __future__ import annotations
+
+__all__ = ["ConfigError", "DataError", "GateFailed", "PipelineError", "PublishError"]
+
+
+class PipelineError(Exception):
+    """Base class of the errors pipelines raise on purpose."""
+
+
+class ConfigError(PipelineError, ValueError):
+    """The config is missing, malformed, or has a bad or unknown key."""
+
+
+class DataError(PipelineError, ValueError):
+    """The source data cannot be read or cannot be trained on."""
+
+
+class GateFailed(PipelineError):
+    """The synthetic set failed an enforced gate; nothing was published."""
+
+
+class PublishError(PipelineError):
+    """A dataset version could not be written."""

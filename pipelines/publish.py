@@ -1,0 +1,96 @@
+"""Publishing: a dataset version written to a hidden staging folder, checksummed, then renamed into place."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.errors import PublishError
+from pipelines.sources import file_sha256
+
+__all__ = ["PublishedVersion", "publish_version", "write_parquet"]
+
+_VERSION = re.compile(r"^v(\d+)$")
+_RESERVED = re.compile(r"^\.reserved-v(\d+)$")
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedVersion:
+    name: str
+    version: str
+    path: str
+
+
+def write_parquet(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
+    """Write with the input's exact Arrow types (ints stay ints, dictionaries stay dictionaries)."""
+    try:
+        table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise PublishError(f"generated data does not fit the input's Arrow schema: {exc}") from exc
+    pq.write_table(table.replace_schema_metadata(None), path)
+
+
+def publish_version(
+    root: Path,
+    name: str,
+    frame: pd.DataFrame,
+    schema: pa.Schema,
+    manifest: dict[str, Any],
+    attachments: dict[str, str],
+) -> PublishedVersion:
+    """Publish ``frame`` as the next version of ``name`` under ``root``; never overwrites an existing version.
+
+    ``attachments`` are extra text files (report.html, report.json) that go beside the data and into the checksums.
+    """
+    dataset_dir = root / name
+    dataset_dir.mkdir(parents=True, exist_ok=True)
+    staging = dataset_dir / f".staging-{secrets.token_hex(6)}"
+    staging.mkdir()
+    reservation: Path | None = None
+    try:
+        part = staging / "part-00000.parquet"
+        write_parquet(frame, schema, part)
+        for filename, text in attachments.items():
+            (staging / filename).write_text(text, encoding="utf-8")
+        files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(staging.iterdir())}
+        version, reservation = _reserve_version(dataset_dir)
+        full_manifest = {"name": name, "version": version, "rows": len(frame), "files": files, **manifest}
+        (staging / "manifest.json").write_text(json.dumps(full_manifest, indent=2, default=str), encoding="utf-8")
+        final = dataset_dir / version
+        os.rename(staging, final)  # atomic; fails rather than replace an existing non-empty version
+    except OSError as exc:
+        raise PublishError(f"could not publish {name} under {root}: {exc}") from exc
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+        if reservation is not None:
+            reservation.unlink(missing_ok=True)
+    return PublishedVersion(name=name, version=version, path=str(final))
+
+
+def _reserve_version(dataset_dir: Path) -> tuple[str, Path]:
+    """Claim the next version number with an exclusive create, so two publishers never pick the same one."""
+    for _ in range(1000):
+        taken = [0]
+        for entry in dataset_dir.iterdir():
+            match = _VERSION.match(entry.name) or _RESERVED.match(entry.name)
+            if match:
+                taken.append(int(match.group(1)))
+        number = max(taken) + 1
+        reservation = dataset_dir / f".reserved-v{number}"
+        try:
+            os.close(os.open(reservation, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            continue
+        return f"v{number}", reservation
+    raise PublishError(f"could not reserve a version number in {dataset_dir}")

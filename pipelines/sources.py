@@ -1,0 +1,82 @@
+"""Reading real data (Parquet or CSV) into Arrow, with one readable error per way a file can be bad."""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from pipelines.errors import DataError
+
+__all__ = ["SUFFIXES", "file_sha256", "read_source"]
+
+SUFFIXES = (".parquet", ".pq", ".csv")
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_source(path: Path) -> pa.Table:
+    """The file as an Arrow table; raises DataError naming the file and the problem."""
+    if not path.exists():
+        raise DataError(f"source file not found: {path}")
+    if not path.is_file():
+        raise DataError(f"source is not a file: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise DataError(
+            f"unsupported file type '{path.suffix or '(none)'}' for {path}; use Parquet (.parquet) or CSV (.csv)"
+        )
+    table = _read_csv(path) if suffix == ".csv" else _read_parquet(path)
+    if table.num_columns == 0:
+        raise DataError(f"{path} has no columns")
+    if table.num_rows == 0:
+        raise DataError(f"{path} has no rows")
+    return table
+
+
+def _read_parquet(path: Path) -> pa.Table:
+    try:
+        return pq.read_table(path)
+    except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        raise DataError(f"could not read Parquet file {path}: it is corrupt or not Parquet ({exc})") from exc
+
+
+def _read_csv(path: Path) -> pa.Table:
+    _check_utf8(path)
+    try:
+        return pa_csv.read_csv(path)
+    except pa.ArrowInvalid as exc:
+        if "Empty CSV file" in str(exc):
+            raise DataError(f"{path} is empty") from exc
+        raise DataError(f"could not parse CSV file {path}: {exc}") from exc
+
+
+def _check_utf8(path: Path) -> None:
+    """Fail early, with the byte offset, on text that is not UTF-8 (Arrow would fail later, less clearly)."""
+    offset = 0
+    with path.open("rb") as handle:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            try:
+                decoder.decode(block)
+            except UnicodeDecodeError as exc:
+                position = offset + exc.start
+                raise DataError(
+                    f"{path} is not UTF-8 text (byte 0x{block[exc.start]:02x} at offset {position}); "
+                    "re-encode it as UTF-8"
+                ) from None
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise DataError(f"{path} is not UTF-8 text (it ends inside a multi-byte character)") from None

@@ -1,0 +1,140 @@
+"""The pipeline's steps as plain functions: each reads and writes files and returns a small reference."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipelines.config import GateConfig, GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
+from pipelines.errors import DataError, GateFailed
+from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.sources import file_sha256, read_source
+from synth import Schema, SynthError, TabularSynthesizer, infer_schema
+from synth.schema import table_to_frame
+from synth.tabular.synthesizer import MIN_ROWS
+from synth.tabular.training import ProgressCallback
+
+__all__ = [
+    "check_gate",
+    "load_source",
+    "measure",
+    "metrics_summary",
+    "read_table",
+    "sample_model",
+    "split_source",
+    "train_model",
+]
+
+log = logging.getLogger(__name__)
+
+
+def load_source(config: PipelineConfig) -> SourceRef:
+    """Read and check the real data: readable, not empty, target present, every column modellable."""
+    table = read_source(config.source)
+    if config.target is not None and config.target not in table.column_names:
+        raise DataError(f"target column '{config.target}' is not in {config.source}; columns are {table.column_names}")
+    if table.num_rows < 2 * MIN_ROWS:
+        raise DataError(
+            f"{config.source} has {table.num_rows} row(s); need at least {2 * MIN_ROWS} to train and hold some out"
+        )
+    try:
+        schema = infer_schema(table)
+        if config.schema_:
+            schema = schema.with_kinds(config.schema_)
+    except SynthError as exc:
+        raise DataError(f"{config.source}: {exc}") from exc
+    ref = TableRef(path=str(config.source), sha256=file_sha256(config.source), rows=table.num_rows)
+    return SourceRef(table=ref, schema_json=schema.to_json())
+
+
+def _write_table(table: pa.Table, path: Path) -> TableRef:
+    pq.write_table(table, path)
+    return TableRef(path=str(path), sha256=file_sha256(path), rows=table.num_rows)
+
+
+def read_table(ref: TableRef) -> pa.Table:
+    """Read a table a step wrote, refusing one whose bytes changed since."""
+    path = Path(ref.path)
+    if not path.is_file():
+        raise DataError(f"{path} is gone; was the run folder removed?")
+    if file_sha256(path) != ref.sha256:
+        raise DataError(f"{path} changed after it was written (checksum mismatch)")
+    return read_source(path)
+
+
+def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitRef:
+    """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
+    table = read_source(Path(source.table.path))
+    order = np.random.default_rng(split.seed).permutation(table.num_rows)
+    n_holdout = max(1, int(round(table.num_rows * split.holdout)))
+    holdout = table.take(np.sort(order[:n_holdout]))
+    train = table.take(np.sort(order[n_holdout:]))
+    return SplitRef(
+        train=_write_table(train, run_dir / "train.parquet"),
+        holdout=_write_table(holdout, run_dir / "holdout.parquet"),
+        seed=split.seed,
+    )
+
+
+def train_model(
+    split: SplitRef, schema_json: str, model: ModelConfig, run_dir: Path, progress: ProgressCallback | None = None
+) -> ModelRef:
+    schema = Schema.from_json(schema_json)
+    synthesizer = TabularSynthesizer(**model.estimator_params())
+    synthesizer.fit(table_to_frame(read_table(split.train)), schema, progress=progress)
+    out = synthesizer.save(run_dir / "model")
+    seconds = float(sum(s.seconds for s in synthesizer.history_))
+    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds)
+
+
+def sample_model(
+    model: ModelRef, generate: GenerateConfig, default_rows: int, schema_json: str, run_dir: Path
+) -> TableRef:
+    from pipelines.publish import write_parquet
+
+    synthesizer = TabularSynthesizer.load(model.path, device="auto")
+    frame = synthesizer.sample(generate.rows or default_rows, seed=generate.seed)
+    path = run_dir / "synthetic.parquet"
+    write_parquet(frame, Schema.from_json(schema_json).arrow_schema(), path)
+    return TableRef(path=str(path), sha256=file_sha256(path), rows=len(frame))
+
+
+def measure(split: SplitRef, synthetic: TableRef, schema_json: str, gate: GateConfig, run_dir: Path) -> ReportRef:
+    import validators
+
+    schema = Schema.from_json(schema_json)
+    thresholds = validators.Thresholds(**gate.threshold_overrides())
+    report = validators.evaluate(
+        table_to_frame(read_table(split.train)),
+        table_to_frame(read_table(synthetic)),
+        table_to_frame(read_table(split.holdout)),
+        schema=schema,
+        thresholds=thresholds,
+        enforce=gate.enforce,
+        seed=split.seed,
+    )
+    json_path, html_path = run_dir / "report.json", run_dir / "report.html"
+    json_path.write_text(report.to_json(), encoding="utf-8")
+    html_path.write_text(report.to_html(), encoding="utf-8")
+    return ReportRef(str(json_path), str(html_path), report.verdict.status, report.verdict.failures)
+
+
+def check_gate(report: ReportRef) -> None:
+    """Stop the run before publishing when an enforced gate failed."""
+    if report.verdict == "failed":
+        raise GateFailed(
+            "gate failed, nothing published: " + "; ".join(report.failures) + f" (report: {report.html_path})"
+        )
+
+
+def metrics_summary(report: ReportRef) -> dict[str, Any]:
+    data = json.loads(Path(report.json_path).read_text(encoding="utf-8"))
+    return {
+        m["name"]: {"value": m["value"], "reference": m["reference"], "passed": m["passed"]} for m in data["metrics"]
+    }
