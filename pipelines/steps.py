@@ -72,7 +72,7 @@ def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitR
     """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
     table = read_source(Path(source.table.path))
     order = np.random.default_rng(split.seed).permutation(table.num_rows)
-    n_holdout = max(1, int(round(table.num_rows * split.holdout)))
+    n_holdout = max(1, round(table.num_rows * split.holdout))
     holdout = table.take(np.sort(order[:n_holdout]))
     train = table.take(np.sort(order[n_holdout:]))
     return SplitRef(

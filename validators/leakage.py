@@ -35,7 +35,7 @@ def exact_copy_rate(
     value = _copy_share(train_hashes, synthetic, columns)
     reference = _copy_share(train_hashes, holdout, columns)
     threshold = reference + max_excess
-    details = {"copies": int(round(value * len(synthetic))), "rows": len(synthetic), "max_excess": max_excess}
+    details = {"copies": round(value * len(synthetic)), "rows": len(synthetic), "max_excess": max_excess}
     return MetricResult(
         "exact_copy_rate", "leakage", value, reference, threshold, "max", passes(value, threshold, "max"), details
     )
