@@ -47,7 +47,7 @@ class RowEncoder:
             if nullable:
                 blocks.append(null.astype(np.float64)[:, None])
         for name, levels in self.levels_.items():
-            codes = levels.get_indexer(frame[name].astype(object))
+            codes = levels.get_indexer(pd.Index(frame[name].astype(object)))
             one_hot = np.zeros((len(frame), len(levels)))
             known = codes >= 0
             one_hot[np.flatnonzero(known), codes[known]] = 1.0

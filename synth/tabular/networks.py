@@ -71,6 +71,7 @@ class TabularGenerator(nn.Module):
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.blocks:
+            assert isinstance(block, Residual)
             block.reset_parameters(generator)
         _reset_linear(self.head, generator)
 

@@ -162,7 +162,8 @@ class TabularSynthesizer:
         )
 
     def _spans(self) -> list[tuple[int, int, str]]:
-        spans, start = [], 0
+        spans: list[tuple[int, int, str]] = []
+        start = 0
         for span in self.transformer_.spans:
             spans.append((start, span.width, span.activation))
             start += span.width

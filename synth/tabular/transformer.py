@@ -89,16 +89,16 @@ def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     series = pd.Series(values, name=spec.name)
     if series.dtype == object and pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)):
         series = pd.Series(pd.to_numeric(series), name=spec.name)
-    return series.astype(dtype)
+    return series.astype(pd.api.types.pandas_dtype(dtype))
 
 
 def _to_timestamps(values: np.ndarray, dtype: str) -> pd.Series:
     if values.dtype == object:  # constant columns decode to Timestamps already
         stamps = pd.Series(pd.to_datetime(pd.Series(values)))
-        return stamps.astype(dtype) if stamps.dt.tz is None or "," in dtype else stamps
+        return stamps.astype(pd.api.types.pandas_dtype(dtype))
     null = np.isnan(values)
     ns = np.where(null, np.iinfo(np.int64).min, np.nan_to_num(values)).astype(np.int64)
     stamps = pd.Series(ns.view("datetime64[ns]"))
     if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
         stamps = stamps.dt.tz_localize("UTC")
-    return stamps.astype(dtype)
+    return stamps.astype(pd.api.types.pandas_dtype(dtype))

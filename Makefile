@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both create .venv when missing and install
+# the project with the tested versions (constraints.txt); nothing is reinstalled when nothing changed.
+PYTHON ?= python3
+VENV ?= .venv
+# Extra pip arguments, e.g. on a GPU machine: make test PIP_ARGS="--extra-index-url https://download.pytorch.org/whl/cu128"
+PIP_ARGS ?=
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt $(PIP_ARGS) -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/synth run configs/adult.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_tabular.py
+
+clean:
+	rm -rf data/published data/runs .pytest_cache .ruff_cache .mypy_cache
