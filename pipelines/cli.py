@@ -36,7 +36,9 @@ def _quiet_prefect_defaults() -> None:
 
 
 @click.group(
-    epilog="Exit codes: 0 passed (or warned), 1 gate failed or publishing failed, 2 bad input (usage, config or data)."
+    name="synth",
+    epilog="\b\nExit codes:\n  0  passed (or passed with warnings)\n  1  gate failed, or publishing failed\n"
+    "  2  bad input: usage, config, or data that cannot be read or modelled",
 )
 @click.version_option(package_name="synth-pipeline")
 def main() -> None:

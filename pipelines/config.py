@@ -31,6 +31,8 @@ class ModelConfig(_Section):
     max_categories: int | None = Field(default=None, ge=2)
     learning_rate: float | None = Field(default=None, gt=0, lt=1)
     discriminator_steps: int | None = Field(default=None, ge=1)
+    generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
+    discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
 
     def estimator_params(self) -> dict[str, Any]:
         return self.model_dump(exclude={"kind"}, exclude_none=True)

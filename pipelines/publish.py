@@ -92,5 +92,8 @@ def _reserve_version(dataset_dir: Path) -> tuple[str, Path]:
             os.close(os.open(reservation, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
         except FileExistsError:
             continue
+        if (dataset_dir / f"v{number}").exists():  # its publisher finished and released the claim after we listed
+            reservation.unlink(missing_ok=True)
+            continue
         return f"v{number}", reservation
     raise PublishError(f"could not reserve a version number in {dataset_dir}")

@@ -192,31 +192,43 @@ def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
 
 def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
     name = str(series.name)
+    if pa.types.is_dictionary(arrow_type):
+        arrow_type = arrow_type.value_type
+    if not _is_supported(arrow_type):
+        raise SchemaError(
+            f"column '{name}' has Arrow type {arrow_type}, which cannot be modelled; "
+            "drop it or convert it to a number, text, boolean or timestamp"
+        )
     values = series.dropna()
     n_unique = int(values.nunique())
     unique_per_row = n_unique == len(series) and len(series) >= _MIN_ROWS_FOR_ID
-    if pa.types.is_dictionary(arrow_type):
-        arrow_type = arrow_type.value_type
+    is_category = isinstance(series.dtype, pd.CategoricalDtype)
     if n_unique == 1:
         return "constant"
     if pa.types.is_boolean(arrow_type):
         return "boolean"
     if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
         return "datetime"
-    if pa.types.is_integer(arrow_type) and not isinstance(series.dtype, pd.CategoricalDtype):
+    if pa.types.is_integer(arrow_type) and not is_category:
         if unique_per_row and (_ID_NAME.search(name) or _is_consecutive(values)):
             return "id"
         return "integer"
-    if pa.types.is_floating(arrow_type) and not isinstance(series.dtype, pd.CategoricalDtype):
+    if pa.types.is_floating(arrow_type) and not is_category:
         return "continuous"
-    if pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type) or pa.types.is_integer(arrow_type):
-        if unique_per_row and not isinstance(series.dtype, pd.CategoricalDtype):
-            return "id"
-        return "categorical"
-    raise SchemaError(
-        f"column '{name}' has Arrow type {arrow_type}, which cannot be modelled; "
-        "drop it or convert it to a number, text, boolean or timestamp"
+    return "id" if unique_per_row and not is_category else "categorical"
+
+
+def _is_supported(arrow_type: pa.DataType) -> bool:
+    checks = (
+        pa.types.is_boolean,
+        pa.types.is_integer,
+        pa.types.is_floating,
+        pa.types.is_string,
+        pa.types.is_large_string,
+        pa.types.is_timestamp,
+        pa.types.is_date,
     )
+    return any(check(arrow_type) for check in checks)
 
 
 def _is_consecutive(values: pd.Series) -> bool:

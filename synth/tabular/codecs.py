@@ -155,10 +155,10 @@ class CategoricalCodec(Codec):
 
     def codes(self, series: pd.Series) -> np.ndarray:
         """Slot index of every row."""
-        known = [v for v in self.levels if v is not None]
-        codes = pd.Categorical(_as_python(series), categories=known).codes.astype(np.int64)
+        known = pd.Index([v for v in self.levels if v is not None], dtype=object)
+        positions = known.get_indexer(pd.Index(_as_python(series)))
         slot_of_known = np.array([self.levels.index(v) for v in known] + [-1], dtype=np.int64)
-        slots = slot_of_known[codes]  # code -1 (null or pooled) maps to the sentinel -1
+        slots = slot_of_known[positions]  # position -1 (null or pooled) maps to the sentinel -1
         null = series.isna().to_numpy()
         if None in self.levels:
             slots[null] = self.levels.index(None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import pickle
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -331,7 +332,7 @@ class TabularSynthesizer:
         )
         try:
             net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))
-        except (RuntimeError, OSError, EOFError) as exc:
+        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
             raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
         model.generator_ = net.eval()
         return model

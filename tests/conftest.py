@@ -1,0 +1,70 @@
+"""Shared fixtures: small real data, a mixed-type table, and one Prefect test harness for the few flow tests."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+# Prefect reads its settings at import: point it at a throwaway home and keep it offline before anything imports it.
+os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ["DO_NOT_TRACK"] = "1"
+os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
+
+
+@pytest.fixture(scope="session")
+def adult_table() -> pa.Table:
+    """600 rows of the bundled Adult training file, as Arrow (the types a pipeline reads)."""
+    table = pq.read_table(ADULT)
+    rows = np.random.default_rng(0).choice(table.num_rows, size=600, replace=False)
+    return table.take(np.sort(rows))
+
+
+@pytest.fixture(scope="session")
+def adult_file(adult_table: pa.Table, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("adult") / "adult_small.parquet"
+    pq.write_table(adult_table, path)
+    return path
+
+
+@pytest.fixture
+def mixed_frame() -> pd.DataFrame:
+    """One column of every kind, with nulls where a kind allows them."""
+    n = 200
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n, dtype=np.int64),
+            "age": rng.integers(18, 90, n).astype(np.int64),
+            "visits": pd.array(np.where(rng.random(n) < 0.1, None, rng.integers(0, 20, n)), dtype="Int64"),
+            "income": np.where(rng.random(n) < 0.05, np.nan, rng.lognormal(10, 1, n)),
+            "member": rng.random(n) < 0.3,
+            "plan": pd.Categorical(rng.choice(["basic", "plus", "pro"], n), categories=["basic", "plus", "pro"]),
+            "city": pd.Series(
+                np.where(rng.random(n) < 0.1, None, rng.choice(["Oslo", "Lima", "Pune"], n)), dtype="str"
+            ),
+            "signed_up": pd.to_datetime("2024-01-01", utc=True) + pd.to_timedelta(rng.integers(0, 365, n), unit="D"),
+            "country": pd.Series(["NO"] * n, dtype="str"),
+        }
+    )
+
+
+@pytest.fixture(scope="session")
+def prefect_harness() -> Iterator[None]:
+    """A temporary Prefect API for the whole session; only flow tests request it."""
+    from prefect.settings import PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90), temporary_settings({PREFECT_FLOWS_HEARTBEAT_FREQUENCY: None}):
+        yield

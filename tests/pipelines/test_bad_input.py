@@ -1,0 +1,109 @@
+"""Every bad input gets one readable line from the CLI, exit code 2, no traceback and no output left behind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+from pipelines.cli import main
+
+
+def _config(tmp_path: Path, source: Path, extra: str = "") -> Path:
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"name: t\nsource: {source}\nmodel: {{epochs: 1}}\noutput: {tmp_path / 'published'}\n"
+        f"work_dir: {tmp_path / 'runs'}\n{extra}"
+    )
+    return path
+
+
+def _empty_parquet(path: Path) -> Path:
+    pq.write_table(pa.table({"a": pa.array([], type=pa.int64())}), path)
+    return path
+
+
+def _all_null_column(path: Path) -> Path:
+    pq.write_table(pa.table({"a": list(range(50)), "gone": pa.nulls(50, type=pa.string())}), path)
+    return path
+
+
+def _single_row(path: Path) -> Path:
+    pq.write_table(pa.table({"a": [1], "b": ["x"]}), path)
+    return path
+
+
+def _excel(path: Path) -> Path:
+    path.write_bytes(b"PK\x03\x04 not really a workbook")
+    return path
+
+
+def _corrupt_parquet(path: Path) -> Path:
+    path.write_bytes(b"PAR1" + b"\x00garbage" * 20)
+    return path
+
+
+def _latin1_csv(path: Path) -> Path:
+    path.write_bytes("name,city\nJos\xe9,M\xe1laga\n".encode("latin-1") * 30)
+    return path
+
+
+def _truncated_parquet(path: Path) -> Path:
+    pq.write_table(pa.table({"a": list(range(1000))}), path)
+    path.write_bytes(path.read_bytes()[:200])
+    return path
+
+
+CASES: list[tuple[str, str, Callable[[Path], Path], str]] = [
+    ("empty table", "empty.parquet", _empty_parquet, "has no rows"),
+    ("all-null column", "nulls.parquet", _all_null_column, "column 'gone' is entirely null"),
+    ("single row", "one.parquet", _single_row, "has 1 row(s); need at least 20"),
+    ("unknown file type", "data.xlsx", _excel, "unsupported file type '.xlsx'"),
+    ("path that does not exist", "missing.parquet", lambda p: p, "source file not found"),
+    ("corrupt Parquet", "bad.parquet", _corrupt_parquet, "could not read Parquet file"),
+    ("truncated Parquet", "cut.parquet", _truncated_parquet, "could not read Parquet file"),
+    ("non-UTF-8 CSV", "latin.csv", _latin1_csv, "is not UTF-8 text (byte 0xe9 at offset 13)"),
+]
+
+
+@pytest.mark.parametrize(("case", "filename", "make", "message"), CASES, ids=[c[0] for c in CASES])
+def test_bad_source_is_one_clear_line(
+    tmp_path: Path, case: str, filename: str, make: Callable[[Path], Path], message: str
+) -> None:
+    source = make(tmp_path / filename)
+    result = CliRunner().invoke(main, ["run", str(_config(tmp_path, source))])
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert result.output.startswith("Error: ") and "Traceback" not in result.output
+    assert not (tmp_path / "published").exists() and not (tmp_path / "runs").exists()
+
+
+def test_missing_target_column(tmp_path: Path, adult_file: Path) -> None:
+    result = CliRunner().invoke(main, ["run", str(_config(tmp_path, adult_file, "target: salary\n"))])
+    assert result.exit_code == 2
+    assert "target column 'salary' is not in" in result.output
+    assert not (tmp_path / "published").exists() and not (tmp_path / "runs").exists()
+
+
+def test_config_typo(tmp_path: Path, adult_file: Path) -> None:
+    result = CliRunner().invoke(main, ["run", str(_config(tmp_path, adult_file, "genrate: {rows: 5}\n"))])
+    assert result.exit_code == 2
+    assert "unknown key 'genrate'; did you mean 'generate'?" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_schema_command_shows_kinds(adult_file: Path) -> None:
+    result = CliRunner().invoke(main, ["schema", str(adult_file)])
+    assert result.exit_code == 0
+    assert "workclass       categorical  yes" in result.output
+
+
+def test_help_lists_exit_codes() -> None:
+    result = CliRunner().invoke(main, ["--help"])
+    assert result.exit_code == 0
+    assert "Exit codes:" in result.output
+    assert "1  gate failed" in result.output and "2  bad input" in result.output

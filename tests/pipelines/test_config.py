@@ -1,0 +1,66 @@
+"""Config loading: valid YAML works with paths resolved from the caller's directory; each mistake names its key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipelines.config import load_config
+from pipelines.errors import ConfigError
+from synth import TabularSynthesizer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_shipped_adult_config_loads_with_paths_from_the_working_directory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    config = load_config("configs/adult.yaml")
+    assert config.source == ROOT / "data" / "adult" / "adult_train.parquet"
+    assert config.output == ROOT / "data" / "published"
+    assert config.target == "income" and config.gate.enforce
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name: a\nsource: x.csv\nmodle: {}\n", "unknown key 'modle'; did you mean 'model'?"),
+        ("name: a\nsource: x.csv\nmodel: {epoch: 3}\n", "unknown key 'model.epoch'; did you mean 'epochs'?"),
+        ("name: a\nsource: x.csv\ngate: {enforced: true}\n", "unknown key 'gate.enforced'; did you mean 'enforce'?"),
+        ("name: a\n", "missing required key 'source'"),
+        ("name: a\nsource: x\nmodel: {epochs: 0}\n", "bad value for 'model.epochs'"),
+        ("name: Bad Name\nsource: x\n", "bad value for 'name'"),
+        ("- just\n- a list\n", "must hold a mapping"),
+        ("name: [unclosed\n", "not valid YAML"),
+    ],
+)
+def test_config_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message.replace("?", r"\?").replace("(", r"\(")):
+        load_config(_write(tmp_path, text))
+
+
+def test_missing_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_model_section_passes_only_what_was_set() -> None:
+    """Defaults live in the estimator's signature only; the config forwards what the user wrote."""
+    from pipelines.config import ModelConfig
+
+    params = ModelConfig(epochs=5).estimator_params()
+    assert params == {"epochs": 5}
+    assert set(ModelConfig.model_fields) - {"kind"} <= set(TabularSynthesizer().get_params())
+
+
+def test_digest_is_stable_and_changes_with_content(tmp_path: Path) -> None:
+    first = load_config(_write(tmp_path, "name: a\nsource: x.csv\n"), base=tmp_path)
+    same = load_config(_write(tmp_path, "source: x.csv\nname: a\n"), base=tmp_path)
+    other = load_config(_write(tmp_path, "name: a\nsource: x.csv\nmodel: {epochs: 3}\n"), base=tmp_path)
+    assert first.digest() == same.digest() != other.digest()

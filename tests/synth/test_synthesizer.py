@@ -1,0 +1,139 @@
+"""The TabularSynthesizer contract: estimator rules, types, exact conditions, save/load, determinism, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from sklearn.base import clone
+
+from synth import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError, TabularSynthesizer
+from synth.schema import table_to_frame
+
+FAST = {"epochs": 2, "batch_size": 100, "generator_dims": (32, 32), "discriminator_dims": (32, 32), "device": "cpu"}
+
+
+@pytest.fixture(scope="module")
+def adult_frame(adult_table: pa.Table) -> pd.DataFrame:
+    return table_to_frame(adult_table)
+
+
+@pytest.fixture(scope="module")
+def fitted(adult_frame: pd.DataFrame) -> TabularSynthesizer:
+    return TabularSynthesizer(seed=0, **FAST).fit(adult_frame)
+
+
+def test_init_stores_params_and_clone_works() -> None:
+    model = TabularSynthesizer(epochs=7, seed=3)
+    assert model.get_params()["epochs"] == 7 and model.get_params()["seed"] == 3
+    copy = clone(model)
+    assert copy.get_params() == model.get_params() and copy is not model
+    assert model.set_params(epochs=9).epochs == 9
+
+
+def test_fit_returns_self_and_sample_before_fit_raises(adult_frame: pd.DataFrame) -> None:
+    model = TabularSynthesizer(seed=0, **FAST)
+    with pytest.raises(NotFittedError, match="call fit"):
+        model.sample(5)
+    assert model.fit(adult_frame) is model
+    assert model.seed_ == 0 and str(model.device_) == "cpu"
+
+
+def test_sample_has_exact_count_column_order_and_dtypes(fitted: TabularSynthesizer, adult_frame: pd.DataFrame) -> None:
+    rows = fitted.sample(1234, seed=1)
+    assert len(rows) == 1234
+    assert list(rows.columns) == list(adult_frame.columns)
+    assert rows.dtypes.equals(adult_frame.dtypes)
+    assert fitted.sample(0, seed=1).shape == (0, adult_frame.shape[1])
+
+
+def test_mixed_types_and_nulls_round_trip(mixed_frame: pd.DataFrame) -> None:
+    model = TabularSynthesizer(seed=0, **FAST).fit(mixed_frame)
+    rows = model.sample(500, seed=2)
+    assert rows.dtypes.equals(mixed_frame.dtypes)
+    for column in ("visits", "income", "city"):  # nullable in the real data: nulls are generated, not dropped
+        assert rows[column].isna().any(), column
+    for column in ("age", "member", "plan", "signed_up", "customer_id", "country"):
+        assert not rows[column].isna().any(), column
+    assert rows["customer_id"].is_unique
+    assert (rows["country"] == "NO").all()
+    assert set(rows["plan"].dropna()) <= {"basic", "plus", "pro"}
+    assert rows["age"].between(mixed_frame["age"].min(), mixed_frame["age"].max()).all()
+    assert (rows["signed_up"].dt.normalize() == rows["signed_up"]).all()  # day resolution kept
+    table = pa.Table.from_pandas(rows, schema=model.schema_.arrow_schema(), preserve_index=False)
+    assert table.schema.remove_metadata() == model.schema_.arrow_schema()
+
+
+def test_conditional_sampling_is_exact(fitted: TabularSynthesizer) -> None:
+    rows = fitted.sample(1000, conditions={"sex": "Female"}, seed=1)
+    assert len(rows) == 1000 and (rows["sex"] == "Female").all()
+    rare = fitted.sample(37, conditions={"race": "Other"}, seed=1)
+    assert len(rare) == 37 and (rare["race"] == "Other").all()
+    missing = fitted.sample(20, conditions={"workclass": None}, seed=1)
+    assert missing["workclass"].isna().all()
+
+
+def test_generator_learns_to_follow_the_condition_vector(adult_frame: pd.DataFrame) -> None:
+    """Exactness is enforced at sampling, but the generator itself is trained to obey the condition vector."""
+    params = {**FAST, "epochs": 60, "batch_size": 50, "learning_rate": 1e-3}
+    model = TabularSynthesizer(seed=0, **params).fit(adult_frame)
+    losses = [s.condition_loss for s in model.history_]
+    assert len(losses) == 60
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_bad_conditions_are_clear_errors(fitted: TabularSynthesizer) -> None:
+    with pytest.raises(ConditionError, match="unknown column 'gender'"):
+        fitted.sample(5, conditions={"gender": "Female"})
+    with pytest.raises(ConditionError, match="'Martian' never appears in column 'sex'"):
+        fitted.sample(5, conditions={"sex": "Martian"})
+    with pytest.raises(ConditionError, match="'age' is integer"):
+        fitted.sample(5, conditions={"age": 30})
+    with pytest.raises(ConditionError, match="one column at a time"):
+        fitted.sample(5, conditions={"sex": "Female", "race": "White"})
+
+
+def test_save_load_gives_identical_samples(fitted: TabularSynthesizer, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "adult")
+    same = TabularSynthesizer.load(tmp_path / "adult", device="cpu")
+    pd.testing.assert_frame_equal(same.sample(1000, seed=1), fitted.sample(1000, seed=1))
+    pd.testing.assert_frame_equal(
+        same.sample(50, conditions={"sex": "Female"}, seed=4), fitted.sample(50, conditions={"sex": "Female"}, seed=4)
+    )
+    assert same.get_params() == fitted.get_params()
+    assert not list(tmp_path.glob(".adult.saving-*"))  # no staging folder left behind
+
+
+def test_same_seed_same_data_same_samples(adult_frame: pd.DataFrame, fitted: TabularSynthesizer) -> None:
+    again = TabularSynthesizer(seed=0, **FAST).fit(adult_frame)
+    pd.testing.assert_frame_equal(again.sample(500, seed=7), fitted.sample(500, seed=7))
+    assert not fitted.sample(500, seed=7).equals(fitted.sample(500, seed=8))
+
+
+def test_bad_parameters_name_themselves(adult_frame: pd.DataFrame) -> None:
+    with pytest.raises(ParameterError, match="epochs must be an int >= 1, got 0"):
+        TabularSynthesizer(epochs=0).fit(adult_frame)
+    with pytest.raises(ParameterError, match="device"):
+        TabularSynthesizer(device="tpu", epochs=1).fit(adult_frame)
+    with pytest.raises(ParameterError, match="n must be an int >= 0"):
+        TabularSynthesizer(seed=0, **FAST).fit(adult_frame).sample(-1)
+
+
+def test_too_few_rows_and_all_null_columns_are_refused() -> None:
+    with pytest.raises(SchemaError, match="at least 10 rows"):
+        TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": [1.0], "b": ["x"]}))
+    with pytest.raises(SchemaError, match="column 'b' is entirely null"):
+        TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": np.arange(20.0), "b": [None] * 20}))
+
+
+def test_load_refuses_an_incomplete_folder(fitted: TabularSynthesizer, tmp_path: Path) -> None:
+    fitted.save(tmp_path / "m")
+    (tmp_path / "m" / "generator.pt").unlink()
+    with pytest.raises(ModelFileError, match=r"missing \['generator.pt'\]"):
+        TabularSynthesizer.load(tmp_path / "m")
+    (tmp_path / "m" / "generator.pt").write_bytes(b"not a torch file")
+    with pytest.raises(ModelFileError, match="cannot be loaded"):
+        TabularSynthesizer.load(tmp_path / "m")
