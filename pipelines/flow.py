@@ -13,6 +13,7 @@ from pathlib import Path
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.states import Failed, State
 
 from pipelines import steps
 from pipelines.config import PipelineConfig
@@ -122,9 +123,12 @@ def measure_task(
 
 
 @task(name="gate", cache_policy=NO_CACHE)
-def gate_task(report: ReportRef) -> str:
+def gate_task(report: ReportRef) -> State | str:
+    """A failed, enforced gate ends this task (and the run) Failed with the failing checks as the message."""
     logger = get_run_logger()
-    steps.check_gate(report)
+    failure = steps.gate_failure(report)
+    if failure is not None:
+        return Failed(message=failure)
     for failure in report.failures:
         logger.warning("gate not enforced, publishing anyway: %s", failure)
     logger.info("gate verdict: %s", report.verdict)
@@ -177,10 +181,11 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         model = train_task(split, source, config, run_dir, show_progress)
         synthetic = sample_task(model, split, source, config, run_dir)
         report = measure_task(split, synthetic, source, config, run_dir)
-        gate_task(report)
+        gate = gate_task(report, return_state=True)
+        if gate.is_failed():
+            # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
+            return Failed(message=gate.message, data=GateFailed(gate.message))  # type: ignore[return-value]
         published = publish_task(synthetic, source, split, model, report, config)
-    except GateFailed:
-        raise
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         raise

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import GateConfig, GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
-from pipelines.errors import DataError, GateFailed
+from pipelines.errors import DataError
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
 from synth import Schema, SynthError, TabularSynthesizer, infer_schema
@@ -21,7 +21,7 @@ from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
 
 __all__ = [
-    "check_gate",
+    "gate_failure",
     "load_source",
     "measure",
     "metrics_summary",
@@ -125,12 +125,11 @@ def measure(split: SplitRef, synthetic: TableRef, schema_json: str, gate: GateCo
     return ReportRef(str(json_path), str(html_path), report.verdict.status, report.verdict.failures)
 
 
-def check_gate(report: ReportRef) -> None:
-    """Stop the run before publishing when an enforced gate failed."""
-    if report.verdict == "failed":
-        raise GateFailed(
-            "gate failed, nothing published: " + "; ".join(report.failures) + f" (report: {report.html_path})"
-        )
+def gate_failure(report: ReportRef) -> str | None:
+    """Why publishing must stop (an enforced gate failed), or None when it may go on."""
+    if report.verdict != "failed":
+        return None
+    return "gate failed, nothing published: " + "; ".join(report.failures) + f" (report: {report.html_path})"
 
 
 def metrics_summary(report: ReportRef) -> dict[str, Any]:
