@@ -54,7 +54,8 @@ def _read_parquet(path: Path) -> pa.Table:
 def _read_csv(path: Path) -> pa.Table:
     _check_utf8(path)
     try:
-        return pa_csv.read_csv(path)
+        # Empty fields (and NA, null, ...) are missing values in text columns too, as users of CSV expect.
+        return pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
     except pa.ArrowInvalid as exc:
         if "Empty CSV file" in str(exc):
             raise DataError(f"{path} is empty") from exc
