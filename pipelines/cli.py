@@ -77,8 +77,18 @@ def run(config_path: Path, quiet: bool) -> None:
     for name, figures in result.metrics.items():
         click.echo(f"  {name:<18} {figures['value']:.4f}   (real holdout {figures['reference']:.4f})")
     if result.published is not None:
-        click.echo(f"published: {result.published.path}")
-    click.echo(f"report:    {Path(result.published.path if result.published else result.run_dir) / 'report.html'}")
+        click.echo(f"published: {_shown(Path(result.published.path))}")
+    click.echo(
+        f"report:    {_shown(Path(result.published.path if result.published else result.run_dir) / 'report.html')}"
+    )
+
+
+def _shown(path: Path) -> Path:
+    """A path relative to the working directory when it lies inside it: shorter to read and to copy."""
+    try:
+        return path.relative_to(Path.cwd())
+    except ValueError:
+        return path
 
 
 @main.command()
