@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.errors import ConfigError, DataError, GateFailed, PipelineError
+from pipelines.errors import ConfigError, DataError, PipelineError
 
 __all__ = ["main"]
 
@@ -71,7 +71,7 @@ def run(config_path: Path, quiet: bool) -> None:
         result = synthesize(config, show_progress=not quiet)
     except (ConfigError, DataError) as exc:
         raise _BadInput(str(exc)) from None
-    except (GateFailed, PipelineError) as exc:
+    except PipelineError as exc:
         raise _Failed(str(exc)) from None
     click.echo(f"verdict: {result.verdict}")
     for name, figures in result.metrics.items():

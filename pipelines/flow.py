@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
@@ -96,7 +97,7 @@ def train_task(
     return model
 
 
-def _progress_bar(epochs: int | None):  # type: ignore[no-untyped-def]
+def _progress_bar(epochs: int | None) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, disable=not sys.stderr.isatty())
@@ -135,7 +136,7 @@ def gate_task(report: ReportRef) -> State | str:
     return report.verdict
 
 
-@task(name="publish", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=[1, 5])
+@task(name="publish", cache_policy=NO_CACHE)
 def publish_task(
     synthetic: TableRef, source: SourceRef, split: SplitRef, model: ModelRef, report: ReportRef, config: PipelineConfig
 ) -> PublishedVersion:

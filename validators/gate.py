@@ -27,15 +27,6 @@ class Verdict:
     status: Literal["passed", "warned", "failed"]
     failures: tuple[str, ...]
 
-    @property
-    def publishable(self) -> bool:
-        return self.status != "failed"
-
-    def summary(self) -> str:
-        if not self.failures:
-            return "gate passed: every check cleared its threshold"
-        return f"gate {self.status}: " + "; ".join(self.failures)
-
 
 def decide(results: list[MetricResult], *, enforce: bool = True) -> Verdict:
     """The verdict: each failing record becomes a readable line naming the metric, its value and its threshold."""

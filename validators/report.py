@@ -27,10 +27,6 @@ class Report:
                 return record
         raise KeyError(name)
 
-    def summary(self) -> dict[str, float]:
-        """Metric name to value: the figures a manifest or a log line carries."""
-        return {m.name: m.value for m in self.metrics}
-
     def to_dict(self) -> dict[str, Any]:
         return {
             "verdict": self.verdict.status,

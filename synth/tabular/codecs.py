@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -25,19 +26,22 @@ class Span:
     activation: Literal["tanh", "softmax"]
 
 
-class Codec:
+class Codec(ABC):
     """Encoder/decoder of one column. Subclasses hold only JSON-ready state."""
 
     spans: tuple[Span, ...] = ()
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+        """The column in network space; columns that are not modelled take no width."""
         return np.zeros((len(series), 0), dtype=np.float32)
 
+    @abstractmethod
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        raise NotImplementedError
+        """Column values from the column's block of generated rows."""
 
+    @abstractmethod
     def to_dict(self) -> dict[str, Any]:
-        raise NotImplementedError
+        """The codec's state as JSON-ready data (read back by ``codec_from_dict``)."""
 
     @property
     def width(self) -> int:

@@ -111,6 +111,7 @@ def test_gate_verdicts_and_messages(split: tuple[pd.DataFrame, pd.DataFrame]) ->
     assert report.verdict.status == "failed"
     assert any(f.startswith("exact_copy_rate = 1.0000 is above its threshold") for f in report.verdict.failures)
     assert decide(list(report.metrics), enforce=False).status == "warned"
+    assert report.metric("exact_copy_rate").details["copies"] == len(train)
     good = evaluate(train, holdout, holdout)
     assert good.verdict.status == "passed" and good.verdict.failures == ()
     html = report.to_html()
