@@ -55,14 +55,16 @@ def ks_complement(real: pd.Series, synthetic: pd.Series) -> float:
 
 
 def tv_complement(real: pd.Series, synthetic: pd.Series) -> float:
-    """1 - the total-variation distance between the category shares (null counts as a category)."""
-    p = real.astype(object).value_counts(normalize=True, dropna=False)
-    q = synthetic.astype(object).value_counts(normalize=True, dropna=False)
+    """1 - the total-variation distance between the shares of the non-null categories (as SDMetrics)."""
+    if real.notna().sum() == 0 or synthetic.notna().sum() == 0:
+        return 0.0 if real.notna().sum() != synthetic.notna().sum() else 1.0
+    p = real.astype(object).value_counts(normalize=True, dropna=True)
+    q = synthetic.astype(object).value_counts(normalize=True, dropna=True)
     p, q = p.align(q, fill_value=0.0)
     return float(1.0 - 0.5 * np.abs(p.to_numpy() - q.to_numpy()).sum())
 
 
-def _shape_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec]) -> dict[str, float]:
+def shape_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec]) -> dict[str, float]:
     return {
         c.name: ks_complement(train[c.name], other[c.name])
         if c.kind in _NUMERIC_KINDS
@@ -77,8 +79,8 @@ def column_shapes(
     """Mean per-column shape similarity: KS complement for numbers and datetimes, TV complement for categories."""
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
-    scores = _shape_scores(train, synthetic, columns)
-    references = _shape_scores(train, holdout, columns)
+    scores = shape_scores(train, synthetic, columns)
+    references = shape_scores(train, holdout, columns)
     value = float(np.mean(list(scores.values()))) if scores else 1.0
     reference = float(np.mean(list(references.values()))) if references else 1.0
     details = {
@@ -141,7 +143,7 @@ def _correlation_similarity(real: pd.DataFrame, other: pd.DataFrame, a: str, b: 
     return 0.0 if np.isnan(s) else float(1.0 - abs(r - s) / 2.0)
 
 
-def _pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec]) -> dict[str, dict[str, Any]]:
+def pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec]) -> dict[str, dict[str, Any]]:
     codes = {c.name: _codes(train[c.name], other[c.name], c) for c in columns}
     scores: dict[str, dict[str, Any]] = {}
     for left, right in itertools.combinations(columns, 2):
@@ -163,8 +165,8 @@ def pair_trends(
     """Mean similarity over all column pairs: correlation for two numbers, contingency (numbers binned) otherwise."""
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
-    scores = _pair_scores(train, synthetic, columns)
-    references = _pair_scores(train, holdout, columns)
+    scores = pair_scores(train, synthetic, columns)
+    references = pair_scores(train, holdout, columns)
     value = float(np.mean([s["score"] for s in scores.values()])) if scores else 1.0
     reference = float(np.mean([s["score"] for s in references.values()])) if references else 1.0
     details = {key: {**scores[key], "reference": references[key]["score"]} for key in scores}
