@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import shutil
@@ -14,7 +15,7 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed, State
+from prefect.states import Failed
 
 from pipelines import steps
 from pipelines.config import PipelineConfig
@@ -124,16 +125,15 @@ def measure_task(
 
 
 @task(name="gate", cache_policy=NO_CACHE)
-def gate_task(report: ReportRef) -> State | str:
-    """A failed, enforced gate ends this task (and the run) Failed with the failing checks as the message."""
+def gate_task(report: ReportRef) -> str | None:
+    """Why publishing must stop, or None; the flow turns a reason into a Failed run."""
     logger = get_run_logger()
-    failure = steps.gate_failure(report)
-    if failure is not None:
-        return Failed(message=failure)
-    for failure in report.failures:
-        logger.warning("gate not enforced, publishing anyway: %s", failure)
     logger.info("gate verdict: %s", report.verdict)
-    return report.verdict
+    failure = steps.gate_failure(report)
+    if failure is None:
+        for warning in report.failures:
+            logger.warning("gate not enforced, publishing anyway: %s", warning)
+    return failure
 
 
 @task(name="publish", cache_policy=NO_CACHE)
@@ -176,19 +176,23 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
     source = load_source_task(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = config.work_dir / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
+    created = [p for p in (config.work_dir, *config.work_dir.parents) if not p.exists()]
     run_dir.mkdir(parents=True)
     try:
         split = split_task(source, config, run_dir)
         model = train_task(split, source, config, run_dir, show_progress)
         synthetic = sample_task(model, split, source, config, run_dir)
         report = measure_task(split, synthetic, source, config, run_dir)
-        gate = gate_task(report, return_state=True)
-        if gate.is_failed():
+        failure = gate_task(report)
+        if failure is not None:
             # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
-            return Failed(message=gate.message, data=GateFailed(gate.message))  # type: ignore[return-value]
+            return Failed(message=failure, data=GateFailed(failure))  # type: ignore[return-value]
         published = publish_task(synthetic, source, split, model, report, config)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
+        for folder in created:  # nearest first; only folders this run made, and only while empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
         raise
     metrics = json.loads(json.dumps(steps.metrics_summary(report)))
     return RunResult(config.name, report.verdict, published, str(run_dir), report.html_path, metrics)

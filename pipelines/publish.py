@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -53,6 +54,7 @@ def publish_version(
     ``attachments`` are extra text files (report.html, report.json) that go beside the data and into the checksums.
     """
     dataset_dir = root / name
+    created = [p for p in (dataset_dir, *dataset_dir.parents) if not p.exists()]
     dataset_dir.mkdir(parents=True, exist_ok=True)
     staging = dataset_dir / f".staging-{secrets.token_hex(6)}"
     staging.mkdir()
@@ -75,6 +77,9 @@ def publish_version(
             shutil.rmtree(staging, ignore_errors=True)
         if reservation is not None:
             reservation.unlink(missing_ok=True)
+        for folder in created:  # a failed first publish leaves no empty dataset folder behind
+            with contextlib.suppress(OSError):
+                folder.rmdir()
     return PublishedVersion(name=name, version=version, path=str(final))
 
 

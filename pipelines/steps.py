@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import GateConfig, GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
-from pipelines.errors import DataError
+from pipelines.errors import ConfigError, DataError
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
 from synth import Schema, SynthError, TabularSynthesizer, infer_schema
@@ -21,6 +21,7 @@ from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
 
 __all__ = [
+    "check_model",
     "gate_failure",
     "load_source",
     "measure",
@@ -34,8 +35,17 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
+def check_model(model: ModelConfig) -> None:
+    """Refuse model settings the synthesizer would refuse, before any data is read or written."""
+    try:
+        TabularSynthesizer(**model.estimator_params()).validate_params()
+    except SynthError as exc:
+        raise ConfigError(f"model: {exc}") from exc
+
+
 def load_source(config: PipelineConfig) -> SourceRef:
     """Read and check the real data: readable, not empty, target present, every column modellable."""
+    check_model(config.model)
     table = read_source(config.source)
     if config.target is not None and config.target not in table.column_names:
         raise DataError(f"target column '{config.target}' is not in {config.source}; columns are {table.column_names}")
@@ -70,11 +80,17 @@ def read_table(ref: TableRef) -> pa.Table:
 
 def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitRef:
     """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
-    table = read_source(Path(source.table.path))
+    table = read_table(source.table)
     order = np.random.default_rng(split.seed).permutation(table.num_rows)
     n_holdout = max(1, round(table.num_rows * split.holdout))
     holdout = table.take(np.sort(order[:n_holdout]))
     train = table.take(np.sort(order[n_holdout:]))
+    empty = [name for name in train.column_names if train.column(name).null_count == train.num_rows]
+    if empty:
+        raise DataError(
+            f"column(s) {empty} have no values in the training split (seed {split.seed}); "
+            "the source has too few non-null values in them to train on"
+        )
     return SplitRef(
         train=_write_table(train, run_dir / "train.parquet"),
         holdout=_write_table(holdout, run_dir / "holdout.parquet"),
@@ -87,7 +103,10 @@ def train_model(
 ) -> ModelRef:
     schema = Schema.from_json(schema_json)
     synthesizer = TabularSynthesizer(**model.estimator_params())
-    synthesizer.fit(table_to_frame(read_table(split.train)), schema, progress=progress)
+    try:
+        synthesizer.fit(table_to_frame(read_table(split.train)), schema, progress=progress)
+    except SynthError as exc:
+        raise DataError(f"cannot train on {split.train.path}: {exc}") from exc
     out = synthesizer.save(run_dir / "model")
     seconds = float(sum(s.seconds for s in synthesizer.history_))
     return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds)
@@ -98,7 +117,7 @@ def sample_model(
 ) -> TableRef:
     from pipelines.publish import write_parquet
 
-    synthesizer = TabularSynthesizer.load(model.path, device="auto")
+    synthesizer = TabularSynthesizer.load(model.path)
     frame = synthesizer.sample(generate.rows or default_rows, seed=generate.seed)
     path = run_dir / "synthetic.parquet"
     write_parquet(frame, Schema.from_json(schema_json).arrow_schema(), path)

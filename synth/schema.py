@@ -248,5 +248,7 @@ def _check_kind_fits(column: ColumnSpec, kind: str) -> None:
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as {kind}; it is not numeric")
     if kind == "datetime" and not arrow.startswith(("timestamp", "date")):
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as datetime")
+    if kind == "id" and not (arrow.startswith(("int", "uint")) or "string" in arrow):
+        raise SchemaError(f"column '{column.name}' ({arrow}) cannot be an id; ids are integer or text columns")
     if kind == "boolean" and arrow != "bool":
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as boolean; use categorical")

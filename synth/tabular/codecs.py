@@ -9,6 +9,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from synth.errors import SchemaError
 from synth.schema import ColumnSpec
 from synth.tabular.mixture import Mode, fit_modes, mode_posteriors
 
@@ -48,24 +49,27 @@ class Codec(ABC):
         return sum(s.width for s in self.spans)
 
 
-def _to_float(series: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """Values as float64 (datetimes as int64 nanoseconds) and the null mask."""
-    null = series.isna().to_numpy()
-    if kind == "datetime":
-        stamps = pd.to_datetime(series)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64")
-        return np.where(null, 0, ns).astype(np.float64), null
-    return series.to_numpy(dtype=np.float64, na_value=np.nan), null
+def _datetime_ns(series: pd.Series) -> np.ndarray:
+    """Timestamps (or dates) as int64 nanoseconds since the epoch, UTC; nulls as 0."""
+    stamps = pd.to_datetime(series)
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64")
+    return np.where(series.isna().to_numpy(), 0, ns)
 
 
 class NumericCodec(Codec):
-    """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls."""
+    """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls.
 
-    def __init__(self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float) -> None:
+    Datetimes are modelled as nanoseconds after ``origin`` (their minimum), so float64 keeps their resolution;
+    decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes).
+    """
+
+    def __init__(
+        self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float, origin: int = 0
+    ) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
-        self.nullable, self.step = nullable, step
+        self.nullable, self.step, self.origin = nullable, step, origin
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
         if nullable:
             spans.append(Span(2, "softmax"))
@@ -73,21 +77,31 @@ class NumericCodec(Codec):
 
     @classmethod
     def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> NumericCodec:
-        values, null = _to_float(series, spec.kind)
-        present = values[~null]
-        step = 0.0
-        if spec.kind == "integer":
+        null = series.isna().to_numpy()
+        step, origin = 0.0, 0
+        if spec.kind == "datetime":
+            ns = _datetime_ns(series)[~null]
+            step = float(next(u for u in _DATETIME_UNITS_NS if (ns % u == 0).all()))
+            origin = int(ns.min())
+        elif spec.kind == "integer":
             step = 1.0
-        elif spec.kind == "datetime":
-            ints = present.astype(np.int64)
-            step = float(next(u for u in _DATETIME_UNITS_NS if (ints % u == 0).all()))
-        offset = float(present.min()) if spec.kind == "datetime" else 0.0
-        modes = fit_modes(present - offset, rng)
-        modes = [Mode(m.mean + offset, m.std, m.weight) for m in modes]
-        return cls(spec.kind, modes, float(present.min()), float(present.max()), bool(null.any()), step)
+        codec = cls(spec.kind, [], 0.0, 0.0, bool(null.any()), step, origin)
+        present = codec._values(series)[~null]
+        if not np.isfinite(present).all():
+            raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
+        modes = fit_modes(present, rng)
+        return cls(spec.kind, modes, float(present.min()), float(present.max()), bool(null.any()), step, origin)
+
+    def _values(self, series: pd.Series) -> np.ndarray:
+        """Values as float64 in the codec's space (datetimes: nanoseconds after origin); nulls as NaN."""
+        if self.kind == "datetime":
+            values = (_datetime_ns(series) - self.origin).astype(np.float64)
+            return np.where(series.isna().to_numpy(), np.nan, values)
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
-        values, null = _to_float(series, self.kind)
+        values = self._values(series)
+        null = np.isnan(values)
         present = np.where(null, self.modes[0].mean, values)
         post = mode_posteriors(present, self.modes)
         post[post.sum(axis=1) == 0, 0] = 1.0  # outside every mode (cannot happen on the fitted data)
@@ -104,15 +118,18 @@ class NumericCodec(Codec):
         return out
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Floats with NaN for nulls; datetimes as int64 nanoseconds with NaT's value for nulls."""
         chosen = block[:, 1 : 1 + len(self.modes)].argmax(axis=1)
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
         values = np.clip(means + block[:, 0].astype(np.float64) * _SCALE * stds, self.low, self.high)
         if self.step:
             values = np.round(values / self.step) * self.step
-        if self.nullable:
-            values = np.where(block[:, -1] > block[:, -2], np.nan, values)
-        return values
+        null = block[:, -1] > block[:, -2] if self.nullable else np.zeros(len(block), dtype=bool)
+        if self.kind == "datetime":
+            ns = self.origin + values.astype(np.int64)
+            return np.where(null, np.iinfo(np.int64).min, ns)
+        return np.where(null, np.nan, values)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -123,6 +140,7 @@ class NumericCodec(Codec):
             "high": self.high,
             "nullable": self.nullable,
             "step": self.step,
+            "origin": self.origin,
         }
 
 
@@ -166,6 +184,8 @@ class CategoricalCodec(Codec):
         null = series.isna().to_numpy()
         if None in self.levels:
             slots[null] = self.levels.index(None)
+        elif None in self.pooled:
+            slots[null] = len(self.levels)
         if self.pooled:
             slots[(slots == -1) & ~null] = len(self.levels)
         return slots
@@ -229,20 +249,25 @@ class ConstantCodec(Codec):
 
 
 class IdCodec(Codec):
-    """Identifiers are never modelled: fresh ones are made (1..n for integers, random hex for text)."""
+    """Identifiers are never modelled: fresh ones are made (1..n for integers, random hex for text).
 
-    def __init__(self, numeric: bool) -> None:
-        self.numeric = numeric
+    ``max_id`` is the largest value the column's integer type holds (None for text).
+    """
+
+    def __init__(self, numeric: bool, max_id: int | None = None) -> None:
+        self.numeric, self.max_id = numeric, max_id
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n = len(block)
         if self.numeric:
+            if self.max_id is not None and n > self.max_id:
+                raise SchemaError(f"an id column of this integer type holds at most {self.max_id} ids; {n} were asked")
             return np.arange(1, n + 1, dtype=np.int64)
         words = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)
         return np.array([f"{a:016x}{b:016x}" for a, b in words], dtype=object)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codec": "id", "numeric": self.numeric}
+        return {"codec": "id", "numeric": self.numeric, "max_id": self.max_id}
 
 
 def fit_codec(series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, max_categories: int) -> Codec:
@@ -253,7 +278,8 @@ def fit_codec(series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, 
         return CategoricalCodec.fit(series, max_categories)
     if spec.kind == "constant":
         return ConstantCodec.fit(series, spec)
-    return IdCodec(numeric=spec.arrow_type.startswith(("int", "uint")))
+    numeric = spec.arrow_type.startswith(("int", "uint"))
+    return IdCodec(numeric, int(np.iinfo(np.dtype(spec.arrow_type)).max) if numeric else None)
 
 
 def codec_from_dict(data: dict[str, Any]) -> Codec:
@@ -261,13 +287,15 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
     kind = data["codec"]
     if kind == "numeric":
         modes = [Mode(*m) for m in data["modes"]]
-        return NumericCodec(data["kind"], modes, data["low"], data["high"], data["nullable"], data["step"])
+        return NumericCodec(
+            data["kind"], modes, data["low"], data["high"], data["nullable"], data["step"], data["origin"]
+        )
     if kind == "categorical":
         return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"])
     if kind == "constant":
         return ConstantCodec(data["value"], data["null_share"], data["is_datetime"])
     if kind == "id":
-        return IdCodec(data["numeric"])
+        return IdCodec(data["numeric"], data["max_id"])
     raise ValueError(f"unknown codec '{kind}'")
 
 

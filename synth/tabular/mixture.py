@@ -51,8 +51,13 @@ def fit_modes(
 
 
 def _em(values: np.ndarray, *, max_modes: int, min_weight: float, n_iter: int = 60) -> list[tuple[float, float, float]]:
-    center, scale = float(values.mean()), float(values.std())
-    if scale == 0.0 or len(np.unique(values)) == 1:
+    # Robust centre and scale, and the extreme 0.1 % clipped, so one outlier cannot stretch every mode.
+    low, high = np.quantile(values, [0.001, 0.999])
+    values = np.clip(values, low, high)
+    center = float(np.median(values))
+    q25, q75 = np.quantile(values, [0.25, 0.75])
+    scale = float(q75 - q25) / 1.349 or float(values.std())
+    if scale == 0.0 or not np.isfinite(scale) or len(np.unique(values)) == 1:
         return [(center, max(abs(center) * 1e-6, 1e-6), 1.0)]
     x = (values - center) / scale
     k = int(min(max_modes, len(np.unique(x))))

@@ -48,6 +48,7 @@ class TabularGenerator(nn.Module):
         cond_dim: size of the condition vector.
         hidden: widths of the residual blocks.
         data_dim: width of an encoded row.
+        generator: the source of the initial weights (the global RNG is never touched when one is given).
 
     Shape:
         input (N, noise_dim + cond_dim) -> output (N, data_dim)
@@ -60,14 +61,18 @@ class TabularGenerator(nn.Module):
         hidden: tuple[int, ...],
         data_dim: int,
         device: torch.device | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
-        blocks, width = [], noise_dim + cond_dim
-        for size in hidden:
-            blocks.append(Residual(width, size, device=device))
-            width += size
-        self.blocks = nn.Sequential(*blocks)
-        self.head = nn.Linear(width, data_dim, device=device)
+        with torch.device("meta"):  # no default initialisation drawn from the global RNG
+            blocks, width = [], noise_dim + cond_dim
+            for size in hidden:
+                blocks.append(Residual(width, size))
+                width += size
+            self.blocks = nn.Sequential(*blocks)
+            self.head = nn.Linear(width, data_dim)
+        self.to_empty(device=device or "cpu")
+        self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.blocks:
@@ -95,12 +100,16 @@ class PacDiscriminator(nn.Module):
         pac: int,
         dropout: float = 0.5,
         device: torch.device | None = None,
+        generator: torch.Generator | None = None,
     ) -> None:
         super().__init__()
         self.pac, self.dropout = pac, dropout
         widths = [in_features * pac, *hidden]
-        self.layers = nn.ModuleList(nn.Linear(a, b, device=device) for a, b in itertools.pairwise(widths))
-        self.head = nn.Linear(widths[-1], 1, device=device)
+        with torch.device("meta"):  # no default initialisation drawn from the global RNG
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in itertools.pairwise(widths))
+            self.head = nn.Linear(widths[-1], 1)
+        self.to_empty(device=device or "cpu")
+        self.reset_parameters(generator)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for layer in [*self.layers, self.head]:
@@ -135,8 +144,5 @@ def activate(
             parts.append(torch.tanh(logits))
             continue
         u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
-        soft = F.softmax((logits - torch.log(-torch.log(u))) / tau, dim=1)
-        if hard:
-            soft = F.one_hot(soft.argmax(dim=1), width).to(soft.dtype)
-        parts.append(soft)
+        parts.append(F.softmax((logits - torch.log(-torch.log(u))) / tau, dim=1))
     return torch.cat(parts, dim=1)

@@ -25,7 +25,7 @@ class ConditionalSampler:
         self.n_columns = len(widths)
         self.width = int(sum(widths))
         self.device = device
-        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        offsets = np.cumsum([0, *widths])[:-1].astype(np.int64)
         self.counts = torch.as_tensor(np.asarray(counts, dtype=np.int64), device=device)
         self.column_first = torch.as_tensor(offsets, device=device)
         self.column_last = torch.as_tensor(offsets + np.asarray(widths, dtype=np.int64) - 1, device=device)
@@ -38,7 +38,7 @@ class ConditionalSampler:
     @classmethod
     def from_rows(cls, slots: np.ndarray, widths: list[int], device: torch.device) -> ConditionalSampler:
         """A sampler that can also pick real rows: ``slots`` is (n_rows, n_discrete) local slot indices."""
-        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        offsets = np.cumsum([0, *widths])[:-1].astype(np.int64)
         global_slots = slots.astype(np.int64) + offsets[None, :]
         counts = np.bincount(global_slots.ravel(), minlength=int(sum(widths)))
         sampler = cls(counts, widths, device)

@@ -20,6 +20,7 @@ import torch
 from synth.devices import resolve_device
 from synth.errors import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError
 from synth.schema import Schema, infer_schema, table_to_frame
+from synth.tabular.codecs import ConstantCodec
 from synth.tabular.networks import TabularGenerator, activate
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.training import EpochStats, ProgressCallback, TrainingPlan, train_gan
@@ -98,7 +99,8 @@ class TabularSynthesizer:
         changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
         return f"TabularSynthesizer({changed})"
 
-    def _validate_params(self) -> None:
+    def validate_params(self) -> None:
+        """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
         positive_ints = ("epochs", "batch_size", "max_categories", "noise_dim", "pac", "discriminator_steps")
         for name in positive_ints:
             value = getattr(self, name)
@@ -110,6 +112,7 @@ class TabularSynthesizer:
             raise ParameterError(f"seed must be None or an int >= 0, got {self.seed!r}")
         if not (isinstance(self.learning_rate, int | float) and 0 < self.learning_rate < 1):
             raise ParameterError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}")
+        resolve_device(self.device)
         for name in ("generator_dims", "discriminator_dims"):
             dims = getattr(self, name)
             if not isinstance(dims, list | tuple) or not dims or not all(isinstance(d, int) and d >= 1 for d in dims):
@@ -124,7 +127,7 @@ class TabularSynthesizer:
         progress: ProgressCallback | None = None,
     ) -> Self:
         """Learn the table. ``progress`` is called after every epoch with its losses."""
-        self._validate_params()
+        self.validate_params()
         frame = table_to_frame(data) if isinstance(data, pa.Table) else data
         schema = schema if schema is not None else infer_schema(data)
         _check_frame(frame, schema)
@@ -207,13 +210,13 @@ class TabularSynthesizer:
     def _generate(
         self,
         size: int,
-        fixed: tuple[str, int, Any] | None,
+        fixed: tuple[str, int | None, Any] | None,
         sampler: ConditionalSampler,
         generator: torch.Generator,
     ) -> np.ndarray:
         if sampler.n_columns == 0:
             cond = torch.zeros(size, 0, device=self.device_)
-        elif fixed is not None:
+        elif fixed is not None and fixed[1] is not None:
             cond = sampler.one_hot(torch.full((size,), fixed[1], device=self.device_, dtype=torch.long))
         else:
             cond = sampler.one_hot(sampler.sample_generation(size, generator))
@@ -227,8 +230,8 @@ class TabularSynthesizer:
         widths = [codec.width for _, _, codec in discrete]
         return ConditionalSampler(np.asarray(self.condition_counts_, dtype=np.int64), widths, self.device_)
 
-    def _resolve_conditions(self, conditions: Mapping[str, Any]) -> tuple[str, int, Any] | None:
-        """(column, global slot, value) of the one conditioned column, or None."""
+    def _resolve_conditions(self, conditions: Mapping[str, Any]) -> tuple[str, int | None, Any] | None:
+        """(column, global slot, value) of the one conditioned column, or None; a constant column has no slot."""
         if not conditions:
             return None
         if not isinstance(conditions, Mapping):
@@ -238,7 +241,7 @@ class TabularSynthesizer:
         for column in conditions:
             if column not in self.schema_.names:
                 raise ConditionError(f"unknown column {column!r} in conditions; columns are {self.schema_.names}")
-            if column not in names:
+            if column not in names and self.schema_[column].kind != "constant":
                 kind = self.schema_[column].kind
                 raise ConditionError(
                     f"column {column!r} is {kind}; conditions take categorical or boolean columns {names}"
@@ -246,6 +249,8 @@ class TabularSynthesizer:
         if len(conditions) > 1:
             raise ConditionError(f"conditions take one column at a time, got {sorted(conditions)}")
         ((column, value),) = conditions.items()
+        if column not in names:
+            return self._constant_condition(column, _plain(value))
         position = names.index(column)
         codec = discrete[position][2]
         local = codec.index_of(_plain(value))
@@ -254,6 +259,13 @@ class TabularSynthesizer:
             raise ConditionError(f"value {value!r} never appears in column {column!r}; seen values include {shown}")
         offset = sum(c.width for _, _, c in discrete[:position])
         return column, offset + local, _plain(value)
+
+    def _constant_condition(self, column: str, value: Any) -> tuple[str, None, Any]:
+        codec = self.transformer_.codecs_[self.schema_.names.index(column)]
+        assert isinstance(codec, ConstantCodec)
+        if value == codec.value or (value is None and codec.null_share > 0):
+            return column, None, value
+        raise ConditionError(f"value {value!r} never appears in column {column!r}; its only value is {codec.value!r}")
 
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "generator_"):
@@ -265,6 +277,7 @@ class TabularSynthesizer:
         self._check_is_fitted()
         target = Path(path)
         staging = target.with_name(f".{target.name}.saving-{secrets.token_hex(4)}")
+        retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
         staging.mkdir(parents=True)
         try:
             (staging / "params.json").write_text(json.dumps(_jsonable_params(self.get_params()), indent=2))
@@ -282,16 +295,22 @@ class TabularSynthesizer:
             (staging / "model.json").write_text(json.dumps(state, indent=2))
             torch.save(self.generator_.state_dict(), staging / "generator.pt")
             if target.exists():
-                shutil.rmtree(target)
+                target.rename(retired)  # the old save stays whole until the new one is in place
             staging.rename(target)
         finally:
             if staging.exists():
                 shutil.rmtree(staging)
+            if retired.exists() and not target.exists():
+                retired.rename(target)  # the new save failed: put the old one back
+        shutil.rmtree(retired, ignore_errors=True)
         return target
 
     @classmethod
-    def load(cls, path: str | Path, *, device: str = "auto") -> TabularSynthesizer:
-        """Read a folder written by ``save``; weights load with ``weights_only=True`` (no code runs)."""
+    def load(cls, path: str | Path, *, device: str | None = None) -> TabularSynthesizer:
+        """Read a folder written by ``save``; weights load with ``weights_only=True`` (no code runs).
+
+        ``device`` defaults to the saved model's own ``device`` parameter, so samples match the saved model's.
+        """
         folder = Path(path)
         files = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
         missing = [name for name in files if not (folder / name).is_file()]
@@ -316,8 +335,8 @@ class TabularSynthesizer:
             )
         for key in ("generator_dims", "discriminator_dims"):
             params[key] = tuple(params[key])
-        model = cls(**{**params, "device": device})
-        model.device_ = resolve_device(device)
+        model = cls(**params) if device is None else cls(**{**params, "device": device})
+        model.device_ = resolve_device(model.device)
         model.seed_ = state["seed_"]
         model.schema_ = schema
         model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
@@ -329,6 +348,7 @@ class TabularSynthesizer:
             tuple(model.generator_dims),
             state["data_width"],
             device=model.device_,
+            generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
         )
         try:
             net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))

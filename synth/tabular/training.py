@@ -65,10 +65,10 @@ def train_gan(
     """
     device = data.device
     cond_dim = sampler.width
-    g_net = TabularGenerator(plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device=device)
-    d_net = PacDiscriminator(data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device)
-    g_net.reset_parameters(generator)
-    d_net.reset_parameters(generator)
+    g_net = TabularGenerator(plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator)
+    d_net = PacDiscriminator(
+        data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device, generator=generator
+    )
     g_opt = torch.optim.Adam(g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     d_opt = torch.optim.Adam(d_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     step = _Step(data, spans, condition_blocks, sampler, plan, generator, g_net, d_net)

@@ -86,19 +86,21 @@ def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     if spec.kind == "datetime" and spec.arrow_type.startswith("date"):
         stamps = _to_timestamps(values, "datetime64[ns]")
         return pd.Series(stamps.dt.date.where(stamps.notna(), None), name=spec.name, dtype=object)
+    target = pd.api.types.pandas_dtype(dtype)
     series = pd.Series(values, name=spec.name)
-    if series.dtype == object and pd.api.types.is_numeric_dtype(pd.api.types.pandas_dtype(dtype)):
+    if series.dtype == object and pd.api.types.is_numeric_dtype(target):
         series = pd.Series(pd.to_numeric(series), name=spec.name)
-    return series.astype(pd.api.types.pandas_dtype(dtype))
+    if pd.api.types.is_integer_dtype(target) and pd.api.types.is_float_dtype(series.dtype):
+        series = series.round()  # an integer column modelled as continuous (a schema override)
+    return series.astype(target)
 
 
 def _to_timestamps(values: np.ndarray, dtype: str) -> pd.Series:
-    if values.dtype == object:  # constant columns decode to Timestamps already
+    """int64 nanoseconds (NaT's value for nulls) or, from constant columns, Timestamps, as the column's dtype."""
+    if values.dtype == object:
         stamps = pd.Series(pd.to_datetime(pd.Series(values)))
-        return stamps.astype(pd.api.types.pandas_dtype(dtype))
-    null = np.isnan(values)
-    ns = np.where(null, np.iinfo(np.int64).min, np.nan_to_num(values)).astype(np.int64)
-    stamps = pd.Series(ns.view("datetime64[ns]"))
-    if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
-        stamps = stamps.dt.tz_localize("UTC")
+    else:
+        stamps = pd.Series(values.astype(np.int64).view("datetime64[ns]"))
+        if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
+            stamps = stamps.dt.tz_localize("UTC")
     return stamps.astype(pd.api.types.pandas_dtype(dtype))

@@ -107,3 +107,37 @@ def test_help_lists_exit_codes() -> None:
     assert result.exit_code == 0
     assert "Exit codes:" in result.output
     assert "1  gate failed" in result.output and "2  bad input" in result.output
+
+
+def test_column_empty_in_the_training_split(tmp_path: Path) -> None:
+    """Two values in 25 rows can both land in the holdout: refused before training."""
+    from pipelines.config import SplitConfig
+    from pipelines.errors import DataError
+    from pipelines.refs import SourceRef, TableRef
+    from pipelines.sources import file_sha256
+    from pipelines.steps import split_source
+
+    source = tmp_path / "small.csv"
+    rows = ["x,score"] + [f"{i},{'' if i not in (3, 17) else i / 2}" for i in range(25)]
+    source.write_text("\n".join(rows) + "\n")
+    ref = SourceRef(TableRef(str(source), file_sha256(source), 25), "{}")
+    for seed in range(200):  # find a seed whose holdout takes both values, then check the refusal
+        try:
+            split_source(ref, SplitConfig(holdout=0.2, seed=seed), tmp_path)
+        except DataError as exc:
+            assert "column(s) ['score'] have no values in the training split" in str(exc)
+            return
+    pytest.fail("no seed put both values in the holdout")
+
+
+def test_device_that_is_not_here_is_a_config_error(tmp_path: Path, adult_file: Path) -> None:
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    config = _config(tmp_path, adult_file)
+    config.write_text(config.read_text().replace("model: {epochs: 1}", "model: {epochs: 1, device: cuda}"))
+    result = CliRunner().invoke(main, ["run", str(config)])
+    assert result.exit_code == 2
+    assert "model: device 'cuda' was asked for but CUDA is not available here" in result.output
+    assert not (tmp_path / "runs").exists()

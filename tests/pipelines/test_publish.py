@@ -55,4 +55,4 @@ def test_data_that_does_not_fit_the_schema_leaves_nothing(tmp_path: Path) -> Non
     bad = pd.DataFrame({"n": ["not a number"], "s": ["x"]})
     with pytest.raises(PublishError, match="does not fit the input's Arrow schema"):
         publish_version(tmp_path, "demo", bad, SCHEMA, {}, {})
-    assert list((tmp_path / "demo").iterdir()) == []
+    assert list(tmp_path.iterdir()) == []
