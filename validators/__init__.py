@@ -1,24 +1,20 @@
-"""The measuring side: fidelity and leakage metrics, the gate and the report."""
+"""The measuring side: fidelity, utility, diversity and leakage metrics, the gate and the report."""
 
+from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.errors import MetricInputError, ValidatorError
 from validators.evaluate import evaluate
-from validators.fidelity import column_shapes, pair_trends
-from validators.gate import Thresholds, Verdict, decide
-from validators.leakage import dcr_holdout_share, exact_copy_rate
+from validators.gate import Verdict, decide
 from validators.records import MetricResult
 from validators.report import Report
 
 __all__ = [
+    "DEFAULT_BOUNDS",
+    "Bound",
     "MetricInputError",
     "MetricResult",
     "Report",
-    "Thresholds",
     "ValidatorError",
     "Verdict",
-    "column_shapes",
-    "dcr_holdout_share",
     "decide",
     "evaluate",
-    "exact_copy_rate",
-    "pair_trends",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import torch
@@ -9,7 +11,7 @@ import torch
 from synth.schema import Schema
 from validators.fidelity import modelled_columns, numeric_values
 
-__all__ = ["RowEncoder", "nearest_distances"]
+__all__ = ["RowEncoder", "chunked_pairs", "nearest_distances", "nearest_k"]
 
 _QUERY_CHUNK = 2048
 _REFERENCE_CHUNK = 8192
@@ -57,18 +59,43 @@ class RowEncoder:
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
 
-def nearest_distances(queries: np.ndarray, reference: np.ndarray, device: torch.device | None = None) -> np.ndarray:
-    """Euclidean distance from each query row to its nearest reference row, computed chunk by chunk."""
-    device = device or torch.device("cuda" if torch.cuda.is_available() else "cpu")
+def _device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def nearest_k(queries: np.ndarray, reference: np.ndarray, k: int = 1, *, exclude_self: bool = False) -> np.ndarray:
+    """(n_queries, k) Euclidean distances to the k nearest reference rows, ascending, chunk by chunk.
+
+    ``exclude_self`` drops each query's own row when queries and reference are the same rows.
+    """
+    device = _device()
     ref = torch.as_tensor(reference, device=device)
-    out = np.empty(len(queries), dtype=np.float64)
+    extra = 1 if exclude_self else 0
+    out = np.empty((len(queries), k), dtype=np.float64)
     for start in range(0, len(queries), _QUERY_CHUNK):
         q = torch.as_tensor(queries[start : start + _QUERY_CHUNK], device=device)
-        best = torch.full((len(q),), float("inf"), device=device)
+        best = torch.full((len(q), k + extra), float("inf"), device=device)
         for ref_start in range(0, len(ref), _REFERENCE_CHUNK):
-            d = torch.cdist(
-                q, ref[ref_start : ref_start + _REFERENCE_CHUNK], compute_mode="donot_use_mm_for_euclid_dist"
-            )
-            best = torch.minimum(best, d.min(dim=1).values)
-        out[start : start + len(q)] = best.cpu().numpy()
+            d = torch.cdist(q, ref[ref_start : ref_start + _REFERENCE_CHUNK])
+            if exclude_self:
+                rows = torch.arange(len(q), device=device)
+                cols = rows + start - ref_start
+                inside = (cols >= 0) & (cols < d.shape[1])
+                d[rows[inside], cols[inside]] = -1.0  # own row: sorted first, then dropped
+            merged = torch.cat([best, d], dim=1)
+            best = torch.topk(merged, k + extra, dim=1, largest=False).values
+        out[start : start + len(q)] = best[:, extra:].clamp_min(0).cpu().numpy()
     return out
+
+
+def nearest_distances(queries: np.ndarray, reference: np.ndarray) -> np.ndarray:
+    """Distance from each query row to its nearest reference row."""
+    return nearest_k(queries, reference, 1)[:, 0]
+
+
+def chunked_pairs(queries: np.ndarray, reference: np.ndarray) -> Iterator[tuple[int, torch.Tensor]]:
+    """(start, distance block) for query chunks against all reference rows, for metrics that scan every pair."""
+    device = _device()
+    ref = torch.as_tensor(reference, device=device)
+    for start in range(0, len(queries), _QUERY_CHUNK):
+        yield start, torch.cdist(torch.as_tensor(queries[start : start + _QUERY_CHUNK], device=device), ref)

@@ -1,18 +1,29 @@
-"""evaluate(): every metric of the suite on one synthetic table, with the gate's verdict."""
+"""evaluate(): the whole tabular suite on one synthetic table, on equal-size samples, with the gate's verdict."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 
+import numpy as np
 import pandas as pd
 
 from synth.schema import Schema, infer_schema
-from validators.fidelity import column_shapes, pair_trends
-from validators.gate import Thresholds, decide
-from validators.leakage import dcr_holdout_share, exact_copy_rate
+from validators.bounds import DEFAULT_BOUNDS, Bound
+from validators.detection import detection_auc
+from validators.diversity import category_coverage, prdc, range_coverage
+from validators.errors import MetricInputError
+from validators.fidelity import column_shapes, missing_values, pair_trends
+from validators.gate import decide
+from validators.leakage import dcr_holdout_share, exact_copy_rate, low_dcr_share, membership_inference, nndr
+from validators.plots import build_figures
+from validators.records import MetricResult
 from validators.report import Report
 
-__all__ = ["evaluate"]
+__all__ = ["MIN_HOLDOUT_ROWS", "evaluate"]
+
+MIN_HOLDOUT_ROWS = 20
+_MAX_SAMPLE_ROWS = 10_000
 
 
 def evaluate(
@@ -21,27 +32,96 @@ def evaluate(
     holdout: pd.DataFrame,
     *,
     schema: Schema | None = None,
-    thresholds: Thresholds | None = None,
+    target: str | None = None,
+    bounds: Mapping[str, Bound] | None = None,
     enforce: bool = True,
     seed: int = 0,
 ) -> Report:
-    """Measure ``synthetic`` against the real training rows, with the real holdout as every metric's reference."""
+    """Measure ``synthetic`` against the real training rows, with the real holdout as every metric's reference.
+
+    Metrics that compare shares see equal-size samples (the holdout's size, at most 10,000 rows) drawn with
+    ``seed``. ``bounds`` override the default pass marks by metric name.
+    """
     schema = schema if schema is not None else infer_schema(real_train)
-    thresholds = thresholds or Thresholds()
+    _check_inputs(real_train, synthetic, holdout, schema, target)
+    marks = {**DEFAULT_BOUNDS, **(bounds or {})}
     started = time.perf_counter()
-    metrics = (
-        column_shapes(real_train, synthetic, holdout, schema=schema, threshold=thresholds.column_shapes),
-        pair_trends(real_train, synthetic, holdout, schema=schema, threshold=thresholds.pair_trends),
-        exact_copy_rate(real_train, synthetic, holdout, schema=schema, max_excess=thresholds.exact_copy_rate_excess),
-        dcr_holdout_share(
-            real_train, synthetic, holdout, schema=schema, seed=seed, threshold=thresholds.dcr_holdout_share
-        ),
-    )
+    rng = np.random.default_rng(seed)
+    n = min(len(real_train), len(synthetic), len(holdout), _MAX_SAMPLE_ROWS)
+
+    def sample(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.iloc[np.sort(rng.choice(len(frame), size=n, replace=False))].reset_index(drop=True)
+
+    train_n, synthetic_n, holdout_n = sample(real_train), sample(synthetic), sample(holdout)
+    equal = (train_n, synthetic_n, holdout_n)
+    metrics: list[MetricResult] = [
+        column_shapes(*equal, schema=schema, bound=marks["column_shapes"]),
+        missing_values(*equal, schema=schema, bound=marks["missing_values"]),
+        pair_trends(*equal, schema=schema, bound=marks["pair_trends"]),
+        detection_auc(*equal, schema=schema, seed=seed, bound=marks["detection_auc"]),
+    ]
+    if target is not None:
+        from validators.utility import utility
+
+        metrics.append(utility(real_train, synthetic, holdout, schema=schema, target=target, seed=seed,
+                               bound=marks["utility_ratio"]))  # fmt: skip
+    metrics += [
+        category_coverage(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["category_coverage"]),
+        range_coverage(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["range_coverage"]),
+        *prdc(*equal, schema=schema, seed=seed, bounds=marks),
+        exact_copy_rate(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["exact_copy_rate"]),
+        dcr_holdout_share(*equal, schema=schema, seed=seed, bound=marks["dcr_holdout_share"]),
+        low_dcr_share(*equal, schema=schema, seed=seed, bound=marks["low_dcr_share"]),
+        nndr(*equal, schema=schema, seed=seed, bound=marks["nndr"]),
+        membership_inference(*equal, schema=schema, seed=seed, bound=marks["mia_auc"]),
+    ]
+    figures = build_figures(train_n, synthetic_n, holdout_n, schema, metrics)
     context = {
         "train_rows": len(real_train),
         "synthetic_rows": len(synthetic),
         "holdout_rows": len(holdout),
+        "sample_rows": n,
+        "target": target,
         "seed": seed,
         "seconds": round(time.perf_counter() - started, 3),
     }
-    return Report(metrics=metrics, verdict=decide(list(metrics), enforce=enforce), context=context)
+    return Report(metrics=tuple(metrics), verdict=decide(metrics, enforce=enforce), context=context, figures=figures)
+
+
+def _check_inputs(
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema, target: str | None
+) -> None:
+    """Refuse inputs no metric can compare honestly: one clear error, never a silently skipped metric."""
+    for label, frame in (("real", train), ("synthetic", synthetic), ("holdout", holdout)):
+        if list(map(str, frame.columns)) != schema.names:
+            missing = sorted(set(schema.names) - set(map(str, frame.columns)))
+            extra = sorted(set(map(str, frame.columns)) - set(schema.names))
+            raise MetricInputError(
+                f"the {label} table's columns do not match the real data's: missing {missing}, unexpected {extra}"
+                if missing or extra
+                else f"the {label} table's columns are in another order than the real data's"
+            )
+    if len(synthetic) == 0:
+        raise MetricInputError("the synthetic table has no rows")
+    if len(holdout) < MIN_HOLDOUT_ROWS:
+        raise MetricInputError(f"the holdout has {len(holdout)} rows; at least {MIN_HOLDOUT_ROWS} are needed")
+    for name in schema.names:
+        kinds = {label: _kind_of(frame[name]) for label, frame in (("real", train), ("synthetic", synthetic))}
+        if kinds["synthetic"] != kinds["real"] and synthetic[name].notna().any():
+            raise MetricInputError(
+                f"column '{name}' is {kinds['real']} in the real data but {kinds['synthetic']} in the synthetic data"
+            )
+    if target is not None and target not in schema.names:
+        raise MetricInputError(f"target column '{target}' is not in both tables; columns are {schema.names}")
+
+
+def _kind_of(series: pd.Series) -> str:
+    """A coarse type: what matters for comparing two columns."""
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype):
+        return "number"
+    return "text"

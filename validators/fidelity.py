@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
+from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.errors import MetricInputError
-from validators.records import MetricResult, passes
+from validators.records import MetricResult, make_record
 
-__all__ = ["column_shapes", "pair_trends"]
+__all__ = ["column_shapes", "missing_values", "pair_trends"]
 
 _NUMERIC_KINDS = ("continuous", "integer", "datetime")
 _DISCRETE_KINDS = ("categorical", "boolean")
@@ -74,21 +76,43 @@ def shape_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnS
 
 
 def column_shapes(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, threshold: float = 0.85
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
 ) -> MetricResult:
     """Mean per-column shape similarity: KS complement for numbers and datetimes, TV complement for categories."""
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
     scores = shape_scores(train, synthetic, columns)
     references = shape_scores(train, holdout, columns)
-    value = float(np.mean(list(scores.values()))) if scores else 1.0
-    reference = float(np.mean(list(references.values()))) if references else 1.0
     details = {
         name: {"score": scores[name], "reference": references[name], "kind": schema[name].kind} for name in scores
     }
-    return MetricResult(
-        "column_shapes", "fidelity", value, reference, threshold, "min", passes(value, threshold, "min"), details
-    )
+    return make_record(
+        "column_shapes", "fidelity", _mean(scores.values()), _mean(references.values()),
+        bound or DEFAULT_BOUNDS["column_shapes"], details,
+    )  # fmt: skip
+
+
+def missing_values(
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
+) -> MetricResult:
+    """Mean over columns of 1 - |real null share - synthetic null share| (as SDMetrics' MissingValueSimilarity)."""
+    check_columns(schema, train, synthetic, holdout)
+    columns = [c.name for c in modelled_columns(schema)]
+
+    def similarity(other: pd.DataFrame) -> dict[str, float]:
+        return {c: 1.0 - abs(float(train[c].isna().mean()) - float(other[c].isna().mean())) for c in columns}
+
+    scores, references = similarity(synthetic), similarity(holdout)
+    details = {c: {"score": scores[c], "reference": references[c]} for c in columns}
+    return make_record(
+        "missing_values", "fidelity", _mean(scores.values()), _mean(references.values()),
+        bound or DEFAULT_BOUNDS["missing_values"], details,
+    )  # fmt: skip
+
+
+def _mean(values: Iterable[float]) -> float:
+    listed = list(values)
+    return float(np.mean(listed)) if listed else 1.0
 
 
 def _codes(real: pd.Series, other: pd.Series, column: ColumnSpec) -> tuple[np.ndarray, np.ndarray, int]:
@@ -160,16 +184,15 @@ def pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSp
 
 
 def pair_trends(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, threshold: float = 0.75
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
 ) -> MetricResult:
     """Mean similarity over all column pairs: correlation for two numbers, contingency (numbers binned) otherwise."""
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
     scores = pair_scores(train, synthetic, columns)
     references = pair_scores(train, holdout, columns)
-    value = float(np.mean([s["score"] for s in scores.values()])) if scores else 1.0
-    reference = float(np.mean([s["score"] for s in references.values()])) if references else 1.0
     details = {key: {**scores[key], "reference": references[key]["score"]} for key in scores}
-    return MetricResult(
-        "pair_trends", "fidelity", value, reference, threshold, "min", passes(value, threshold, "min"), details
-    )
+    return make_record(
+        "pair_trends", "fidelity", _mean(s["score"] for s in scores.values()),
+        _mean(s["score"] for s in references.values()), bound or DEFAULT_BOUNDS["pair_trends"], details,
+    )  # fmt: skip

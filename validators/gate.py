@@ -1,4 +1,4 @@
-"""The gate: thresholds with documented defaults, and the verdict from the metric records."""
+"""The gate: the verdict over all metric records, with one readable line per failing or warning check."""
 
 from __future__ import annotations
 
@@ -7,35 +7,37 @@ from typing import Literal
 
 from validators.records import MetricResult
 
-__all__ = ["Thresholds", "Verdict", "decide"]
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """Pass marks of the gate's metrics. Defaults sit well below what real data scores (see README)."""
-
-    column_shapes: float = 0.85  # min: mean KS / TV complement
-    pair_trends: float = 0.75  # min: mean correlation / contingency similarity
-    exact_copy_rate_excess: float = 0.01  # max: copies beyond the holdout's own copy share
-    dcr_holdout_share: float = 0.6  # max: share of synthetic rows closer to train than to holdout
+__all__ = ["Verdict", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """``passed``: every check passed; ``warned``: some failed but the gate is not enforced; ``failed``: otherwise."""
+    """``passed``: no check failed or warned; ``warned``: some warned, or failed with the gate not enforced;
+    ``failed``: a check failed (or could not be computed) and the gate is enforced.
+    """
 
     status: Literal["passed", "warned", "failed"]
     failures: tuple[str, ...]
+    warnings: tuple[str, ...]
+
+
+def _line(record: MetricResult) -> str:
+    if record.status == "error":
+        return f"{record.name} could not be computed: {record.details.get('reason', 'unknown reason')}"
+    side = "below" if record.direction == "min" else "above"
+    level = record.threshold if record.status == "fail" else record.warn_threshold
+    return (
+        f"{record.name} = {record.value:.4f} is {side} its {'fail' if record.status == 'fail' else 'warn'} "
+        f"threshold {level:.4f} (real holdout scores {record.reference:.4f})"
+    )
 
 
 def decide(results: list[MetricResult], *, enforce: bool = True) -> Verdict:
-    """The verdict: each failing record becomes a readable line naming the metric, its value and its threshold."""
-    failures = tuple(
-        f"{r.name} = {r.value:.4f} is {'below' if r.direction == 'min' else 'above'} its threshold {r.threshold:.4f} "
-        f"(real holdout scores {r.reference:.4f})"
-        for r in results
-        if not r.passed
-    )
-    if not failures:
-        return Verdict("passed", ())
-    return Verdict("failed" if enforce else "warned", failures)
+    """The verdict over the records; with ``enforce=False`` failures are reported as warnings."""
+    failures = tuple(_line(r) for r in results if r.status in ("fail", "error"))
+    warnings = tuple(_line(r) for r in results if r.status == "warn")
+    if failures and enforce:
+        return Verdict("failed", failures, warnings)
+    if failures or warnings:
+        return Verdict("warned", failures, warnings)
+    return Verdict("passed", (), ())

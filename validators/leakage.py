@@ -1,16 +1,21 @@
-"""Leakage: exact copies of training rows and the distance-to-closest-record holdout share."""
+"""Leakage: exact copies, distance to closest record (share and low tail), NNDR, and a membership-inference attack.
+
+Every distance is measured on one encoding of mixed types (validators.distances.RowEncoder, fitted on train).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from sklearn.metrics import roc_auc_score, roc_curve
 
 from synth.schema import Schema
-from validators.distances import RowEncoder, nearest_distances
+from validators.bounds import DEFAULT_BOUNDS, Bound
+from validators.distances import RowEncoder, nearest_distances, nearest_k
 from validators.fidelity import check_columns, modelled_columns
-from validators.records import MetricResult, passes
+from validators.records import MetricResult, make_record
 
-__all__ = ["dcr_holdout_share", "exact_copy_rate"]
+__all__ = ["dcr_holdout_share", "exact_copy_rate", "low_dcr_share", "membership_inference", "nndr"]
 
 
 def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
@@ -23,9 +28,9 @@ def _copy_share(train_hashes: np.ndarray, frame: pd.DataFrame, columns: list[str
 
 
 def exact_copy_rate(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, max_excess: float = 0.01
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
 ) -> MetricResult:
-    """Share of synthetic rows identical to a training row; passes up to the holdout's own share + ``max_excess``.
+    """Share of synthetic rows identical to a training row, against the holdout's own share.
 
     Real tables hold duplicates (Adult does), so the holdout's copy share is the honest baseline, not zero.
     """
@@ -34,52 +39,113 @@ def exact_copy_rate(
     train_hashes = _row_hashes(train, columns)
     value = _copy_share(train_hashes, synthetic, columns)
     reference = _copy_share(train_hashes, holdout, columns)
-    threshold = reference + max_excess
-    details = {"copies": round(value * len(synthetic)), "rows": len(synthetic), "max_excess": max_excess}
-    return MetricResult(
-        "exact_copy_rate", "leakage", value, reference, threshold, "max", passes(value, threshold, "max"), details
+    details = {"copies": round(value * len(synthetic)), "rows": len(synthetic)}
+    return make_record(
+        "exact_copy_rate", "leakage", value, reference, bound or DEFAULT_BOUNDS["exact_copy_rate"], details
     )
 
 
+class _Points:
+    """The three tables encoded once, on equal-size samples drawn with one seed."""
+
+    def __init__(self, train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema,
+                 seed: int, max_rows: int) -> None:  # fmt: skip
+        check_columns(schema, train, synthetic, holdout)
+        rng = np.random.default_rng(seed)
+        self.n = min(len(train), len(holdout), len(synthetic), max_rows)
+        encoder = RowEncoder(schema).fit(train)
+
+        def draw(frame: pd.DataFrame, size: int) -> np.ndarray:
+            return encoder.transform(frame.iloc[rng.choice(len(frame), size=size, replace=False)])
+
+        self.synthetic, self.train, self.holdout = draw(synthetic, self.n), draw(train, self.n), draw(holdout, self.n)
+        # The real-vs-real reference: half the holdout plays the synthetic set, the other half the holdout.
+        half = self.n // 2
+        self.half_a, self.half_b = self.holdout[:half], self.holdout[half : 2 * half]
+        self.train_half = self.train[:half]
+
+
 def _closer_to_train_share(queries: np.ndarray, train: np.ndarray, holdout: np.ndarray) -> float:
-    to_train = nearest_distances(queries, train)
-    to_holdout = nearest_distances(queries, holdout)
+    to_train, to_holdout = nearest_distances(queries, train), nearest_distances(queries, holdout)
     return float(np.mean(to_train < to_holdout) + 0.5 * np.mean(to_train == to_holdout))
 
 
 def dcr_holdout_share(
-    train: pd.DataFrame,
-    synthetic: pd.DataFrame,
-    holdout: pd.DataFrame,
-    *,
-    schema: Schema,
-    seed: int = 0,
-    threshold: float = 0.6,
-    max_rows: int = 10_000,
-) -> MetricResult:
-    """Share of synthetic rows closer to a training row than to a holdout row, on equal-size samples (ideal 0.5).
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
+    bound: Bound | None = None, max_rows: int = 10_000,
+) -> MetricResult:  # fmt: skip
+    """Share of synthetic rows closer to a training row than to a holdout row, on equal-size samples (ideal 0.5)."""
+    points = _Points(train, synthetic, holdout, schema, seed, max_rows)
+    value = _closer_to_train_share(points.synthetic, points.train, points.holdout)
+    reference = _closer_to_train_share(points.half_a, points.train_half, points.half_b)
+    details = {"rows_per_set": points.n, "seed": seed}
+    return make_record("dcr_holdout_share", "leakage", value, reference, bound or DEFAULT_BOUNDS["dcr_holdout_share"],
+                       details)  # fmt: skip
 
-    The reference splits the holdout in two: one half plays the synthetic set against an equal-size train sample
-    and the other half, so it shows what real data scores.
+
+def low_dcr_share(
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
+    bound: Bound | None = None, max_rows: int = 10_000, percentile: float = 1.0,
+) -> MetricResult:  # fmt: skip
+    """Share of synthetic rows closer to train than the 1st percentile of holdout-to-train distances.
+
+    Real rows fall below that line 1 % of the time; a generator that memorises rows falls below it far more often.
     """
-    check_columns(schema, train, synthetic, holdout)
-    rng = np.random.default_rng(seed)
-    n = min(len(train), len(holdout), len(synthetic), max_rows)
-    encoder = RowEncoder(schema).fit(train)
+    points = _Points(train, synthetic, holdout, schema, seed, max_rows)
+    synthetic_to_train = nearest_distances(points.synthetic, points.train)
+    holdout_to_train = nearest_distances(points.holdout, points.train)
+    line = float(np.percentile(holdout_to_train, percentile))
+    value = float(np.mean(synthetic_to_train < line))
+    reference = float(np.mean(holdout_to_train < line))
+    edges = np.linspace(0.0, float(np.percentile(np.concatenate([synthetic_to_train, holdout_to_train]), 99)), 31)
+    details = {
+        "line": line,
+        "percentile": percentile,
+        "rows_per_set": points.n,
+        "histogram": {
+            "edges": edges.tolist(),
+            "synthetic_to_train": np.histogram(synthetic_to_train, edges)[0].tolist(),
+            "holdout_to_train": np.histogram(holdout_to_train, edges)[0].tolist(),
+        },
+    }
+    return make_record("low_dcr_share", "leakage", value, reference, bound or DEFAULT_BOUNDS["low_dcr_share"], details)
 
-    def draw(frame: pd.DataFrame, size: int) -> np.ndarray:
-        return encoder.transform(frame.iloc[rng.choice(len(frame), size=size, replace=False)])
 
-    value = _closer_to_train_share(draw(synthetic, n), draw(train, n), draw(holdout, n))
-    half = len(holdout) // 2
-    if half >= 1:
-        order = rng.permutation(len(holdout))
-        as_synthetic = encoder.transform(holdout.iloc[order[:half]])
-        as_holdout = encoder.transform(holdout.iloc[order[half : 2 * half]])
-        reference = _closer_to_train_share(as_synthetic, draw(train, half), as_holdout)
-    else:
-        reference = float("nan")
-    details = {"rows_per_set": n, "seed": seed}
-    return MetricResult(
-        "dcr_holdout_share", "leakage", value, reference, threshold, "max", passes(value, threshold, "max"), details
-    )
+def _mean_nndr(queries: np.ndarray, reference: np.ndarray) -> float:
+    nearest_two = nearest_k(queries, reference, 2)
+    ratio = np.divide(nearest_two[:, 0], nearest_two[:, 1], out=np.ones(len(queries)), where=nearest_two[:, 1] > 0)
+    return float(ratio.mean())
+
+
+def nndr(
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
+    bound: Bound | None = None, max_rows: int = 10_000,
+) -> MetricResult:  # fmt: skip
+    """Mean nearest-neighbour distance ratio (nearest / second nearest train row): low means singled-out rows."""
+    points = _Points(train, synthetic, holdout, schema, seed, max_rows)
+    value = _mean_nndr(points.synthetic, points.train)
+    reference = _mean_nndr(points.holdout, points.train)
+    return make_record("nndr", "leakage", value, reference, bound or DEFAULT_BOUNDS["nndr"], {"rows_per_set": points.n})
+
+
+def _attack(members: np.ndarray, non_members: np.ndarray, synthetic: np.ndarray) -> tuple[float, float]:
+    """ROC AUC and true-positive rate at 1 % false positives of "closer to the synthetic set means member"."""
+    scores = -np.concatenate([nearest_distances(members, synthetic), nearest_distances(non_members, synthetic)])
+    labels = np.concatenate([np.ones(len(members)), np.zeros(len(non_members))])
+    fpr, tpr, _ = roc_curve(labels, scores)
+    return float(roc_auc_score(labels, scores)), float(np.interp(0.01, fpr, tpr))
+
+
+def membership_inference(
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
+    bound: Bound | None = None, max_rows: int = 10_000,
+) -> MetricResult:  # fmt: skip
+    """A distance attack: members (train rows) against non-members (holdout rows) by distance to the synthetic set.
+
+    ROC AUC 0.5 means the synthetic data tells an attacker nothing about who was in the training data.
+    """
+    points = _Points(train, synthetic, holdout, schema, seed, max_rows)
+    value, tpr = _attack(points.train, points.holdout, points.synthetic)
+    reference, reference_tpr = _attack(points.train_half, points.half_b, points.half_a)
+    details = {"tpr_at_1pct_fpr": tpr, "reference_tpr_at_1pct_fpr": reference_tpr, "rows_per_set": points.n}
+    return make_record("mia_auc", "leakage", value, reference, bound or DEFAULT_BOUNDS["mia_auc"], details)

@@ -1,45 +1,73 @@
-"""The metric record every metric returns, and the direction a threshold is read in."""
+"""The metric record every metric returns."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-__all__ = ["MetricResult", "passes"]
+from validators.bounds import Bound, Status, judge
+
+__all__ = ["Family", "MetricResult", "failed_record", "make_record"]
+
+Family = Literal["fidelity", "utility", "diversity", "leakage"]
 
 
 @dataclass(frozen=True, slots=True)
 class MetricResult:
     """One measured figure, with the same figure for real-vs-real (holdout vs train) as its reference.
 
-    ``direction`` says how ``threshold`` is read: ``"min"`` passes when value >= threshold, ``"max"`` when
-    value <= threshold.
+    ``status`` is pass, warn or fail against the bound, or error when the figure could not be computed
+    (``details["reason"]`` says why). ``threshold`` is the fail level, ``warn_threshold`` the warn level, both
+    absolute; ``direction`` says whether higher ("min") or lower ("max") is better.
     """
 
     name: str
-    family: Literal["fidelity", "diversity", "utility", "leakage"]
+    family: Family
     value: float
     reference: float
     threshold: float
+    warn_threshold: float | None
     direction: Literal["min", "max"]
-    passed: bool
+    status: Status
     details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def passed(self) -> bool:
+        return self.status in ("pass", "warn")
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
             "family": self.family,
-            "value": self.value,
-            "reference": self.reference,
-            "threshold": self.threshold,
+            "value": _json_float(self.value),
+            "reference": _json_float(self.reference),
+            "threshold": _json_float(self.threshold),
+            "warn_threshold": None if self.warn_threshold is None else _json_float(self.warn_threshold),
             "direction": self.direction,
+            "status": self.status,
             "passed": self.passed,
             "details": self.details,
         }
 
 
-def passes(value: float, threshold: float, direction: Literal["min", "max"]) -> bool:
-    """Whether a value clears its threshold in the given direction (NaN never passes)."""
-    if value != value:  # NaN
-        return False
-    return value >= threshold if direction == "min" else value <= threshold
+def _json_float(value: float) -> float | None:
+    return None if math.isnan(value) else float(value)
+
+
+def make_record(
+    name: str, family: Family, value: float, reference: float, bound: Bound, details: dict[str, Any] | None = None
+) -> MetricResult:
+    """A record judged against its bound."""
+    verdict = judge(value, reference, bound)
+    return MetricResult(
+        name, family, float(value), float(reference), verdict.threshold, verdict.warn_threshold, bound.direction,
+        verdict.status, details or {},
+    )  # fmt: skip
+
+
+def failed_record(name: str, family: Family, bound: Bound, reason: str) -> MetricResult:
+    """The record of a metric that could not be computed: an error that names why, never a silent skip."""
+    fail, warn = bound.levels(float("nan")) if bound.relative else (bound.fail, bound.warn)
+    nan = float("nan")
+    return MetricResult(name, family, nan, nan, fail, warn, bound.direction, "error", {"reason": reason})

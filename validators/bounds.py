@@ -1,0 +1,84 @@
+"""Pass marks: a fail level and a warn level per metric, absolute or relative to the real holdout's own figure."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["DEFAULT_BOUNDS", "Bound", "Judgement", "judge"]
+
+Direction = Literal["min", "max"]
+Status = Literal["pass", "warn", "fail", "error"]
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    """Where a metric starts to warn and to fail.
+
+    ``direction`` "min": higher is better and a value below ``fail`` fails; "max": lower is better.
+    ``relative``: the levels are distances from the reference (the real holdout's figure), e.g. a "max" bound with
+    ``fail=0.01, relative=True`` fails a value above reference + 0.01.
+    """
+
+    direction: Direction
+    fail: float
+    warn: float | None = None
+    relative: bool = False
+
+    def levels(self, reference: float) -> tuple[float, float | None]:
+        """The absolute fail and warn thresholds for a given reference."""
+        if not self.relative:
+            return self.fail, self.warn
+        sign = -1.0 if self.direction == "min" else 1.0
+        warn = None if self.warn is None else reference + sign * self.warn
+        return reference + sign * self.fail, warn
+
+
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    status: Status
+    threshold: float
+    warn_threshold: float | None
+
+
+def judge(value: float, reference: float, bound: Bound) -> Judgement:
+    """Pass, warn or fail for a value; NaN (a figure that could not be computed) is an error."""
+    fail, warn = bound.levels(reference)
+    if math.isnan(value) or math.isnan(fail):
+        return Judgement("error", fail, warn)
+
+    def beyond(level: float) -> bool:
+        return value < level if bound.direction == "min" else value > level
+
+    if beyond(fail):
+        return Judgement("fail", fail, warn)
+    if warn is not None and beyond(warn):
+        return Judgement("warn", fail, warn)
+    return Judgement("pass", fail, warn)
+
+
+#: Defaults, calibrated on Adult so that the real holdout passes every check while a copy of the training data,
+#: independently shuffled columns and a mode-collapsed set each fail at least one (see README, "The gate").
+DEFAULT_BOUNDS: dict[str, Bound] = {
+    # fidelity
+    "column_shapes": Bound("min", fail=0.80, warn=0.90),
+    "missing_values": Bound("min", fail=0.90, warn=0.97),
+    "pair_trends": Bound("min", fail=0.75, warn=0.90),
+    "detection_auc": Bound("max", fail=0.99, warn=0.80),
+    # utility
+    "utility_ratio": Bound("min", fail=0.80, warn=0.95),
+    # diversity
+    "category_coverage": Bound("min", fail=0.10, warn=0.05, relative=True),
+    "range_coverage": Bound("min", fail=0.70, warn=0.90),
+    "prdc_precision": Bound("min", fail=0.45, warn=0.70),
+    "prdc_recall": Bound("min", fail=0.30, warn=0.60),
+    "prdc_density": Bound("min", fail=0.20, warn=0.60),
+    "prdc_coverage": Bound("min", fail=0.40, warn=0.80),
+    # leakage
+    "exact_copy_rate": Bound("max", fail=0.01, warn=0.005, relative=True),
+    "dcr_holdout_share": Bound("max", fail=0.60, warn=0.55),
+    "low_dcr_share": Bound("max", fail=0.02, warn=0.01, relative=True),
+    "nndr": Bound("min", fail=0.10, warn=0.05, relative=True),
+    "mia_auc": Bound("max", fail=0.60, warn=0.55),
+}
