@@ -75,12 +75,17 @@ def run(config_path: Path, quiet: bool) -> None:
         raise _Failed(str(exc)) from None
     click.echo(f"verdict: {result.verdict}")
     for name, figures in result.metrics.items():
-        click.echo(f"  {name:<18} {figures['value']:.4f}   (real holdout {figures['reference']:.4f})")
+        value, reference = _number(figures["value"]), _number(figures["reference"])
+        click.echo(f"  {name:<18} {value:>7}   (real holdout {reference:>7})  {figures['status']}")
     if result.published is not None:
         click.echo(f"published: {_shown(Path(result.published.path))}")
     click.echo(
         f"report:    {_shown(Path(result.published.path if result.published else result.run_dir) / 'report.html')}"
     )
+
+
+def _number(value: object) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 def _shown(path: Path) -> Path:
@@ -89,6 +94,53 @@ def _shown(path: Path) -> Path:
         return path.relative_to(Path.cwd())
     except ValueError:
         return path
+
+
+@main.command()
+@click.option("--real", "real_path", required=True, type=click.Path(path_type=Path), help="Real training data.")
+@click.option("--synthetic", "synthetic_path", required=True, type=click.Path(path_type=Path), help="Data to judge.")
+@click.option(
+    "--holdout",
+    "holdout_path",
+    type=click.Path(path_type=Path),
+    help="Real rows the generator never saw; without it, 20% of --real is held out (seed --seed).",
+)
+@click.option("--target", help="Column for the utility check (train on synthetic, test on real).")
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path), help="YAML with gate bounds (a gate: section)."
+)
+@click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the HTML report here.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON report here.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the samples the metrics draw.")
+def gate(
+    real_path: Path,
+    synthetic_path: Path,
+    holdout_path: Path | None,
+    target: str | None,
+    config_path: Path | None,
+    report_path: Path | None,
+    json_path: Path | None,
+    seed: int,
+) -> None:
+    """Judge a synthetic table against real data: a table on stdout, exit 0 pass or warn, 1 fail, 2 bad input."""
+    from pipelines.gating import run_gate
+
+    try:
+        report = run_gate(real_path, synthetic_path, holdout_path, target, config_path, seed)
+    except (ConfigError, DataError) as exc:
+        raise _BadInput(str(exc)) from None
+    click.echo(report.to_text())
+    for path, text in ((report_path, report.to_html()), (json_path, report.to_json())):
+        if path is not None:
+            _write_atomically(path, text)
+    if report.verdict.status == "failed":
+        sys.exit(EXIT_GATE_FAILED)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    staging = path.with_name(f".{path.name}.partial")
+    staging.write_text(text, encoding="utf-8")
+    staging.replace(path)
 
 
 @main.command()

@@ -5,15 +5,26 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from pipelines.errors import ConfigError
+from validators.bounds import DEFAULT_BOUNDS, Bound
 
-__all__ = ["GateConfig", "GenerateConfig", "ModelConfig", "PipelineConfig", "SplitConfig", "load_config"]
+__all__ = [
+    "BoundConfig",
+    "GateConfig",
+    "GenerateConfig",
+    "ModelConfig",
+    "PipelineConfig",
+    "SplitConfig",
+    "load_config",
+    "load_gate_config",
+]
 
 
 class _Section(BaseModel):
@@ -48,15 +59,40 @@ class GenerateConfig(_Section):
     seed: int = Field(default=1, ge=0)
 
 
-class GateConfig(_Section):
-    enforce: bool = True
-    column_shapes: float | None = Field(default=None, ge=0, le=1)
-    pair_trends: float | None = Field(default=None, ge=0, le=1)
-    exact_copy_rate_excess: float | None = Field(default=None, ge=0, le=1)
-    dcr_holdout_share: float | None = Field(default=None, ge=0, le=1)
+class BoundConfig(_Section):
+    """A metric's pass marks; what is left out keeps the default's value."""
 
-    def threshold_overrides(self) -> dict[str, float]:
-        return self.model_dump(exclude={"enforce"}, exclude_none=True)
+    fail: float | None = None
+    warn: float | None = None
+    relative: bool | None = None
+
+
+class _GateBase(_Section):
+    enforce: bool = True
+
+    def bounds(self) -> dict[str, Bound]:
+        """The overridden bounds by metric name; a bare number replaces the fail level only."""
+        out = {}
+        for name, default in DEFAULT_BOUNDS.items():
+            given = getattr(self, name)
+            if given is None:
+                continue
+            if isinstance(given, BoundConfig):
+                changes = given.model_dump(exclude_none=True)
+                if "warn" in given.model_fields_set and given.warn is None:
+                    changes["warn"] = None
+                out[name] = replace(default, **changes)
+            else:
+                out[name] = replace(default, fail=float(given))
+        return out
+
+
+#: One optional key per metric of the suite, so a misspelt metric name is an error that suggests the right one.
+GateConfig = create_model(  # type: ignore[call-overload]
+    "GateConfig",
+    __base__=_GateBase,
+    **{name: (float | BoundConfig | None, None) for name in DEFAULT_BOUNDS},
+)
 
 
 class PipelineConfig(_Section):
@@ -66,7 +102,7 @@ class PipelineConfig(_Section):
     model: ModelConfig = ModelConfig()
     split: SplitConfig = SplitConfig()
     generate: GenerateConfig = GenerateConfig()
-    gate: GateConfig = GateConfig()
+    gate: GateConfig = Field(default_factory=GateConfig)
     output: Path = Path("data/published")
     work_dir: Path = Path("data/runs")
     schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
@@ -86,14 +122,7 @@ class PipelineConfig(_Section):
 def load_config(path: str | Path, *, base: Path | None = None) -> PipelineConfig:
     """Read and validate a YAML config; relative paths resolve from ``base`` (default: the working directory)."""
     config_path = Path(path)
-    if not config_path.is_file():
-        raise ConfigError(f"config file not found: {config_path}")
-    try:
-        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path} is not valid YAML: {exc}") from exc
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{config_path} must hold a mapping of keys (name, source, model, ...)")
+    raw = _read_yaml(config_path)
     try:
         config = PipelineConfig.model_validate(raw)
     except ValidationError as exc:
@@ -101,15 +130,46 @@ def load_config(path: str | Path, *, base: Path | None = None) -> PipelineConfig
     return config.resolved(base or Path.cwd())
 
 
-def _explain(exc: ValidationError) -> str:
+def _read_yaml(config_path: Path) -> dict[str, Any]:
+    if not config_path.is_file():
+        raise ConfigError(f"config file not found: {config_path}")
+    try:
+        raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{config_path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{config_path} must hold a mapping of keys")
+    return raw
+
+
+def load_gate_config(path: str | Path) -> _GateBase:
+    """A YAML file holding a gate section (the keys of ``gate:`` in a pipeline config), for ``synth gate``."""
+    raw = _read_yaml(Path(path))
+    if "gate" in raw and len(raw) == 1:
+        raw = raw["gate"]
+    try:
+        gate: _GateBase = GateConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {_explain(exc, GateConfig)}") from None
+    return gate
+
+
+def _explain(exc: ValidationError, root: type[BaseModel] | None = None) -> str:
     """The first problem, naming the key by its dotted path, with a suggestion for a misspelt key."""
-    error = exc.errors()[0]
-    location = ".".join(str(part) for part in error["loc"])
+    errors = exc.errors()
+    # A gate bound is a number or a mapping: report the branch that matches what was written.
+    mapping_branch = [e for e in errors if "BoundConfig" in e["loc"] and e["loc"][-1] != "BoundConfig"]
+    error = mapping_branch[0] if mapping_branch else errors[0]
+    shown = [str(part) for part in error["loc"] if part not in ("float", "BoundConfig")]
+    location = ".".join(shown)
     if error["type"] == "extra_forbidden":
-        parent = PipelineConfig
+        parent: type[BaseModel] = root or PipelineConfig
         for part in error["loc"][:-1]:
-            annotation = parent.model_fields[str(part)].annotation
-            parent = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else parent
+            if part == "BoundConfig":
+                parent = BoundConfig
+            elif part != "float":
+                annotation = parent.model_fields[str(part)].annotation
+                parent = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else parent
         known = [info.alias or name for name, info in parent.model_fields.items()]
         guess = difflib.get_close_matches(str(error["loc"][-1]), known, n=1)
         hint = f"; did you mean '{guess[0]}'?" if guess else f"; known keys: {', '.join(known)}"

@@ -118,7 +118,7 @@ def measure_task(
     split: SplitRef, synthetic: TableRef, source: SourceRef, config: PipelineConfig, run_dir: Path
 ) -> ReportRef:
     started = time.perf_counter()
-    report = steps.measure(split, synthetic, source.schema_json, config.gate, run_dir)
+    report = steps.measure(split, synthetic, source.schema_json, config, run_dir)
     get_run_logger().info("report: %s", report.html_path)
     _timed("measure", started)
     return report
@@ -131,8 +131,10 @@ def gate_task(report: ReportRef) -> str | None:
     logger.info("gate verdict: %s", report.verdict)
     failure = steps.gate_failure(report)
     if failure is None:
-        for warning in report.failures:
-            logger.warning("gate not enforced, publishing anyway: %s", warning)
+        for failure_line in report.failures:
+            logger.warning("gate not enforced, publishing anyway: %s", failure_line)
+        for warning in report.warnings:
+            logger.warning("gate warning: %s", warning)
     return failure
 
 
@@ -154,7 +156,7 @@ def publish_task(
         "seeds": {"split": split.seed, "model": model.seed, "generate": config.generate.seed, "metrics": split.seed},
         "versions": package_versions(),
         "metrics": steps.metrics_summary(report),
-        "gate": {"verdict": report.verdict, "failures": list(report.failures)},
+        "gate": {"verdict": report.verdict, "failures": list(report.failures), "warnings": list(report.warnings)},
     }
     attachments = {
         "report.html": Path(report.html_path).read_text(encoding="utf-8"),

@@ -40,3 +40,4 @@ class ReportRef:
     html_path: str
     verdict: str
     failures: tuple[str, ...]
+    warnings: tuple[str, ...] = ()

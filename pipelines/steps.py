@@ -11,7 +11,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import GateConfig, GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
+from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
 from pipelines.errors import ConfigError, DataError
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
@@ -124,24 +124,25 @@ def sample_model(
     return TableRef(path=str(path), sha256=file_sha256(path), rows=len(frame))
 
 
-def measure(split: SplitRef, synthetic: TableRef, schema_json: str, gate: GateConfig, run_dir: Path) -> ReportRef:
+def measure(split: SplitRef, synthetic: TableRef, schema_json: str, config: PipelineConfig, run_dir: Path) -> ReportRef:
     import validators
 
     schema = Schema.from_json(schema_json)
-    thresholds = validators.Thresholds(**gate.threshold_overrides())
     report = validators.evaluate(
         table_to_frame(read_table(split.train)),
         table_to_frame(read_table(synthetic)),
         table_to_frame(read_table(split.holdout)),
         schema=schema,
-        thresholds=thresholds,
-        enforce=gate.enforce,
+        target=config.target,
+        bounds=config.gate.bounds(),
+        enforce=config.gate.enforce,
         seed=split.seed,
     )
     json_path, html_path = run_dir / "report.json", run_dir / "report.html"
     json_path.write_text(report.to_json(), encoding="utf-8")
     html_path.write_text(report.to_html(), encoding="utf-8")
-    return ReportRef(str(json_path), str(html_path), report.verdict.status, report.verdict.failures)
+    verdict = report.verdict
+    return ReportRef(str(json_path), str(html_path), verdict.status, verdict.failures, verdict.warnings)
 
 
 def gate_failure(report: ReportRef) -> str | None:
@@ -154,5 +155,5 @@ def gate_failure(report: ReportRef) -> str | None:
 def metrics_summary(report: ReportRef) -> dict[str, Any]:
     data = json.loads(Path(report.json_path).read_text(encoding="utf-8"))
     return {
-        m["name"]: {"value": m["value"], "reference": m["reference"], "passed": m["passed"]} for m in data["metrics"]
+        m["name"]: {"value": m["value"], "reference": m["reference"], "status": m["status"]} for m in data["metrics"]
     }
