@@ -70,7 +70,7 @@ DEFAULT_BOUNDS: dict[str, Bound] = {
     "utility_ratio": Bound("min", fail=0.80, warn=0.95),
     # diversity
     "category_coverage": Bound("min", fail=0.10, warn=0.05, relative=True),
-    "range_coverage": Bound("min", fail=0.70, warn=0.90),
+    "range_coverage": Bound("min", fail=0.25, warn=0.10, relative=True),
     "prdc_precision": Bound("min", fail=0.45, warn=0.70),
     "prdc_recall": Bound("min", fail=0.30, warn=0.60),
     "prdc_density": Bound("min", fail=0.20, warn=0.60),

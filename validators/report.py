@@ -142,7 +142,11 @@ def _summary(metric: MetricResult) -> str:
     if "reason" in details:
         return str(details["reason"])
     if metric.name == "utility_ratio":
-        return f"TSTR {details['tstr']} vs TRTR {details['trtr']} on {details['test_rows']} holdout rows"
+
+        def scores(figures: dict[str, float]) -> str:
+            return ", ".join(f"{name} {value:.3f}" for name, value in figures.items())
+
+        return f"TSTR {scores(details['tstr'])}; TRTR {scores(details['trtr'])}; {details['test_rows']} holdout rows"
     if metric.name == "mia_auc":
         return f"TPR at 1% FPR {details['tpr_at_1pct_fpr']:.3f} (real {details['reference_tpr_at_1pct_fpr']:.3f})"
     scored = {k: v for k, v in details.items() if isinstance(v, dict) and "score" in v}

@@ -31,7 +31,8 @@ def _config(tmp_path: Path, source: Path, gate: str = "gate: {enforce: true}") -
 def test_flow_publishes_a_lossless_versioned_dataset(tmp_path: Path, adult_file: Path) -> None:
     from pipelines.flow import synthesize
 
-    config = _config(tmp_path, adult_file, "gate: {enforce: true, column_shapes: 0.0, pair_trends: 0.0}")
+    # A 2-epoch model cannot pass the gate; not enforcing it publishes the set with the failures as warnings.
+    config = _config(tmp_path, adult_file, "gate: {enforce: false}")
     result = synthesize(config)
     assert result.published is not None and result.published.version == "v1"
     folder = Path(result.published.path)
@@ -42,8 +43,8 @@ def test_flow_publishes_a_lossless_versioned_dataset(tmp_path: Path, adult_file:
     assert manifest["source"]["sha256"] == file_sha256(adult_file)
     assert manifest["config_hash"] == config.digest()
     assert manifest["seeds"] == {"split": 0, "model": 0, "generate": 1, "metrics": 0}
-    assert set(manifest["metrics"]) == {"column_shapes", "pair_trends", "exact_copy_rate", "dcr_holdout_share"}
-    assert manifest["gate"]["verdict"] in ("passed", "warned")
+    assert {"column_shapes", "detection_auc", "utility_ratio", "prdc_coverage", "mia_auc"} <= set(manifest["metrics"])
+    assert manifest["gate"]["verdict"] == "warned" and manifest["gate"]["failures"]
     assert {"torch", "pandas", "pyarrow", "synth-pipeline"} <= set(manifest["versions"])
     for name, entry in manifest["files"].items():
         assert file_sha256(folder / name) == entry["sha256"]
@@ -58,7 +59,7 @@ def test_failed_gate_publishes_nothing_and_keeps_the_report(tmp_path: Path, adul
     from pipelines.flow import synthesize
 
     config = _config(tmp_path, adult_file, "gate: {enforce: true, column_shapes: 1.0}")
-    with pytest.raises(GateFailed, match=r"column_shapes = .* is below its threshold 1\.0000"):
+    with pytest.raises(GateFailed, match=r"column_shapes = .* is below its fail threshold 1\.0000"):
         synthesize(config)
     assert not (tmp_path / "published" / "adult-small").exists() or not any(
         p.name.startswith("v") for p in (tmp_path / "published" / "adult-small").iterdir()

@@ -9,18 +9,14 @@ import pytest
 
 from synth import infer_schema
 from synth.schema import table_to_frame
-from validators import (
-    MetricInputError,
-    Thresholds,
-    column_shapes,
-    dcr_holdout_share,
-    decide,
-    evaluate,
-    exact_copy_rate,
-    pair_trends,
-)
-from validators.distances import nearest_distances
-from validators.fidelity import ks_complement, tv_complement
+from validators import Bound, MetricInputError, evaluate
+from validators.bounds import judge
+from validators.detection import detection_auc
+from validators.distances import nearest_distances, nearest_k
+from validators.diversity import category_coverage, prdc, range_coverage
+from validators.fidelity import column_shapes, ks_complement, missing_values, pair_trends, tv_complement
+from validators.leakage import dcr_holdout_share, exact_copy_rate, membership_inference
+from validators.utility import utility
 
 
 @pytest.fixture(scope="module")
@@ -37,14 +33,27 @@ def test_ks_and_tv_known_values() -> None:
     assert tv_complement(pd.Series(["a", None]), pd.Series(["a", "a"])) == 1.0  # nulls are the missing-value metric's
 
 
+def test_bounds_fail_warn_and_relative_levels() -> None:
+    absolute = Bound("min", fail=0.8, warn=0.9)
+    assert [judge(v, 1.0, absolute).status for v in (0.95, 0.85, 0.75)] == ["pass", "warn", "fail"]
+    relative = Bound("max", fail=0.01, warn=0.005, relative=True)
+    assert judge(0.004, 0.0, relative).status == "pass"
+    assert judge(0.008, 0.0, relative).status == "warn"
+    assert judge(0.02, 0.0, relative).threshold == pytest.approx(0.01)
+    assert judge(float("nan"), 0.0, absolute).status == "error"
+
+
 def test_identical_data_scores_best(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, holdout = split
     schema = infer_schema(train)
     assert column_shapes(train, train, holdout, schema=schema).value == 1.0
+    assert missing_values(train, train, holdout, schema=schema).value == 1.0
     result = pair_trends(train, train, holdout, schema=schema)
     assert result.value == pytest.approx(1.0)
     assert result.reference < 1.0  # a real holdout is not a perfect copy: the reference shows the noise floor
     assert len(result.details) == 15 * 14 // 2  # all pairs of the 15 modelled columns
+    assert category_coverage(train, train, holdout, schema=schema).value == 1.0
+    assert range_coverage(train, train, holdout, schema=schema).value == 1.0
 
 
 def test_shuffled_columns_break_pair_trends_but_not_shapes() -> None:
@@ -57,7 +66,9 @@ def test_shuffled_columns_break_pair_trends_but_not_shapes() -> None:
     assert column_shapes(train, shuffled, holdout, schema=schema).value == 1.0
     broken = pair_trends(train, shuffled, holdout, schema=schema)
     assert broken.reference > 0.95
-    assert broken.value < 0.75 and not broken.passed
+    assert broken.value < 0.75 and broken.status == "fail"
+    detected = detection_auc(train, shuffled, holdout, schema=schema)
+    assert detected.value > 0.9 and detected.reference < 0.6
 
 
 def test_disjoint_data_scores_worst() -> None:
@@ -65,60 +76,87 @@ def test_disjoint_data_scores_worst() -> None:
     synthetic = pd.DataFrame({"x": np.arange(1000.0, 1100.0), "c": ["z"] * 100})
     schema = infer_schema(train)
     shapes = column_shapes(train, synthetic, train, schema=schema)
-    assert shapes.value == 0.0 and not shapes.passed
+    assert shapes.value == 0.0 and shapes.status == "fail"
     assert pair_trends(train, synthetic, train, schema=schema).value == pytest.approx(0.0)
+    assert category_coverage(train, synthetic, train, schema=schema).value == 0.0
+    assert range_coverage(train, synthetic, train, schema=schema).value == 0.0
+
+
+def test_missing_values_similarity() -> None:
+    train = pd.DataFrame({"x": [1.0, None, 3.0, None], "c": ["a", "b", "a", "b"]})
+    synthetic = pd.DataFrame({"x": [1.0, 2.0, 3.0, 4.0], "c": ["a", "b", "a", "b"]})
+    result = missing_values(train, synthetic, train, schema=infer_schema(train))
+    assert result.details["x"]["score"] == pytest.approx(0.5)
+    assert result.value == pytest.approx(0.75)
 
 
 def test_copies_of_train_are_flagged(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, holdout = split
     schema = infer_schema(train)
     copies = exact_copy_rate(train, train, holdout, schema=schema)
-    assert copies.value == 1.0 and not copies.passed
+    assert copies.value == 1.0 and copies.status == "fail"
     assert copies.reference < 0.05
     dcr = dcr_holdout_share(train, train.iloc[:200], holdout, schema=schema, seed=0)
     # Equal-size samples: train is subsampled to the holdout's size, so only the sampled rows' copies count.
-    assert dcr.value > 0.7 and not dcr.passed
+    assert dcr.value > 0.7 and dcr.status == "fail"
     assert 0.3 < dcr.reference < 0.7
+    attack = membership_inference(train, train.iloc[:200], holdout, schema=schema, seed=0)
+    assert attack.value > 0.6 and attack.details["tpr_at_1pct_fpr"] > 0.1
 
 
 def test_fresh_rows_are_not_flagged(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, holdout = split
     schema = infer_schema(train)
-    # The holdout plays a perfect generator: new rows from the same distribution.
-    assert exact_copy_rate(train, holdout, holdout, schema=schema).passed
-    assert dcr_holdout_share(train, holdout, holdout, schema=schema, seed=0).passed
+    half = len(holdout) // 2
+    fresh, rest = holdout.iloc[:half].reset_index(drop=True), holdout.iloc[half:].reset_index(drop=True)
+    assert exact_copy_rate(train, fresh, rest, schema=schema).passed
+    assert dcr_holdout_share(train, fresh, rest, schema=schema, seed=0).passed
+    assert membership_inference(train, fresh, rest, schema=schema, seed=0).passed
 
 
-def test_dcr_is_deterministic_for_a_seed(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_prdc_sees_mode_collapse() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=1500), "y": rng.normal(size=1500)})
+    train, holdout = real.iloc[:1000].reset_index(drop=True), real.iloc[1000:].reset_index(drop=True)
+    collapsed = pd.DataFrame({"x": rng.normal(0, 0.05, 500), "y": rng.normal(0, 0.05, 500)})
+    records = {r.name: r for r in prdc(train, collapsed, holdout, schema=infer_schema(train), seed=0)}
+    assert records["prdc_precision"].value > 0.9  # every collapsed point is realistic ...
+    assert records["prdc_coverage"].value < 0.2  # ... but they cover a sliver of the real data
+    assert records["prdc_coverage"].reference > 0.8
+
+
+def test_utility_classification_and_regression(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, holdout = split
     schema = infer_schema(train)
-    first = dcr_holdout_share(train, holdout, holdout, schema=schema, seed=3)
-    assert first == dcr_holdout_share(train, holdout, holdout, schema=schema, seed=3)
+    same = utility(train, train, holdout, schema=schema, target="income")
+    assert same.value == pytest.approx(1.0)
+    assert set(same.details["trtr"]) == {"roc_auc", "macro_f1"}
+    regression = utility(train, train, holdout, schema=schema, target="age")
+    assert set(regression.details["trtr"]) == {"r2"}
+    one_class = train.assign(income=train["income"].iloc[0])
+    record = utility(train, one_class, holdout, schema=schema, target="income")
+    assert record.status == "error" and "needs two classes" in record.details["reason"]
 
 
 def test_chunked_nearest_distances_match_brute_force() -> None:
     rng = np.random.default_rng(0)
     queries, reference = rng.normal(size=(3000, 5)), rng.normal(size=(9000, 5))
-    expected = np.sqrt(((queries[:50, None, :] - reference[None, :, :]) ** 2).sum(-1)).min(axis=1)
+    expected = np.sqrt(((queries[:50, None, :] - reference[None, :, :]) ** 2).sum(-1))
     got = nearest_distances(queries.astype(np.float32), reference.astype(np.float32))
-    np.testing.assert_allclose(got[:50], expected, rtol=1e-4)
-    assert got.shape == (3000,)
+    np.testing.assert_allclose(got[:50], expected.min(axis=1), rtol=1e-4)
+    two = nearest_k(queries.astype(np.float32), reference.astype(np.float32), 2)
+    np.testing.assert_allclose(two[:50], np.sort(expected, axis=1)[:, :2], rtol=1e-4)
 
 
-def test_gate_verdicts_and_messages(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_bad_inputs_are_clear_errors(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     train, holdout = split
-    report = evaluate(train, train, holdout, thresholds=Thresholds())
-    assert report.verdict.status == "failed"
-    assert any(f.startswith("exact_copy_rate = 1.0000 is above its threshold") for f in report.verdict.failures)
-    assert decide(list(report.metrics), enforce=False).status == "warned"
-    assert report.metric("exact_copy_rate").details["copies"] == len(train)
-    good = evaluate(train, holdout, holdout)
-    assert good.verdict.status == "passed" and good.verdict.failures == ()
-    html = report.to_html()
-    assert "Verdict: failed" in html and "<script" not in html and "http" not in html
-
-
-def test_missing_columns_are_an_input_error(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
-    train, holdout = split
-    with pytest.raises(MetricInputError, match="lacks the schema's column"):
-        column_shapes(train, holdout.drop(columns=["age"]), holdout, schema=infer_schema(train))
+    with pytest.raises(MetricInputError, match=r"missing \['age'\]"):
+        evaluate(train, holdout.drop(columns=["age"]), holdout)
+    with pytest.raises(MetricInputError, match="synthetic table has no rows"):
+        evaluate(train, holdout.iloc[:0], holdout)
+    with pytest.raises(MetricInputError, match="holdout has 5 rows"):
+        evaluate(train, holdout, holdout.iloc[:5])
+    with pytest.raises(MetricInputError, match="column 'age' is number in the real data but text"):
+        evaluate(train, holdout.assign(age=holdout["age"].astype(str)), holdout)
+    with pytest.raises(MetricInputError, match="target column 'salary' is not in both tables"):
+        evaluate(train, holdout, holdout, target="salary")
