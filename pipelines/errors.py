@@ -9,7 +9,7 @@ PipelineError                  base of everything raised on purpose here
 
 from __future__ import annotations
 
-__all__ = ["ConfigError", "DataError", "GateFailed", "PipelineError", "PublishError"]
+__all__ = ["ConfigError", "ContractViolation", "DataError", "GateFailed", "PipelineError", "PublishError"]
 
 
 class PipelineError(Exception):
@@ -22,6 +22,10 @@ class ConfigError(PipelineError, ValueError):
 
 class DataError(PipelineError, ValueError):
     """The source data cannot be read or cannot be trained on."""
+
+
+class ContractViolation(DataError):
+    """A real batch broke the data contract recorded with the dataset's last published version."""
 
 
 class GateFailed(PipelineError):

@@ -138,9 +138,28 @@ def gate_task(report: ReportRef) -> str | None:
     return failure
 
 
+@task(name="contract", cache_policy=NO_CACHE)
+def contract_task(
+    split: SplitRef, synthetic: TableRef, source: SourceRef, run_dir: Path
+) -> tuple[str | None, dict[str, Path]]:
+    """Validate the synthetic set against the Great Expectations contract built from the training rows."""
+    started = time.perf_counter()
+    failure, files = steps.check_synthetic_contract(split, synthetic, source.schema_json, run_dir)
+    get_run_logger().info("data contract: %s", "held" if failure is None else "broken")
+    _timed("contract", started)
+    return failure, files
+
+
 @task(name="publish", cache_policy=NO_CACHE)
 def publish_task(
-    synthetic: TableRef, source: SourceRef, split: SplitRef, model: ModelRef, report: ReportRef, config: PipelineConfig
+    synthetic: TableRef,
+    source: SourceRef,
+    split: SplitRef,
+    model: ModelRef,
+    report: ReportRef,
+    contract_broken: tuple[str, ...],
+    contract_files: dict[str, Path],
+    config: PipelineConfig,
 ) -> PublishedVersion:
     started = time.perf_counter()
     schema = Schema.from_json(source.schema_json)
@@ -157,12 +176,17 @@ def publish_task(
         "versions": package_versions(),
         "metrics": steps.metrics_summary(report),
         "gate": {"verdict": report.verdict, "failures": list(report.failures), "warnings": list(report.warnings)},
+        "contract": {"held": not contract_broken, "broken": list(contract_broken)},
     }
     attachments = {
         "report.html": Path(report.html_path).read_text(encoding="utf-8"),
         "report.json": Path(report.json_path).read_text(encoding="utf-8"),
     }
-    published = publish_version(config.output, config.name, frame, schema.arrow_schema(), manifest, attachments)
+    attachments |= {name: path.read_text(encoding="utf-8") for name, path in contract_files.items() if path.is_file()}
+    folders = {name: path for name, path in contract_files.items() if path.is_dir()}
+    published = publish_version(
+        config.output, config.name, frame, schema.arrow_schema(), manifest, attachments, folders
+    )
     get_run_logger().info("published %s %s at %s", published.name, published.version, published.path)
     _timed("publish", started)
     return published
@@ -170,10 +194,11 @@ def publish_task(
 
 @flow(name="synthesize", log_prints=False)
 def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult:
-    """Real data -> schema -> split -> train -> sample -> measure -> gate -> publish.
+    """Real data -> schema (and the last version's input contract) -> split -> train -> sample -> measure -> gate ->
+    synthetic contract -> publish.
 
-    Bad input stops the run before anything is written. A failed, enforced gate publishes nothing and keeps the
-    run folder (with the report) for inspection; any other failure removes the run folder.
+    Bad input stops the run before anything is written. A failed, enforced gate or a broken contract publishes
+    nothing and keeps the run folder (with the report) for inspection; any other failure removes the run folder.
     """
     source = load_source_task(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -186,10 +211,13 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         synthetic = sample_task(model, split, source, config, run_dir)
         report = measure_task(split, synthetic, source, config, run_dir)
         failure = gate_task(report)
+        if failure is None:
+            broken, contract_files = contract_task(split, synthetic, source, run_dir)
+            failure = steps.contract_failure(broken, config.gate.enforce)
         if failure is not None:
             # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
             return Failed(message=failure, data=GateFailed(failure))  # type: ignore[return-value]
-        published = publish_task(synthetic, source, split, model, report, config)
+        published = publish_task(synthetic, source, split, model, report, broken, contract_files, config)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
         for folder in created:  # nearest first; only folders this run made, and only while empty

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 from pipelines.errors import PublishError
 from pipelines.sources import file_sha256
 
-__all__ = ["PublishedVersion", "publish_version", "write_parquet"]
+__all__ = ["PublishedVersion", "latest_version", "publish_version", "write_parquet"]
 
 _VERSION = re.compile(r"^v(\d+)$")
 _RESERVED = re.compile(r"^\.reserved-v(\d+)$")
@@ -48,10 +48,12 @@ def publish_version(
     schema: pa.Schema,
     manifest: dict[str, Any],
     attachments: dict[str, str],
+    folders: dict[str, Path] | None = None,
 ) -> PublishedVersion:
     """Publish ``frame`` as the next version of ``name`` under ``root``; never overwrites an existing version.
 
-    ``attachments`` are extra text files (report.html, report.json) that go beside the data and into the checksums.
+    ``attachments`` are extra text files (report.html, report.json) and ``folders`` whole folders (data docs) that
+    go beside the data and into the checksums.
     """
     dataset_dir = root / name
     created = [p for p in (dataset_dir, *dataset_dir.parents) if not p.exists()]
@@ -64,7 +66,13 @@ def publish_version(
         write_parquet(frame, schema, part)
         for filename, text in attachments.items():
             (staging / filename).write_text(text, encoding="utf-8")
-        files = {p.name: {"sha256": file_sha256(p), "bytes": p.stat().st_size} for p in sorted(staging.iterdir())}
+        for folder_name, source in (folders or {}).items():
+            shutil.copytree(source, staging / folder_name)
+        files = {
+            p.relative_to(staging).as_posix(): {"sha256": file_sha256(p), "bytes": p.stat().st_size}
+            for p in sorted(staging.rglob("*"))
+            if p.is_file()
+        }
         version, reservation = _reserve_version(dataset_dir)
         full_manifest = {"name": name, "version": version, "rows": len(frame), "files": files, **manifest}
         (staging / "manifest.json").write_text(json.dumps(full_manifest, indent=2, default=str), encoding="utf-8")
@@ -81,6 +89,15 @@ def publish_version(
             with contextlib.suppress(OSError):
                 folder.rmdir()
     return PublishedVersion(name=name, version=version, path=str(final))
+
+
+def latest_version(root: Path, name: str) -> Path | None:
+    """The folder of the newest published version of ``name``, or None."""
+    dataset_dir = root / name
+    if not dataset_dir.is_dir():
+        return None
+    numbers = [int(m.group(1)) for p in dataset_dir.iterdir() if (m := _VERSION.match(p.name))]
+    return dataset_dir / f"v{max(numbers)}" if numbers else None
 
 
 def _reserve_version(dataset_dir: Path) -> tuple[str, Path]:

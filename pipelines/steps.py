@@ -12,7 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
-from pipelines.errors import ConfigError, DataError
+from pipelines.errors import ConfigError, ContractViolation, DataError
+from pipelines.publish import latest_version, write_parquet
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
 from synth import Schema, SynthError, TabularSynthesizer, infer_schema
@@ -21,7 +22,10 @@ from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
 
 __all__ = [
+    "check_input_contract",
     "check_model",
+    "check_synthetic_contract",
+    "contract_failure",
     "gate_failure",
     "load_source",
     "measure",
@@ -33,6 +37,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+INPUT_CONTRACT = "input-contract.json"
+SYNTHETIC_CONTRACT = "synthetic-contract.json"
 
 
 def check_model(model: ModelConfig) -> None:
@@ -53,6 +60,7 @@ def load_source(config: PipelineConfig) -> SourceRef:
         raise DataError(
             f"{config.source} has {table.num_rows} row(s); need at least {2 * MIN_ROWS} to train and hold some out"
         )
+    check_input_contract(config, table)
     try:
         schema = infer_schema(table)
         if config.schema_:
@@ -61,6 +69,51 @@ def load_source(config: PipelineConfig) -> SourceRef:
         raise DataError(f"{config.source}: {exc}") from exc
     ref = TableRef(path=str(config.source), sha256=file_sha256(config.source), rows=table.num_rows)
     return SourceRef(table=ref, schema_json=schema.to_json())
+
+
+def check_input_contract(config: PipelineConfig, table: pa.Table) -> None:
+    """A new real batch must keep the contract recorded with the dataset's last published version, if any."""
+    previous = latest_version(config.output, config.name)
+    if previous is None or not (previous / INPUT_CONTRACT).is_file():
+        return
+    from validators.expectations import validate_contract
+
+    contract = json.loads((previous / INPUT_CONTRACT).read_text(encoding="utf-8"))
+    result = validate_contract(table_to_frame(table), contract)
+    if not result.success:
+        raise ContractViolation(
+            f"{config.source} breaks the data contract of {config.name} {previous.name} "
+            f"({len(result.failures)} of {result.evaluated} expectations failed): " + "; ".join(result.failures[:5])
+        )
+
+
+def check_synthetic_contract(
+    split: SplitRef, synthetic: TableRef, schema_json: str, run_dir: Path
+) -> tuple[tuple[str, ...], dict[str, Path]]:
+    """Validate the synthetic set against the contract built from the training rows; write both contracts, the
+    result and GX's data docs into the run folder. Returns the broken expectations (none: it held) and the files.
+    """
+    from validators.expectations import build_contract, validate_contract
+
+    schema = Schema.from_json(schema_json)
+    train = table_to_frame(read_table(split.train))
+    contract = build_contract(train, schema, kind="synthetic", rows=synthetic.rows)
+    (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
+    (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
+    result = validate_contract(table_to_frame(read_table(synthetic)), contract, docs_dir=run_dir / "data-docs")
+    (run_dir / "contract-result.json").write_text(json.dumps(result.raw, indent=2, default=str))
+    files = {name: run_dir / name for name in (INPUT_CONTRACT, SYNTHETIC_CONTRACT, "contract-result.json")}
+    files["data-docs"] = run_dir / "data-docs"
+    return result.failures, files
+
+
+def contract_failure(broken: tuple[str, ...], enforce: bool) -> str | None:
+    """Why publishing must stop (an enforced contract broke), or None."""
+    if not broken or not enforce:
+        return None
+    return f"synthetic set breaks its data contract ({len(broken)} expectations), nothing published: " + "; ".join(
+        broken[:5]
+    )
 
 
 def _write_table(table: pa.Table, path: Path) -> TableRef:
@@ -115,8 +168,6 @@ def train_model(
 def sample_model(
     model: ModelRef, generate: GenerateConfig, default_rows: int, schema_json: str, run_dir: Path
 ) -> TableRef:
-    from pipelines.publish import write_parquet
-
     synthesizer = TabularSynthesizer.load(model.path)
     frame = synthesizer.sample(generate.rows or default_rows, seed=generate.seed)
     path = run_dir / "synthetic.parquet"

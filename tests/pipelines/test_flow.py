@@ -50,9 +50,31 @@ def test_flow_publishes_a_lossless_versioned_dataset(tmp_path: Path, adult_file:
         assert file_sha256(folder / name) == entry["sha256"]
     assert "Verdict" in (folder / "report.html").read_text()
 
+    for name in ("input-contract.json", "synthetic-contract.json", "contract-result.json", "data-docs/index.html"):
+        assert (folder / name).is_file() and name in manifest["files"]
+    assert "held" in manifest["contract"]
+
     again = synthesize(config)
     assert again.published is not None and again.published.version == "v2"
     assert pq.read_table(folder / "part-00000.parquet").equals(data)  # v1 untouched
+
+
+def test_a_drifted_batch_breaks_the_last_versions_contract(tmp_path: Path, adult_file: Path) -> None:
+    from pipelines.flow import synthesize
+
+    synthesize(_config(tmp_path, adult_file, "gate: {enforce: false}"))
+    drifted = tmp_path / "drifted.parquet"
+    pq.write_table(pq.read_table(adult_file).drop_columns(["hours_per_week"]), drifted)
+    config_path = tmp_path / "drift.yaml"
+    config_path.write_text(
+        f"name: adult-small\nsource: {drifted}\n{TINY_MODEL}\noutput: {tmp_path / 'published'}\n"
+        f"work_dir: {tmp_path / 'drift-runs'}\n"
+    )
+    result = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
+    assert result.exit_code == 2
+    assert "breaks the data contract of adult-small v1" in result.output
+    assert "expect_table_columns_to_match_ordered_list" in result.output
+    assert not (tmp_path / "drift-runs").exists()  # stopped before training
 
 
 def test_failed_gate_publishes_nothing_and_keeps_the_report(tmp_path: Path, adult_file: Path) -> None:
