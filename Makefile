@@ -27,6 +27,7 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_tabular.py
+	$(BIN)/python bench/bench_validators.py
 
 clean:
 	rm -rf data/published data/runs .pytest_cache .ruff_cache .mypy_cache
