@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from pipelines.errors import ConfigError
 from validators.bounds import DEFAULT_BOUNDS, Bound
@@ -70,6 +70,11 @@ class BoundConfig(_Section):
 class _GateBase(_Section):
     enforce: bool = True
 
+    @model_validator(mode="after")
+    def _levels_in_order(self) -> _GateBase:
+        self.bounds()  # refuses a warn level that could never warn, when the config loads
+        return self
+
     def bounds(self) -> dict[str, Bound]:
         """The overridden bounds by metric name; a bare number replaces the fail level only."""
         out = {}
@@ -78,13 +83,34 @@ class _GateBase(_Section):
             if given is None:
                 continue
             if isinstance(given, BoundConfig):
-                changes = given.model_dump(exclude_none=True)
-                if "warn" in given.model_fields_set and given.warn is None:
-                    changes["warn"] = None
-                out[name] = replace(default, **changes)
+                changes: dict[str, Any] = given.model_dump(exclude_none=True)
+                relative_changed = "relative" in changes and changes["relative"] != default.relative
+                if ("warn" in given.model_fields_set and given.warn is None) or (
+                    relative_changed and "warn" not in changes
+                ):
+                    changes["warn"] = None  # a warn level in the other scale would mean something else
+                bound = replace(default, **changes)
+                warn_given = "warn" in given.model_fields_set
             else:
-                out[name] = replace(default, fail=float(given))
+                bound, warn_given = replace(default, fail=float(given)), False
+            if not warn_given and not _in_order(bound):
+                bound = replace(bound, warn=None)  # the default warn level lies beyond the new fail level
+            if not _in_order(bound):
+                raise ConfigError(
+                    f"gate.{name}: warn level {bound.warn} is not stricter than fail level {bound.fail} "
+                    f"({'higher' if bound.direction == 'min' else 'lower'} is better"
+                    f"{', levels are distances from the reference' if bound.relative else ''})"
+                )
+            out[name] = bound
         return out
+
+
+def _in_order(bound: Bound) -> bool:
+    """Whether the warn level sits on the safe side of the fail level (else it could never warn)."""
+    if bound.warn is None or bound.warn == bound.fail:
+        return True
+    higher_is_stricter = bound.direction == "min" and not bound.relative
+    return bound.warn > bound.fail if higher_is_stricter else bound.warn < bound.fail
 
 
 #: One optional key per metric of the suite, so a misspelt metric name is an error that suggests the right one.

@@ -78,7 +78,7 @@ DEFAULT_BOUNDS: dict[str, Bound] = {
     # leakage
     "exact_copy_rate": Bound("max", fail=0.01, warn=0.005, relative=True),
     "dcr_holdout_share": Bound("max", fail=0.60, warn=0.55),
-    "low_dcr_share": Bound("max", fail=0.02, warn=0.01, relative=True),
+    "low_dcr_share": Bound("max", fail=0.05, warn=0.03),
     "nndr": Bound("min", fail=0.10, warn=0.05, relative=True),
     "mia_auc": Bound("max", fail=0.60, warn=0.55),
 }

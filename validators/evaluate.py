@@ -20,9 +20,10 @@ from validators.plots import build_figures
 from validators.records import MetricResult
 from validators.report import Report
 
-__all__ = ["MIN_HOLDOUT_ROWS", "evaluate"]
+__all__ = ["MIN_ROWS", "evaluate"]
 
-MIN_HOLDOUT_ROWS = 20
+#: The least rows a holdout or a synthetic table may have: below it, no share or classifier is worth reading.
+MIN_ROWS = 20
 _MAX_SAMPLE_ROWS = 10_000
 
 
@@ -103,14 +104,19 @@ def _check_inputs(
             )
     if len(synthetic) == 0:
         raise MetricInputError("the synthetic table has no rows")
-    if len(holdout) < MIN_HOLDOUT_ROWS:
-        raise MetricInputError(f"the holdout has {len(holdout)} rows; at least {MIN_HOLDOUT_ROWS} are needed")
+    for label, frame in (("synthetic table", synthetic), ("holdout", holdout)):
+        if len(frame) < MIN_ROWS:
+            raise MetricInputError(f"the {label} has {len(frame)} rows; at least {MIN_ROWS} are needed")
     for name in schema.names:
-        kinds = {label: _kind_of(frame[name]) for label, frame in (("real", train), ("synthetic", synthetic))}
-        if kinds["synthetic"] != kinds["real"] and synthetic[name].notna().any():
-            raise MetricInputError(
-                f"column '{name}' is {kinds['real']} in the real data but {kinds['synthetic']} in the synthetic data"
-            )
+        for label, frame in (("real", train), ("synthetic", synthetic), ("holdout", holdout)):
+            if frame[name].isna().all():
+                raise MetricInputError(f"column '{name}' is entirely null in the {label} data")
+        real_kind = _kind_of(train[name])
+        for label, frame in (("synthetic", synthetic), ("holdout", holdout)):
+            if _kind_of(frame[name]) != real_kind:
+                raise MetricInputError(
+                    f"column '{name}' is {real_kind} in the real data but {_kind_of(frame[name])} in the {label} data"
+                )
     if target is not None and target not in schema.names:
         raise MetricInputError(f"target column '{target}' is not in both tables; columns are {schema.names}")
 

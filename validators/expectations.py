@@ -85,8 +85,9 @@ def _value_expectations(
     out: list[dict[str, Any]] = []
     if nullable:
         share = float(series.notna().mean())
-        mostly = max(0.0, round(share - _NULL_SHARE_TOLERANCE, 4))
-        out.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name, "mostly": mostly}})
+        low, high = max(0.0, share - _NULL_SHARE_TOLERANCE), min(1.0, share + _NULL_SHARE_TOLERANCE)
+        out.append({"type": "expect_column_proportion_of_non_null_values_to_be_between",
+                    "kwargs": {"column": name, "min_value": round(low, 4), "max_value": round(high, 4)}})  # fmt: skip
     if kind in ("continuous", "integer"):
         values = pd.to_numeric(series.dropna()).to_numpy(dtype=np.float64)
         low, high = float(values.min()), float(values.max())

@@ -67,6 +67,10 @@ def utility(
     classes = None
     if spec.kind in ("categorical", "boolean"):
         classes = sorted(train[target].dropna().astype(object).unique().tolist(), key=str)
+        unknown = sorted(set(synthetic[target].dropna().astype(object)) - set(classes), key=str)
+        if unknown:
+            reason = f"the synthetic '{target}' holds classes the real data never has: {unknown[:5]}"
+            return failed_record("utility_ratio", "utility", bound, reason)
     features = [c for c in modelled_columns(schema) if c.name != target]
     encoder = FeatureEncoder(features).fit(train)
     order = np.random.default_rng(seed).permutation(len(holdout))

@@ -46,8 +46,12 @@ def test_contract_holds_for_its_own_data(people: pd.DataFrame, tmp_path: Path) -
         (lambda f: f.assign(age=f["age"] + 100), "expect_column_values_to_be_between(column='age'"),
         (lambda f: f.assign(city="Paris"), "expect_column_values_to_be_in_set(column='city'"),
         (lambda f: f.assign(person_id=1), "expect_column_values_to_be_unique(column='person_id'"),
-        (lambda f: f.assign(city=None).astype({"city": "str"}), "expect_column_values_to_not_be_null(column='city'"),
+        (
+            lambda f: f.assign(city=None).astype({"city": "str"}),
+            "expect_column_proportion_of_non_null_values_to_be_between(column='city'",
+        ),
         (lambda f: f.iloc[:50], "expect_table_row_count_to_equal"),
+        (lambda f: f.assign(age=None).astype({"age": "float64"}), "expect_column_values_to_not_be_null(column='age'"),
     ],
 )
 def test_each_break_is_named(people: pd.DataFrame, change, broken: str) -> None:  # type: ignore[no-untyped-def]

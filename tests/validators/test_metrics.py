@@ -160,3 +160,41 @@ def test_bad_inputs_are_clear_errors(split: tuple[pd.DataFrame, pd.DataFrame]) -
         evaluate(train, holdout.assign(age=holdout["age"].astype(str)), holdout)
     with pytest.raises(MetricInputError, match="target column 'salary' is not in both tables"):
         evaluate(train, holdout, holdout, target="salary")
+
+
+def test_copies_are_found_across_number_types(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = split
+    as_floats = train.astype({"age": "float64", "hours_per_week": "float64"})
+    assert exact_copy_rate(train, as_floats, holdout, schema=infer_schema(train)).value == 1.0
+
+
+def test_copies_of_duplicated_rows_are_flagged_by_the_distance_checks() -> None:
+    """In an all-categorical table many real rows repeat, so the 1st-percentile line sits at distance 0."""
+    from validators.leakage import low_dcr_share, nndr
+
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({c: rng.choice(list("abcd"), 900) for c in ("v", "w", "x", "y", "z")})
+    train, holdout = real.iloc[:600].reset_index(drop=True), real.iloc[600:].reset_index(drop=True)
+    schema = infer_schema(train)
+    copies = train.iloc[:300].reset_index(drop=True)
+    low = low_dcr_share(train, copies, holdout, schema=schema)
+    assert low.details["line"] == 0.0
+    assert low.value > 0.6 and low.reference < 0.4 and low.status == "fail"  # train is sampled to equal size
+    assert nndr(train, copies, holdout, schema=schema).status == "fail"
+
+
+def test_more_bad_inputs_are_clear_errors(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = split
+    with pytest.raises(MetricInputError, match="column 'age' is number in the real data but text in the holdout"):
+        evaluate(train, holdout, holdout.assign(age="oops"))
+    with pytest.raises(MetricInputError, match="the synthetic table has 2 rows"):
+        evaluate(train, holdout.iloc[:2], holdout)
+    with pytest.raises(MetricInputError, match="column 'workclass' is entirely null in the synthetic data"):
+        evaluate(train, holdout.assign(workclass=None).astype({"workclass": "str"}), holdout)
+
+
+def test_utility_names_classes_the_real_data_never_has(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = split
+    odd = holdout.assign(income="maybe").astype({"income": "str"})
+    record = utility(train, odd, holdout, schema=infer_schema(train), target="income")
+    assert record.status == "error" and "classes the real data never has: ['maybe']" in record.details["reason"]
