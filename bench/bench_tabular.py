@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 import torch
 
 import validators
+from pipelines.steps import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.synthesizer import package_versions
@@ -64,10 +65,7 @@ def main() -> None:
     args = parser.parse_args()
 
     table = pq.read_table(ADULT)
-    order = np.random.default_rng(0).permutation(table.num_rows)  # the flow's split: holdout 20 %, seed 0
-    n_holdout = round(table.num_rows * 0.2)
-    train = table_to_frame(table.take(np.sort(order[n_holdout:])))
-    holdout = table_to_frame(table.take(np.sort(order[:n_holdout])))
+    train, holdout = (table_to_frame(part) for part in split_table(table, 0.2, 0))  # the flow's split
     schema = infer_schema(train)
 
     started = time.perf_counter()

@@ -16,10 +16,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pyarrow.parquet as pq
 
 import validators
+from pipelines.steps import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.synthesizer import package_versions
@@ -64,10 +64,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=40)
     args = parser.parse_args()
     table = pq.read_table(ROOT / "data" / "adult" / "adult_train.parquet")
-    order = np.random.default_rng(0).permutation(table.num_rows)
-    cut = round(table.num_rows * 0.2)
-    train = table_to_frame(table.take(np.sort(order[cut:])))
-    holdout = table_to_frame(table.take(np.sort(order[:cut])))
+    train, holdout = (table_to_frame(part) for part in split_table(table, 0.2, 0))  # the flow's split
     schema = infer_schema(train)
     model = TabularSynthesizer(epochs=args.epochs, seed=0, device="cpu").fit(train, schema)
     synthetic = model.sample(len(train), seed=1)

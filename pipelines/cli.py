@@ -77,11 +77,8 @@ def run(config_path: Path, quiet: bool) -> None:
     for name, figures in result.metrics.items():
         value, reference = _number(figures["value"]), _number(figures["reference"])
         click.echo(f"  {name:<18} {value:>7}   (real holdout {reference:>7})  {figures['status']}")
-    if result.published is not None:
-        click.echo(f"published: {_shown(Path(result.published.path))}")
-    click.echo(
-        f"report:    {_shown(Path(result.published.path if result.published else result.run_dir) / 'report.html')}"
-    )
+    click.echo(f"published: {_shown(Path(result.published.path))}")
+    click.echo(f"report:    {_shown(Path(result.published.path) / 'report.html')}")
 
 
 def _number(value: object) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import secrets
 import shutil
@@ -20,7 +19,7 @@ from prefect.states import Failed
 from pipelines import steps
 from pipelines.config import PipelineConfig
 from pipelines.errors import GateFailed
-from pipelines.publish import PublishedVersion, publish_version
+from pipelines.publish import PublishedVersion, missing_folders, publish_version, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from synth import EpochStats, Schema
 from synth.schema import table_to_frame
@@ -35,9 +34,8 @@ class RunResult:
 
     name: str
     verdict: str
-    published: PublishedVersion | None
+    published: PublishedVersion
     run_dir: str
-    report_html: str
     metrics: dict[str, dict[str, object]]
 
 
@@ -203,7 +201,7 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
     source = load_source_task(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = config.work_dir / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
-    created = [p for p in (config.work_dir, *config.work_dir.parents) if not p.exists()]
+    created = missing_folders(config.work_dir)
     run_dir.mkdir(parents=True)
     try:
         split = split_task(source, config, run_dir)
@@ -220,9 +218,7 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         published = publish_task(synthetic, source, split, model, report, broken, contract_files, config)
     except BaseException:
         shutil.rmtree(run_dir, ignore_errors=True)
-        for folder in created:  # nearest first; only folders this run made, and only while empty
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        remove_if_empty(created)
         raise
     metrics = json.loads(json.dumps(steps.metrics_summary(report)))
-    return RunResult(config.name, report.verdict, published, str(run_dir), report.html_path, metrics)
+    return RunResult(config.name, report.verdict, published, str(run_dir), metrics)

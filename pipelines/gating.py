@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
-
 from pipelines.config import load_gate_config
 from pipelines.errors import DataError
 from pipelines.sources import read_source
+from pipelines.steps import split_table
 from synth import SynthError, infer_schema
 from synth.schema import table_to_frame
 from validators import MetricInputError, Report, evaluate
@@ -31,12 +30,7 @@ def run_gate(
     if holdout_path is not None:
         train, holdout = table_to_frame(real), table_to_frame(read_source(holdout_path))
     else:
-        order = np.random.default_rng(seed).permutation(real.num_rows)
-        cut = round(real.num_rows * 0.2)
-        train, holdout = (
-            table_to_frame(real.take(np.sort(order[cut:]))),
-            table_to_frame(real.take(np.sort(order[:cut]))),
-        )
+        train, holdout = (table_to_frame(part) for part in split_table(real, 0.2, seed))
     try:
         schema = infer_schema(train)
         return evaluate(

@@ -19,7 +19,14 @@ import pyarrow.parquet as pq
 from pipelines.errors import PublishError
 from pipelines.sources import file_sha256
 
-__all__ = ["PublishedVersion", "latest_version", "publish_version", "write_parquet"]
+__all__ = [
+    "PublishedVersion",
+    "latest_version",
+    "missing_folders",
+    "publish_version",
+    "remove_if_empty",
+    "write_parquet",
+]
 
 _VERSION = re.compile(r"^v(\d+)$")
 _RESERVED = re.compile(r"^\.reserved-v(\d+)$")
@@ -56,7 +63,7 @@ def publish_version(
     go beside the data and into the checksums.
     """
     dataset_dir = root / name
-    created = [p for p in (dataset_dir, *dataset_dir.parents) if not p.exists()]
+    created = missing_folders(dataset_dir)
     dataset_dir.mkdir(parents=True, exist_ok=True)
     staging = dataset_dir / f".staging-{secrets.token_hex(6)}"
     staging.mkdir()
@@ -85,10 +92,20 @@ def publish_version(
             shutil.rmtree(staging, ignore_errors=True)
         if reservation is not None:
             reservation.unlink(missing_ok=True)
-        for folder in created:  # a failed first publish leaves no empty dataset folder behind
-            with contextlib.suppress(OSError):
-                folder.rmdir()
+        remove_if_empty(created)  # a failed first publish leaves no empty dataset folder behind
     return PublishedVersion(name=name, version=version, path=str(final))
+
+
+def missing_folders(path: Path) -> list[Path]:
+    """``path`` and its parents that do not exist yet, nearest first: what a ``mkdir(parents=True)`` will create."""
+    return [p for p in (path, *path.parents) if not p.exists()]
+
+
+def remove_if_empty(folders: list[Path]) -> None:
+    """Remove folders (nearest first) that are still empty, so a failure leaves no empty folders it made."""
+    for folder in folders:
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 def latest_version(root: Path, name: str) -> Path | None:

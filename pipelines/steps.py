@@ -33,6 +33,7 @@ __all__ = [
     "read_table",
     "sample_model",
     "split_source",
+    "split_table",
     "train_model",
 ]
 
@@ -131,13 +132,16 @@ def read_table(ref: TableRef) -> pa.Table:
     return read_source(path)
 
 
+def split_table(table: pa.Table, holdout_share: float, seed: int) -> tuple[pa.Table, pa.Table]:
+    """(train, holdout) rows drawn by ``seed``, each in the source's order; Arrow keeps every type as it was."""
+    order = np.random.default_rng(seed).permutation(table.num_rows)
+    n_holdout = max(1, round(table.num_rows * holdout_share))
+    return table.take(np.sort(order[n_holdout:])), table.take(np.sort(order[:n_holdout]))
+
+
 def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitRef:
     """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
-    table = read_table(source.table)
-    order = np.random.default_rng(split.seed).permutation(table.num_rows)
-    n_holdout = max(1, round(table.num_rows * split.holdout))
-    holdout = table.take(np.sort(order[:n_holdout]))
-    train = table.take(np.sort(order[n_holdout:]))
+    train, holdout = split_table(read_table(source.table), split.holdout, split.seed)
     empty = [name for name in train.column_names if train.column(name).null_count == train.num_rows]
     if empty:
         raise DataError(

@@ -15,7 +15,7 @@ from validators.diversity import category_coverage, prdc, range_coverage
 from validators.errors import MetricInputError
 from validators.fidelity import column_shapes, missing_values, pair_trends
 from validators.gate import decide
-from validators.leakage import dcr_holdout_share, exact_copy_rate, low_dcr_share, membership_inference, nndr
+from validators.leakage import distance_checks, exact_copy_rate
 from validators.plots import build_figures
 from validators.records import MetricResult
 from validators.report import Report
@@ -71,10 +71,7 @@ def evaluate(
         range_coverage(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["range_coverage"]),
         *prdc(*equal, schema=schema, seed=seed, bounds=marks),
         exact_copy_rate(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["exact_copy_rate"]),
-        dcr_holdout_share(*equal, schema=schema, seed=seed, bound=marks["dcr_holdout_share"]),
-        low_dcr_share(*equal, schema=schema, seed=seed, bound=marks["low_dcr_share"]),
-        nndr(*equal, schema=schema, seed=seed, bound=marks["nndr"]),
-        membership_inference(*equal, schema=schema, seed=seed, bound=marks["mia_auc"]),
+        *distance_checks(*equal, schema=schema, seed=seed, bounds=marks),
     ]
     figures = build_figures(train_n, synthetic_n, holdout_n, schema, metrics)
     context = {

@@ -198,3 +198,17 @@ def test_utility_names_classes_the_real_data_never_has(split: tuple[pd.DataFrame
     odd = holdout.assign(income="maybe").astype({"income": "str"})
     record = utility(train, odd, holdout, schema=infer_schema(train), target="income")
     assert record.status == "error" and "classes the real data never has: ['maybe']" in record.details["reason"]
+
+
+def test_shared_distance_checks_equal_the_single_metrics(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    from validators.leakage import distance_checks, low_dcr_share, nndr
+
+    train, holdout = split
+    schema = infer_schema(train)
+    synthetic = holdout.iloc[:100].reset_index(drop=True)
+    shared = distance_checks(train, synthetic, holdout, schema=schema, seed=3)
+    single = [
+        metric(train, synthetic, holdout, schema=schema, seed=3)
+        for metric in (dcr_holdout_share, low_dcr_share, nndr, membership_inference)
+    ]
+    assert shared == single
