@@ -1,7 +1,7 @@
-"""The ``synth`` command line: run a pipeline config, show a table's inferred schema.
+"""The ``synth`` command line: run or serve pipeline configs, gate a table, list and pull published datasets.
 
-Exit codes: 0 passed (or passed with warnings), 1 gate failed or publishing failed, 2 bad input
-(usage, config, or data that cannot be read or modelled).
+Exit codes: 0 passed (or passed with warnings), 1 gate failed, publishing failed, or a published dataset is damaged,
+2 bad input (usage, config, data that cannot be read or modelled, or a dataset or version that does not exist).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from pipelines.errors import ConfigError, DataError, PipelineError
+from pipelines.errors import ConfigError, DataError, NotFound, PipelineError
 
 __all__ = ["main"]
 
@@ -37,8 +37,9 @@ def _quiet_prefect_defaults() -> None:
 
 @click.group(
     name="synth",
-    epilog="\b\nExit codes:\n  0  passed (or passed with warnings)\n  1  gate failed, or publishing failed\n"
-    "  2  bad input: usage, config, or data that cannot be read or modelled",
+    epilog="\b\nExit codes:\n  0  passed (or passed with warnings)\n"
+    "  1  gate failed, publishing failed, or a published dataset is damaged\n"
+    "  2  bad input: usage, config, data that cannot be read or modelled, or no such dataset or version",
 )
 @click.version_option(package_name="synth-pipeline")
 def main() -> None:
@@ -69,7 +70,7 @@ def run(config_path: Path, quiet: bool) -> None:
 
     try:
         result = synthesize(config, show_progress=not quiet)
-    except (ConfigError, DataError) as exc:
+    except (ConfigError, DataError, NotFound) as exc:
         raise _BadInput(str(exc)) from None
     except PipelineError as exc:
         raise _Failed(str(exc)) from None
@@ -77,20 +78,114 @@ def run(config_path: Path, quiet: bool) -> None:
     for name, figures in result.metrics.items():
         value, reference = _number(figures["value"]), _number(figures["reference"])
         click.echo(f"  {name:<18} {value:>7}   (real holdout {reference:>7})  {figures['status']}")
-    click.echo(f"published: {_shown(Path(result.published.path))}")
-    click.echo(f"report:    {_shown(Path(result.published.path) / 'report.html')}")
+    click.echo(f"model:     {'reused (trained before on the same inputs)' if result.model_reused else 'trained'}")
+    click.echo(f"published: {result.published.name} {result.published.version} at {_shown(result.published.path)}")
+    click.echo(f"report:    {_shown(result.published.path + '/report.html')}")
 
 
 def _number(value: object) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
-def _shown(path: Path) -> Path:
-    """A path relative to the working directory when it lies inside it: shorter to read and to copy."""
+def _shown(location: str) -> str:
+    """A path relative to the working directory when inside it (shorter to read and to copy); URLs as they are."""
+    if "://" in location:
+        return location
     try:
-        return path.relative_to(Path.cwd())
+        return str(Path(location).relative_to(Path.cwd()))
     except ValueError:
-        return path
+        return location
+
+
+_ROOT_OPTION = click.option(
+    "--root",
+    envvar="SYNTH_ROOT",
+    default="data/published",
+    show_default=True,
+    show_envvar=True,
+    help="Catalog root: a folder or an object-store URL (s3://bucket/prefix).",
+)
+
+
+@main.command(name="list")
+@click.argument("name", required=False)
+@_ROOT_OPTION
+@click.option("--quarantine", is_flag=True, help="Show candidates held back by a failed gate or contract instead.")
+def list_(name: str | None, root: str, quarantine: bool) -> None:
+    """Show published datasets (or one, NAME) with versions, rows, created time and verdict."""
+    from pipelines.catalog import list_quarantined, list_versions
+    from pipelines.store import Store
+
+    try:
+        store = Store.open(root)
+        found = list_quarantined(store, name) if quarantine else list_versions(store, name)
+    except ConfigError as exc:
+        raise _BadInput(str(exc)) from None
+    if not found:
+        what = "quarantined" if quarantine else "published"
+        if name is not None and not quarantine:
+            raise _BadInput(f"no published dataset '{name}' under {store.show()}")
+        click.echo(f"nothing {what}{f' for {name}' if name else ''} under {store.show()}", err=True)
+        return
+    header = ["NAME", "ENTRY" if quarantine else "VERSION", "KIND", "ROWS", "CREATED", "VERDICT"]
+    rows = [[v.name, v.version, v.kind, f"{v.rows:,}", v.created, v.verdict] for v in found]
+    if quarantine:
+        header.append("REASON")
+        for row, version in zip(rows, found, strict=True):
+            reason = str(version.manifest.get("quarantined", {}).get("reason", ""))
+            row.append(reason if len(reason) <= 100 else reason[:97] + "...")
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        click.echo("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+@main.command()
+@click.argument("name")
+@click.option("--version", "version", default="latest", show_default=True, help="latest, or a version such as v3.")
+@click.option("--kind", type=click.Choice(["synthetic", "augmented"]), help="Only versions of this kind.")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write one Parquet file here.")
+@_ROOT_OPTION
+def pull(name: str, version: str, kind: str | None, output: Path | None, root: str) -> None:
+    """Verify a published version's checksums; write it to one Parquet file, or print where its parts are."""
+    from pipelines.catalog import pull as pull_version
+    from pipelines.errors import IntegrityError
+
+    try:
+        found, location = pull_version(name, version, kind=kind, output=output, root=root)
+    except (ConfigError, NotFound) as exc:
+        raise _BadInput(str(exc)) from None
+    except IntegrityError as exc:
+        raise _Failed(str(exc)) from None
+    click.echo(
+        f"{found.name} {found.version} ({found.kind}, {found.rows:,} rows, {found.verdict}): checksums verified",
+        err=True,
+    )
+    click.echo(location)
+
+
+@main.command()
+@click.argument("config_paths", metavar="CONFIG...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--limit", type=click.IntRange(min=1), help="Most flow runs at once (default: no limit).")
+def serve(config_paths: tuple[Path, ...], limit: int | None) -> None:
+    """Serve one Prefect deployment per CONFIG (on its schedule, if it has one) until interrupted.
+
+    \b
+    Needs a Prefect server: set PREFECT_API_URL (e.g. http://127.0.0.1:4200/api).
+    Trigger a run by hand with: prefect deployment run 'synthesize/NAME'
+    """
+    from pipelines.config import load_config
+
+    try:
+        configs = [load_config(path) for path in config_paths]
+    except ConfigError as exc:
+        raise _BadInput(str(exc)) from None
+    names = [config.name for config in configs]
+    if len(set(names)) != len(names):
+        raise _BadInput(f"two configs share a name ({', '.join(names)}); deployment names must differ")
+    _quiet_prefect_defaults()
+    from pipelines.deployments import serve_configs
+
+    serve_configs(configs, limit=limit)
 
 
 @main.command()

@@ -1,4 +1,4 @@
-"""The Prefect flow ``synthesize``: one task per step, from real data to a published Parquet dataset."""
+"""The Prefect flow ``synthesize``: a task per step, from real data to a published (or quarantined) Parquet dataset."""
 
 from __future__ import annotations
 
@@ -7,25 +7,31 @@ import secrets
 import shutil
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
+from prefect import Task, flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
-from prefect.states import Failed
+from prefect.client.schemas.objects import TaskRun
+from prefect.states import Failed, State
+from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.tasks import exponential_backoff
 
 from pipelines import steps
-from pipelines.config import PipelineConfig
-from pipelines.errors import GateFailed
-from pipelines.publish import PublishedVersion, missing_folders, publish_version, remove_if_empty
+from pipelines.config import PipelineConfig, RunnerConfig
+from pipelines.errors import GateFailed, PublishError
+from pipelines.publish import PublishedVersion, missing_folders, prune, publish_version, quarantine, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.store import Store
 from synth import EpochStats, Schema
-from synth.schema import table_to_frame
 from synth.tabular.synthesizer import package_versions
 
-__all__ = ["RunResult", "synthesize"]
+__all__ = ["RunResult", "generate", "synthesize", "task_runner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,44 +41,67 @@ class RunResult:
     name: str
     verdict: str
     published: PublishedVersion
-    run_dir: str
+    model_reused: bool
     metrics: dict[str, dict[str, object]]
 
 
-def _timed(step: str, started: float) -> None:
+@contextmanager
+def _timed(step: str) -> Iterator[None]:
+    """Log how long a step took: the run's log tells where its time went."""
+    started = time.perf_counter()
+    yield
     get_run_logger().info("%s took %.1f s", step, time.perf_counter() - started)
 
 
-@task(name="load-source", cache_policy=NO_CACHE)
+def _transient(task: Task[Any, Any], task_run: TaskRun, state: State[Any]) -> bool:
+    """Retry I/O that may succeed a moment later (a busy disk or object store), never bad input."""
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, OSError) or (isinstance(error, PublishError) and isinstance(error.__cause__, OSError))
+
+
+_IO_RETRIES: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay_seconds": exponential_backoff(backoff_factor=2),
+    "retry_jitter_factor": 0.5,
+    "retry_condition_fn": _transient,
+}
+
+
+@task(name="load-source", cache_policy=NO_CACHE, **_IO_RETRIES)
 def load_source_task(config: PipelineConfig) -> SourceRef:
-    started = time.perf_counter()
-    source = steps.load_source(config)
-    get_run_logger().info("inferred schema:\n%s", Schema.from_json(source.schema_json).describe())
-    _timed("load-source", started)
+    with _timed("load-source"):
+        source = steps.load_source(config)
+        get_run_logger().info("inferred schema:\n%s", Schema.from_json(source.schema_json).describe())
     return source
 
 
 @task(name="split", cache_policy=NO_CACHE)
 def split_task(source: SourceRef, config: PipelineConfig, run_dir: Path) -> SplitRef:
-    started = time.perf_counter()
-    split = steps.split_source(source, config.split, run_dir)
-    get_run_logger().info(
-        "split seed %d: %d train rows, %d holdout rows", split.seed, split.train.rows, split.holdout.rows
-    )
-    _timed("split", started)
+    with _timed("split"):
+        split = steps.split_source(source, config.split, run_dir)
+        get_run_logger().info(
+            "split seed %d: %d train rows, %d holdout rows", split.seed, split.train.rows, split.holdout.rows
+        )
     return split
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(
-    split: SplitRef, source: SourceRef, config: PipelineConfig, run_dir: Path, show_progress: bool
-) -> ModelRef:
-    started = time.perf_counter()
+def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_progress: bool) -> ModelRef:
+    """Train, or reuse the model trained on the same data, schema, settings and code (``steps.model_key``)."""
     logger = get_run_logger()
-    epochs = config.model.epochs
-    bar = _progress_bar(epochs) if show_progress else None
+    bar = _progress_bar(config.model.epochs) if show_progress else None
+    seen: list[int] = []
 
     def report(stats: EpochStats) -> None:
+        if bar is not None and bar.n == 0 and stats.epoch > 1:
+            bar.update(stats.epoch - 1)
+        if not seen and stats.epoch > 1:
+            logger.info(
+                "resuming from epoch %d of %d (the last checkpoint of an interrupted run)",
+                stats.epoch - 1,
+                stats.epochs,
+            )
+        seen.append(stats.epoch)
         if bar is not None:
             bar.update(1)
             bar.set_postfix(D=f"{stats.discriminator_loss:.3f}", G=f"{stats.generator_loss:.3f}")
@@ -87,12 +116,23 @@ def train_task(
                 stats.seconds,
             )
 
-    try:
-        model = steps.train_model(split, source.schema_json, config.model, run_dir, progress=report)
-    finally:
-        if bar is not None:
-            bar.close()
-    _timed("train", started)
+    with _timed("train"):
+        try:
+            model = steps.train_model(split, source.schema_json, config.model, config.work_dir, progress=report)
+        finally:
+            if bar is not None:
+                bar.close()
+        if model.reused:
+            logger.info("reusing model %s: trained before on exactly these inputs (%s)", model.key, model.path)
+    history = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8"))["history_"]
+    create_table_artifact(
+        [
+            {key: round(value, 5) if isinstance(value, float) else value for key, value in epoch.items()}
+            for epoch in history
+        ],
+        key=f"{config.name}-training-curve",
+        description=f"Losses per epoch of model {model.key}" + (" (reused)" if model.reused else ""),
+    )
     return model
 
 
@@ -102,31 +142,86 @@ def _progress_bar(epochs: int | None) -> Any:
     return tqdm(total=epochs, desc="training", unit="epoch", file=sys.stderr, disable=not sys.stderr.isatty())
 
 
-@task(name="sample", cache_policy=NO_CACHE)
-def sample_task(model: ModelRef, split: SplitRef, source: SourceRef, config: PipelineConfig, run_dir: Path) -> TableRef:
-    started = time.perf_counter()
-    table = steps.sample_model(model, config.generate, split.train.rows, source.schema_json, run_dir)
-    get_run_logger().info("generated %d rows with seed %d", table.rows, config.generate.seed)
-    _timed("sample", started)
+@task(name="generate-part", cache_policy=NO_CACHE)
+def generate_part_task(
+    model: ModelRef, part: int, rows: int, config: PipelineConfig, schema_json: str, run_dir: Path
+) -> TableRef:
+    with _timed(f"generate-part {part}"):
+        table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir)
+        get_run_logger().info("part %d: %d rows", part, rows)
     return table
+
+
+def task_runner(runner: RunnerConfig) -> Any:
+    """The configured task runner: a thread pool here, or Dask (a LocalCluster, or the scheduler at ``address``)."""
+    if runner.kind == "thread":
+        return ThreadPoolTaskRunner(max_workers=runner.workers)
+    from prefect_dask import DaskTaskRunner
+
+    if runner.address is not None:
+        return DaskTaskRunner(address=runner.address)
+    return DaskTaskRunner(cluster_kwargs={"n_workers": runner.workers, "threads_per_worker": 1, "processes": True})
+
+
+@flow(name="generate", log_prints=False)
+def generate(model: ModelRef, config: PipelineConfig, rows: int, source: SourceRef, run_dir: Path) -> list[TableRef]:
+    """Generate ``rows`` rows as part files, one task per part, on the flow's task runner (threads or Dask)."""
+    plan = steps.part_plan(rows, config.generate.partitions)
+    futures = [
+        generate_part_task.submit(model, index, part_rows, config, source.schema_json, run_dir)
+        for index, part_rows in enumerate(plan)
+    ]
+    return [future.result() for future in futures]
 
 
 @task(name="measure", cache_policy=NO_CACHE)
 def measure_task(
-    split: SplitRef, synthetic: TableRef, source: SourceRef, config: PipelineConfig, run_dir: Path
-) -> ReportRef:
-    started = time.perf_counter()
-    report = steps.measure(split, synthetic, source.schema_json, config, run_dir)
-    get_run_logger().info("report: %s", report.html_path)
-    _timed("measure", started)
-    return report
+    split: SplitRef, parts: list[TableRef], source: SourceRef, config: PipelineConfig, run_dir: Path
+) -> tuple[TableRef, ReportRef]:
+    """Measure a seeded sample of the output (``generate.measure_rows``), read a row group at a time."""
+    logger = get_run_logger()
+    with _timed("measure"):
+        produced = sum(part.rows for part in parts)
+        sample = steps.sample_parts(parts, config.generate.measure_rows, split.seed, run_dir / "measured.parquet")
+        logger.info("measuring a seeded sample of %d of %d generated rows", sample.rows, produced)
+        report = steps.measure(split, sample, produced, source.schema_json, config, run_dir)
+        logger.info("gate verdict: %s", report.verdict)
+    return sample, report
+
+
+def _report_artifact(
+    config: PipelineConfig, report: ReportRef, rows: tuple[int, int], manifest: dict[str, Any], kept: PublishedVersion
+) -> None:
+    """The quality summary in Prefect's UI: verdict, every check against its real reference, a link to the report."""
+    where = "quarantined" if "quarantined" in manifest else "published"
+    location = f"{kept.path}/report.html"
+    link = Path(location).as_uri() if Path(location).is_absolute() else location
+    summary = steps.metrics_summary(report)
+    lines = [
+        f"# {config.name} {kept.version}: {report.verdict} ({where})",
+        "",
+        f"Measured a seeded sample of {rows[0]:,} of {rows[1]:,} generated rows; model {manifest['model']['id']}"
+        + (" (reused)" if manifest["model"]["reused"] else "")
+        + ".",
+        f"Full report: [{location}]({link})",
+        "",
+        "| check | value | real holdout | status |",
+        "|---|---|---|---|",
+    ]
+    for metric, figures in summary.items():
+        value, reference = figures["value"], figures["reference"]
+        shown = [f"{x:.4f}" if isinstance(x, int | float) else "n/a" for x in (value, reference)]
+        lines.append(f"| {metric} | {shown[0]} | {shown[1]} | {figures['status']} |")
+    lines += ["", *(f"- fail: {line}" for line in report.failures), *(f"- warn: {line}" for line in report.warnings)]
+    create_markdown_artifact(
+        "\n".join(lines), key=f"{config.name}-quality-report", description=f"Quality report of {config.name}"
+    )
 
 
 @task(name="gate", cache_policy=NO_CACHE)
 def gate_task(report: ReportRef) -> str | None:
     """Why publishing must stop, or None; the flow turns a reason into a Failed run."""
     logger = get_run_logger()
-    logger.info("gate verdict: %s", report.verdict)
     failure = steps.gate_failure(report)
     if failure is None:
         for failure_line in report.failures:
@@ -138,87 +233,129 @@ def gate_task(report: ReportRef) -> str | None:
 
 @task(name="contract", cache_policy=NO_CACHE)
 def contract_task(
-    split: SplitRef, synthetic: TableRef, source: SourceRef, run_dir: Path
-) -> tuple[str | None, dict[str, Path]]:
-    """Validate the synthetic set against the Great Expectations contract built from the training rows."""
-    started = time.perf_counter()
-    failure, files = steps.check_synthetic_contract(split, synthetic, source.schema_json, run_dir)
-    get_run_logger().info("data contract: %s", "held" if failure is None else "broken")
-    _timed("contract", started)
-    return failure, files
+    split: SplitRef, sample: TableRef, produced_rows: int, config: PipelineConfig, source: SourceRef, run_dir: Path
+) -> tuple[tuple[str, ...], dict[str, Path]]:
+    """Validate the measured sample against the Great Expectations contract built from the training rows."""
+    with _timed("contract"):
+        expected = config.generate.rows or split.train.rows
+        broken, files = steps.check_synthetic_contract(
+            split, sample, expected, produced_rows, source.schema_json, run_dir
+        )
+        get_run_logger().info("data contract: %s", "held" if not broken else "broken")
+    return broken, files
 
 
-@task(name="publish", cache_policy=NO_CACHE)
-def publish_task(
-    synthetic: TableRef,
+def _manifest(
+    config: PipelineConfig,
     source: SourceRef,
     split: SplitRef,
     model: ModelRef,
     report: ReportRef,
+    measured_rows: int,
     contract_broken: tuple[str, ...],
-    contract_files: dict[str, Path],
-    config: PipelineConfig,
-) -> PublishedVersion:
-    started = time.perf_counter()
+) -> dict[str, Any]:
     schema = Schema.from_json(source.schema_json)
-    frame = table_to_frame(steps.read_table(synthetic))
-    manifest = {
+    return {
         "kind": "synthetic",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "schema": schema.to_dict()["columns"],
+        "arrow_schema_b64": schema.arrow_schema_b64,
         "source": {"path": source.table.path, "sha256": source.table.sha256, "rows": source.table.rows},
         "config": config.model_dump(mode="json", by_alias=True),
         "config_hash": config.digest(),
-        "model": {"path": model.path, "training_seconds": round(model.seconds, 2)},
+        "model": {"id": model.key, "reused": model.reused, "training_seconds": round(model.seconds, 2)},
         "seeds": {"split": split.seed, "model": model.seed, "generate": config.generate.seed, "metrics": split.seed},
         "versions": package_versions(),
+        "measured_rows": measured_rows,
         "metrics": steps.metrics_summary(report),
         "gate": {"verdict": report.verdict, "failures": list(report.failures), "warnings": list(report.warnings)},
         "contract": {"held": not contract_broken, "broken": list(contract_broken)},
     }
-    attachments = {
+
+
+def _attachments(report: ReportRef, contract_files: dict[str, Path]) -> tuple[dict[str, str], dict[str, Path]]:
+    texts = {
         "report.html": Path(report.html_path).read_text(encoding="utf-8"),
         "report.json": Path(report.json_path).read_text(encoding="utf-8"),
     }
-    attachments |= {name: path.read_text(encoding="utf-8") for name, path in contract_files.items() if path.is_file()}
-    folders = {name: path for name, path in contract_files.items() if path.is_dir()}
-    published = publish_version(
-        config.output, config.name, frame, schema.arrow_schema(), manifest, attachments, folders
-    )
-    get_run_logger().info("published %s %s at %s", published.name, published.version, published.path)
-    _timed("publish", started)
+    texts |= {name: path.read_text(encoding="utf-8") for name, path in contract_files.items() if path.is_file()}
+    return texts, {name: path for name, path in contract_files.items() if path.is_dir()}
+
+
+@task(name="publish", cache_policy=NO_CACHE, **_IO_RETRIES)
+def publish_task(
+    parts: list[TableRef],
+    manifest: dict[str, Any],
+    report: ReportRef,
+    contract_files: dict[str, Path],
+    config: PipelineConfig,
+) -> PublishedVersion:
+    with _timed("publish"):
+        store = Store.open(config.output)
+        texts, folders = _attachments(report, contract_files)
+        paths = [Path(part.path) for part in parts]
+        rows = sum(part.rows for part in parts)
+        published = publish_version(store, config.name, paths, {"rows": rows, **manifest}, texts, folders)
+        get_run_logger().info("published %s %s at %s", published.name, published.version, published.path)
+        if config.publish.keep is not None:
+            for removed in prune(store, config.name, config.publish.keep):
+                get_run_logger().info("retention (keep %d): removed %s", config.publish.keep, removed)
     return published
+
+
+@task(name="quarantine", cache_policy=NO_CACHE, **_IO_RETRIES)
+def quarantine_task(
+    parts: list[TableRef],
+    manifest: dict[str, Any],
+    report: ReportRef,
+    contract_files: dict[str, Path],
+    config: PipelineConfig,
+    reason: str,
+) -> PublishedVersion:
+    """Keep the candidate that failed, with its report, outside the catalog for inspection."""
+    store = Store.open(config.output)
+    texts, folders = _attachments(report, contract_files)
+    rows = sum(part.rows for part in parts)
+    full = {"rows": rows, **manifest, "quarantined": {"reason": reason}}
+    kept = quarantine(store, config.name, [Path(part.path) for part in parts], full, texts, folders)
+    get_run_logger().error("nothing published; the candidate and its report are in quarantine at %s", kept.path)
+    return kept
 
 
 @flow(name="synthesize", log_prints=False)
 def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult:
-    """Real data -> schema (and the last version's input contract) -> split -> train -> sample -> measure -> gate ->
-    synthetic contract -> publish.
+    """Real data -> schema (and the last version's input contract) -> split -> train (or reuse) -> generate in
+    parts -> measure a seeded sample -> gate -> synthetic contract -> publish, or quarantine.
 
     Bad input stops the run before anything is written. A failed, enforced gate or a broken contract publishes
-    nothing and keeps the run folder (with the report) for inspection; any other failure removes the run folder.
+    nothing: the candidate and its report go to quarantine and the run ends Failed with the failing checks.
+    The run's working folder is removed at the end; trained models stay under ``work_dir/models`` for reuse.
     """
     source = load_source_task(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    run_dir = config.work_dir / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
-    created = missing_folders(config.work_dir)
+    run_dir = config.work_dir / "runs" / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
+    created = missing_folders(run_dir)
     run_dir.mkdir(parents=True)
     try:
         split = split_task(source, config, run_dir)
-        model = train_task(split, source, config, run_dir, show_progress)
-        synthetic = sample_task(model, split, source, config, run_dir)
-        report = measure_task(split, synthetic, source, config, run_dir)
+        model = train_task(split, source, config, show_progress)
+        rows = config.generate.rows or split.train.rows
+        parts = generate.with_options(task_runner=task_runner(config.runner))(model, config, rows, source, run_dir)
+        produced = sum(part.rows for part in parts)
+        sample, report = measure_task(split, parts, source, config, run_dir)
         failure = gate_task(report)
-        if failure is None:
-            broken, contract_files = contract_task(split, synthetic, source, run_dir)
-            failure = steps.contract_failure(broken, config.gate.enforce)
+        broken, contract_files = contract_task(split, sample, produced, config, source, run_dir)
+        failure = failure or steps.contract_failure(broken, config.gate.enforce)
+        manifest = _manifest(config, source, split, model, report, sample.rows, broken)
         if failure is not None:
+            kept = quarantine_task(parts, manifest, report, contract_files, config, failure)
+            _report_artifact(config, report, (sample.rows, produced), manifest, kept)
+            message = f"{failure}; candidate quarantined at {kept.path}"
             # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
-            return Failed(message=failure, data=GateFailed(failure))  # type: ignore[return-value]
-        published = publish_task(synthetic, source, split, model, report, broken, contract_files, config)
-    except BaseException:
+            return Failed(message=message, data=GateFailed(message))  # type: ignore[return-value]
+        published = publish_task(parts, manifest, report, contract_files, config)
+        _report_artifact(config, report, (sample.rows, produced), manifest, published)
+    finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         remove_if_empty(created)
-        raise
-    metrics = json.loads(json.dumps(steps.metrics_summary(report)))
-    return RunResult(config.name, report.verdict, published, str(run_dir), metrics)
+    return RunResult(config.name, report.verdict, published, model.reused, json.loads(json.dumps(manifest["metrics"])))

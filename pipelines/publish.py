@@ -1,14 +1,20 @@
-"""Publishing: a dataset version written to a hidden staging folder, checksummed, then renamed into place."""
+"""Publishing: a dataset version staged in a hidden folder, checksummed, then moved into place under a claimed number.
+
+Layout under a root (see ``pipelines.store``)::
+
+    <name>/v<N>/                       a published version: part-*.parquet, manifest.json, report.html, ...
+    .quarantine/<name>/<stamp>-<id>/   a candidate whose gate or contract failed, with the same files
+"""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
-import os
 import re
 import secrets
-import shutil
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +24,23 @@ import pyarrow.parquet as pq
 
 from pipelines.errors import PublishError
 from pipelines.sources import file_sha256
+from pipelines.store import Store
 
 __all__ = [
+    "QUARANTINE",
     "PublishedVersion",
-    "latest_version",
     "missing_folders",
+    "prune",
     "publish_version",
+    "quarantine",
     "remove_if_empty",
+    "to_arrow",
+    "version_numbers",
     "write_parquet",
 ]
 
-_VERSION = re.compile(r"^v(\d+)$")
-_RESERVED = re.compile(r"^\.reserved-v(\d+)$")
+QUARANTINE = ".quarantine"
+VERSION = re.compile(r"^v(\d+)$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,61 +50,139 @@ class PublishedVersion:
     path: str
 
 
-def write_parquet(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
-    """Write with the input's exact Arrow types (ints stay ints, dictionaries stay dictionaries)."""
+def to_arrow(frame: pd.DataFrame, schema: pa.Schema) -> pa.Table:
+    """The frame with the input's exact Arrow types (ints stay ints, dictionaries stay dictionaries)."""
     try:
         table = pa.Table.from_pandas(frame, schema=schema, preserve_index=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise PublishError(f"generated data does not fit the input's Arrow schema: {exc}") from exc
-    pq.write_table(table.replace_schema_metadata(None), path)
+    return table.replace_schema_metadata(None)
+
+
+def write_parquet(frame: pd.DataFrame, schema: pa.Schema, path: Path) -> None:
+    pq.write_table(to_arrow(frame, schema), path)
 
 
 def publish_version(
-    root: Path,
+    store: Store,
     name: str,
-    frame: pd.DataFrame,
-    schema: pa.Schema,
+    parts: list[Path],
     manifest: dict[str, Any],
     attachments: dict[str, str],
     folders: dict[str, Path] | None = None,
 ) -> PublishedVersion:
-    """Publish ``frame`` as the next version of ``name`` under ``root``; never overwrites an existing version.
+    """Publish the Parquet ``parts`` as the next version of ``name``; never replaces an existing version.
 
-    ``attachments`` are extra text files (report.html, report.json) and ``folders`` whole folders (data docs) that
-    go beside the data and into the checksums.
+    ``attachments`` are text files (report.html, report.json) and ``folders`` whole folders (data docs) that go
+    beside the data and into the manifest's checksums.
     """
-    dataset_dir = root / name
-    created = missing_folders(dataset_dir)
-    dataset_dir.mkdir(parents=True, exist_ok=True)
-    staging = dataset_dir / f".staging-{secrets.token_hex(6)}"
-    staging.mkdir()
-    reservation: Path | None = None
+    created = not store.exists(name)
     try:
-        part = staging / "part-00000.parquet"
-        write_parquet(frame, schema, part)
-        for filename, text in attachments.items():
-            (staging / filename).write_text(text, encoding="utf-8")
-        for folder_name, source in (folders or {}).items():
-            shutil.copytree(source, staging / folder_name)
-        files = {
-            p.relative_to(staging).as_posix(): {"sha256": file_sha256(p), "bytes": p.stat().st_size}
-            for p in sorted(staging.rglob("*"))
-            if p.is_file()
-        }
-        version, reservation = _reserve_version(dataset_dir)
-        full_manifest = {"name": name, "version": version, "rows": len(frame), "files": files, **manifest}
-        (staging / "manifest.json").write_text(json.dumps(full_manifest, indent=2, default=str), encoding="utf-8")
-        final = dataset_dir / version
-        os.rename(staging, final)  # atomic; fails rather than replace an existing non-empty version
+        staging, files = _stage(store, (name,), parts, attachments, folders or {})
+        try:
+            version = _move_under_next_number(store, name, staging, manifest, files)
+        finally:
+            store.delete_dir(*staging)
     except OSError as exc:
-        raise PublishError(f"could not publish {name} under {root}: {exc}") from exc
+        raise PublishError(f"could not publish {name} under {store.show()}: {exc}") from exc
     finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
-        if reservation is not None:
-            reservation.unlink(missing_ok=True)
-        remove_if_empty(created)  # a failed first publish leaves no empty dataset folder behind
-    return PublishedVersion(name=name, version=version, path=str(final))
+        if created:
+            with contextlib.suppress(OSError):
+                store.remove_if_empty(name)  # a failed first publish leaves no empty dataset folder behind
+    return PublishedVersion(name=name, version=version, path=store.show(name, version))
+
+
+def quarantine(
+    store: Store,
+    name: str,
+    parts: list[Path],
+    manifest: dict[str, Any],
+    attachments: dict[str, str],
+    folders: dict[str, Path] | None = None,
+) -> PublishedVersion:
+    """Keep a candidate that must not be published where ``synth list --quarantine`` finds it, outside the catalog."""
+    entry = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
+    try:
+        staging, files = _stage(store, (QUARANTINE, name), parts, attachments, folders or {})
+        try:
+            _write_manifest(store, staging, {"name": name, "version": entry, **manifest}, files)
+            store.move_dir(staging, (QUARANTINE, name, entry))
+        finally:
+            store.delete_dir(*staging)
+    except OSError as exc:
+        raise PublishError(f"could not quarantine {name} under {store.show()}: {exc}") from exc
+    return PublishedVersion(name=name, version=entry, path=store.show(QUARANTINE, name, entry))
+
+
+def _stage(
+    store: Store, parent: tuple[str, ...], parts: list[Path], attachments: dict[str, str], folders: dict[str, Path]
+) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
+    """Copy everything into a hidden staging folder; return it and each file's checksum and size."""
+    staging = (*parent, f".staging-{secrets.token_hex(6)}")
+    store.make_dir(*staging)
+    try:
+        files: dict[str, dict[str, Any]] = {}
+        for index, part in enumerate(parts):
+            target = f"part-{index:05d}.parquet"
+            store.upload(part, *staging, target)
+            files[target] = {"sha256": file_sha256(part), "bytes": part.stat().st_size}
+        for filename, text in attachments.items():
+            data = text.encode("utf-8")
+            store.write_bytes(data, *staging, filename)
+            files[filename] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+        for folder_name, source in folders.items():
+            store.upload(source, *staging, folder_name)
+            for path in sorted(p for p in source.rglob("*") if p.is_file()):
+                key = f"{folder_name}/{path.relative_to(source).as_posix()}"
+                files[key] = {"sha256": file_sha256(path), "bytes": path.stat().st_size}
+    except BaseException:
+        store.delete_dir(*staging)
+        raise
+    return staging, dict(sorted(files.items()))
+
+
+def _write_manifest(
+    store: Store, folder: tuple[str, ...], manifest: dict[str, Any], files: dict[str, dict[str, Any]]
+) -> None:
+    full = {**manifest, "files": files}
+    store.write_bytes(json.dumps(full, indent=2, default=str).encode("utf-8"), *folder, "manifest.json")
+
+
+def _move_under_next_number(
+    store: Store, name: str, staging: tuple[str, ...], manifest: dict[str, Any], files: dict[str, dict[str, Any]]
+) -> str:
+    """Claim the next free version number, so two publishers never pick the same one, and move into it."""
+    for _ in range(1000):
+        number = max(version_numbers(store, name), default=0) + 1
+        version = f"v{number}"
+        with store.claim(name, f".claim-{version}") as held:
+            if not held or store.exists(name, version):  # a rival holds it, or finished after we listed
+                continue
+            _write_manifest(store, staging, {"name": name, "version": version, **manifest}, files)
+            store.move_dir(staging, (name, version))
+            return version
+    raise PublishError(f"could not claim a version number for {name} under {store.show()}")
+
+
+def version_numbers(store: Store, name: str) -> list[int]:
+    """The published version numbers of ``name``, ascending."""
+    return sorted(int(m.group(1)) for info in store.children(name) if (m := VERSION.match(info.base_name)))
+
+
+def prune(store: Store, name: str, keep: int) -> list[str]:
+    """Remove all but the newest ``keep`` versions of ``name`` (and of its quarantined candidates); return them.
+
+    Each goes out of sight by a rename before it is deleted, so a reader never finds half a version.
+    """
+    removed = []
+    for number in version_numbers(store, name)[:-keep]:
+        store.discard_dir(name, f"v{number}")
+        removed.append(f"v{number}")
+    candidates = [info.base_name for info in store.children(QUARANTINE, name) if not info.base_name.startswith(".")]
+    for entry in candidates[:-keep]:
+        store.discard_dir(QUARANTINE, name, entry)
+        removed.append(f"{QUARANTINE}/{name}/{entry}")
+    return removed
 
 
 def missing_folders(path: Path) -> list[Path]:
@@ -102,37 +191,7 @@ def missing_folders(path: Path) -> list[Path]:
 
 
 def remove_if_empty(folders: list[Path]) -> None:
-    """Remove folders (nearest first) that are still empty, so a failure leaves no empty folders it made."""
+    """Remove local folders (nearest first) that are still empty, so a failure leaves no empty folders it made."""
     for folder in folders:
         with contextlib.suppress(OSError):
             folder.rmdir()
-
-
-def latest_version(root: Path, name: str) -> Path | None:
-    """The folder of the newest published version of ``name``, or None."""
-    dataset_dir = root / name
-    if not dataset_dir.is_dir():
-        return None
-    numbers = [int(m.group(1)) for p in dataset_dir.iterdir() if (m := _VERSION.match(p.name))]
-    return dataset_dir / f"v{max(numbers)}" if numbers else None
-
-
-def _reserve_version(dataset_dir: Path) -> tuple[str, Path]:
-    """Claim the next version number with an exclusive create, so two publishers never pick the same one."""
-    for _ in range(1000):
-        taken = [0]
-        for entry in dataset_dir.iterdir():
-            match = _VERSION.match(entry.name) or _RESERVED.match(entry.name)
-            if match:
-                taken.append(int(match.group(1)))
-        number = max(taken) + 1
-        reservation = dataset_dir / f".reserved-v{number}"
-        try:
-            os.close(os.open(reservation, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-        except FileExistsError:
-            continue
-        if (dataset_dir / f"v{number}").exists():  # its publisher finished and released the claim after we listed
-            reservation.unlink(missing_ok=True)
-            continue
-        return f"v{number}", reservation
-    raise PublishError(f"could not reserve a version number in {dataset_dir}")

@@ -32,6 +32,8 @@ class ModelRef:
     path: str
     seed: int
     seconds: float
+    key: str  # the hash of everything training depends on; the model's folder is named by it
+    reused: bool  # trained by an earlier run on exactly the same inputs
 
 
 @dataclass(frozen=True, slots=True)

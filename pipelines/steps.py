@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +16,10 @@ import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
 from pipelines.errors import ConfigError, ContractViolation, DataError
-from pipelines.publish import latest_version, write_parquet
+from pipelines.publish import missing_folders, remove_if_empty, to_arrow, version_numbers
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
+from pipelines.store import Store
 from synth import Schema, SynthError, TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.synthesizer import MIN_ROWS
@@ -25,13 +29,17 @@ __all__ = [
     "check_input_contract",
     "check_model",
     "check_synthetic_contract",
+    "code_version",
     "contract_failure",
     "gate_failure",
+    "generate_part",
     "load_source",
     "measure",
     "metrics_summary",
+    "model_key",
+    "part_plan",
     "read_table",
-    "sample_model",
+    "sample_parts",
     "split_source",
     "split_table",
     "train_model",
@@ -74,38 +82,43 @@ def load_source(config: PipelineConfig) -> SourceRef:
 
 def check_input_contract(config: PipelineConfig, table: pa.Table) -> None:
     """A new real batch must keep the contract recorded with the dataset's last published version, if any."""
-    previous = latest_version(config.output, config.name)
-    if previous is None or not (previous / INPUT_CONTRACT).is_file():
+    store = Store.open(config.output)
+    numbers = version_numbers(store, config.name)
+    if not numbers or not store.exists(config.name, f"v{numbers[-1]}", INPUT_CONTRACT):
         return
     from validators.expectations import validate_contract
 
-    contract = json.loads((previous / INPUT_CONTRACT).read_text(encoding="utf-8"))
+    contract = json.loads(store.read_bytes(config.name, f"v{numbers[-1]}", INPUT_CONTRACT))
     result = validate_contract(table_to_frame(table), contract)
     if not result.success:
         raise ContractViolation(
-            f"{config.source} breaks the data contract of {config.name} {previous.name} "
+            f"{config.source} breaks the data contract of {config.name} v{numbers[-1]} "
             f"({len(result.failures)} of {result.evaluated} expectations failed): " + "; ".join(result.failures[:5])
         )
 
 
 def check_synthetic_contract(
-    split: SplitRef, synthetic: TableRef, schema_json: str, run_dir: Path
+    split: SplitRef, sample: TableRef, expected_rows: int, produced_rows: int, schema_json: str, run_dir: Path
 ) -> tuple[tuple[str, ...], dict[str, Path]]:
-    """Validate the synthetic set against the contract built from the training rows; write both contracts, the
-    result and GX's data docs into the run folder. Returns the broken expectations (none: it held) and the files.
+    """Validate the measured sample of the synthetic set against the contract built from the training rows, and
+    the exact row count of the whole set; write both contracts, the result and GX's data docs into the run folder.
+    Returns the broken expectations (none: it held) and the files.
     """
     from validators.expectations import build_contract, validate_contract
 
     schema = Schema.from_json(schema_json)
     train = table_to_frame(read_table(split.train))
-    contract = build_contract(train, schema, kind="synthetic", rows=synthetic.rows)
+    contract = build_contract(train, schema, kind="synthetic", rows=sample.rows)
     (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
     (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
-    result = validate_contract(table_to_frame(read_table(synthetic)), contract, docs_dir=run_dir / "data-docs")
+    result = validate_contract(table_to_frame(read_table(sample)), contract, docs_dir=run_dir / "data-docs")
     (run_dir / "contract-result.json").write_text(json.dumps(result.raw, indent=2, default=str))
     files = {name: run_dir / name for name in (INPUT_CONTRACT, SYNTHETIC_CONTRACT, "contract-result.json")}
     files["data-docs"] = run_dir / "data-docs"
-    return result.failures, files
+    broken = result.failures
+    if produced_rows != expected_rows:
+        broken = (f"the synthetic set has {produced_rows} rows; {expected_rows} were asked for", *broken)
+    return broken, files
 
 
 def contract_failure(broken: tuple[str, ...], enforce: bool) -> str | None:
@@ -155,37 +168,125 @@ def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitR
     )
 
 
+def code_version() -> str:
+    """sha256 of the model code (every module of ``synth``) and the torch version: a change to either retrains."""
+    import torch
+
+    import synth
+
+    digest = hashlib.sha256(torch.__version__.encode())
+    package = Path(synth.__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def model_key(split: SplitRef, schema_json: str, model: ModelConfig) -> str:
+    """The trained model's identity: the training rows' bytes, the schema, the training settings, the code."""
+    parts = {
+        "train": split.train.sha256,
+        "schema": schema_json,
+        "model": model.estimator_params(),
+        "code": code_version(),
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
+
+
 def train_model(
-    split: SplitRef, schema_json: str, model: ModelConfig, run_dir: Path, progress: ProgressCallback | None = None
+    split: SplitRef,
+    schema_json: str,
+    model: ModelConfig,
+    work_dir: Path,
+    progress: ProgressCallback | None = None,
 ) -> ModelRef:
-    schema = Schema.from_json(schema_json)
+    """Train, or reuse the model already trained on exactly these inputs (``work_dir/models/<key>``).
+
+    Training checkpoints into the same folder every ``model.checkpoint_every`` epochs, so a run killed
+    mid-training picks up from its last checkpoint when it is started again.
+    """
+    key = model_key(split, schema_json, model)
+    folder = work_dir / "models" / key
+    if (folder / "model" / "model.json").is_file():
+        saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
+        seconds = float(sum(epoch["seconds"] for epoch in saved["history_"]))
+        return ModelRef(path=str(folder / "model"), seed=saved["seed_"], seconds=seconds, key=key, reused=True)
     synthesizer = TabularSynthesizer(**model.estimator_params())
+    checkpoints = folder / "checkpoint"
+    created = missing_folders(checkpoints)
+    checkpoints.mkdir(parents=True, exist_ok=True)
     try:
-        synthesizer.fit(table_to_frame(read_table(split.train)), schema, progress=progress)
+        synthesizer.fit(
+            table_to_frame(read_table(split.train)),
+            Schema.from_json(schema_json),
+            progress=progress,
+            checkpoint_dir=checkpoints,
+            checkpoint_every=model.checkpoint_every,
+        )
     except SynthError as exc:
+        remove_if_empty(created)
         raise DataError(f"cannot train on {split.train.path}: {exc}") from exc
-    out = synthesizer.save(run_dir / "model")
+    out = synthesizer.save(folder / "model")
+    shutil.rmtree(checkpoints, ignore_errors=True)
     seconds = float(sum(s.seconds for s in synthesizer.history_))
-    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds)
+    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False)
 
 
-def sample_model(
-    model: ModelRef, generate: GenerateConfig, default_rows: int, schema_json: str, run_dir: Path
+def part_plan(rows: int, partitions: int) -> list[int]:
+    """Rows per part file: ``rows`` spread as evenly as possible over at most ``partitions`` non-empty parts."""
+    parts = min(partitions, rows)
+    return [rows // parts + (1 if index < rows % parts else 0) for index in range(parts)]
+
+
+def _batch_seed(seed: int, part: int, batch: int) -> int:
+    """Each batch's own seed, derived from the run's: the output depends on the config, never on worker timing."""
+    return int(np.random.SeedSequence([seed, part, batch]).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
+
+
+def generate_part(
+    model: ModelRef, part: int, rows: int, generate: GenerateConfig, schema_json: str, run_dir: Path
 ) -> TableRef:
+    """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each)."""
     synthesizer = TabularSynthesizer.load(model.path)
-    frame = synthesizer.sample(generate.rows or default_rows, seed=generate.seed)
-    path = run_dir / "synthetic.parquet"
-    write_parquet(frame, Schema.from_json(schema_json).arrow_schema(), path)
-    return TableRef(path=str(path), sha256=file_sha256(path), rows=len(frame))
+    arrow_schema = Schema.from_json(schema_json).arrow_schema()
+    path = run_dir / f"synthetic-{part:05d}.parquet"
+    with pq.ParquetWriter(path, arrow_schema.remove_metadata()) as writer:
+        for batch, start in enumerate(range(0, rows, generate.batch_rows)):
+            n = min(generate.batch_rows, rows - start)
+            frame = synthesizer.sample(n, seed=_batch_seed(generate.seed, part, batch))
+            writer.write_table(to_arrow(frame, arrow_schema))
+    return TableRef(path=str(path), sha256=file_sha256(path), rows=rows)
 
 
-def measure(split: SplitRef, synthetic: TableRef, schema_json: str, config: PipelineConfig, run_dir: Path) -> ReportRef:
+def sample_parts(parts: list[TableRef], rows: int, seed: int, path: Path) -> TableRef:
+    """A seeded sample of ``rows`` rows from the part files (all of them when there are fewer), read a row group at
+    a time so that measuring a large output never holds it whole."""
+    total = sum(part.rows for part in parts)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, size=min(rows, total), replace=False))
+    pieces, offset = [], 0
+    for part in parts:
+        if file_sha256(Path(part.path)) != part.sha256:
+            raise DataError(f"{part.path} changed after it was written (checksum mismatch)")
+        source = pq.ParquetFile(part.path)
+        for group in range(source.num_row_groups):
+            group_rows = source.metadata.row_group(group).num_rows
+            lo, hi = np.searchsorted(chosen, [offset, offset + group_rows])
+            if hi > lo:
+                pieces.append(source.read_row_group(group).take(chosen[lo:hi] - offset))
+            offset += group_rows
+    return _write_table(pa.concat_tables(pieces), path)
+
+
+def measure(
+    split: SplitRef, sample: TableRef, produced_rows: int, schema_json: str, config: PipelineConfig, run_dir: Path
+) -> ReportRef:
+    """Run the validator suite on the measured sample; the report says how many rows were made and measured."""
     import validators
 
     schema = Schema.from_json(schema_json)
     report = validators.evaluate(
         table_to_frame(read_table(split.train)),
-        table_to_frame(read_table(synthetic)),
+        table_to_frame(read_table(sample)),
         table_to_frame(read_table(split.holdout)),
         schema=schema,
         target=config.target,
@@ -193,6 +294,7 @@ def measure(split: SplitRef, synthetic: TableRef, schema_json: str, config: Pipe
         enforce=config.gate.enforce,
         seed=split.seed,
     )
+    report = replace(report, context={**report.context, "synthetic_rows_produced": produced_rows})
     json_path, html_path = run_dir / "report.json", run_dir / "report.html"
     json_path.write_text(report.to_json(), encoding="utf-8")
     html_path.write_text(report.to_html(), encoding="utf-8")

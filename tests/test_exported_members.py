@@ -15,7 +15,7 @@ PUBLIC = {
         "DEFAULT_BOUNDS", "Bound", "MetricInputError", "MetricResult", "Report", "ValidatorError", "Verdict",
         "decide", "evaluate",
     },
-    "pipelines": set(),
+    "pipelines": {"load_published"},
 }  # fmt: skip
 
 

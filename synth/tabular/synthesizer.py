@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import pickle
@@ -20,10 +21,18 @@ import torch
 from synth.devices import resolve_device
 from synth.errors import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError
 from synth.schema import Schema, infer_schema, table_to_frame
+from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import ConstantCodec
 from synth.tabular.networks import TabularGenerator, activate
 from synth.tabular.sampler import ConditionalSampler
-from synth.tabular.training import EpochStats, ProgressCallback, TrainingPlan, train_gan
+from synth.tabular.training import (
+    Checkpointing,
+    EpochStats,
+    ProgressCallback,
+    TrainingPlan,
+    TrainingState,
+    train_gan,
+)
 from synth.tabular.transformer import TableTransformer, build_column
 
 __all__ = ["MIN_ROWS", "TabularSynthesizer"]
@@ -125,14 +134,35 @@ class TabularSynthesizer:
         schema: Schema | None = None,
         *,
         progress: ProgressCallback | None = None,
+        checkpoint_dir: str | Path | None = None,
+        checkpoint_every: int = 5,
     ) -> Self:
-        """Learn the table. ``progress`` is called after every epoch with its losses."""
+        """Learn the table. ``progress`` is called after every epoch with its losses.
+
+        With ``checkpoint_dir``, the training state is saved there every ``checkpoint_every`` epochs, and a fit
+        of the same settings on the same data that finds a checkpoint there goes on from it (ending with the
+        model an uninterrupted fit would have made); the checkpoint is removed when training ends.
+        """
         self.validate_params()
+        if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
+            raise ParameterError(f"checkpoint_every must be an int >= 1, got {checkpoint_every!r}")
         frame = table_to_frame(data) if isinstance(data, pa.Table) else data
         schema = schema if schema is not None else infer_schema(data)
         _check_frame(frame, schema)
-        self.seed_ = self.seed if self.seed is not None else secrets.randbits(63)
         self.device_ = resolve_device(self.device)
+        store: CheckpointFile | None = None
+        found: tuple[int, TrainingState] | None = None
+        if checkpoint_dir is not None:
+            store = CheckpointFile(
+                Path(checkpoint_dir), fingerprint(self._training_settings(), schema.to_json(), frame)
+            )
+            found = store.load()
+        resume_from = None
+        if found is not None:
+            self.seed_, resume_from = found  # with seed=None, the resumed fit keeps the seed it drew the first time
+            log.info("resuming from epoch %d of %d (checkpoint in %s)", resume_from.epoch, self.epochs, checkpoint_dir)
+        else:
+            self.seed_ = self.seed if self.seed is not None else secrets.randbits(63)
         self.schema_ = schema
         log.info(
             "fitting on %d rows x %d columns, device %s, seed %d, %d epochs",
@@ -147,11 +177,25 @@ class TabularSynthesizer:
         encoded = torch.as_tensor(self.transformer_.transform(frame, rng), device=self.device_)
         sampler = self._sampler(frame)
         generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
+        checkpointing = None
+        if store is not None:
+            checkpointing = Checkpointing(checkpoint_every, functools.partial(store.save, self.seed_), resume_from)
         self.generator_, self.history_ = train_gan(
-            encoded, self._spans(), self._condition_blocks(), sampler, self._plan(), generator, progress
+            encoded, self._spans(), self._condition_blocks(), sampler, self._plan(), generator, progress, checkpointing
         )
         self.condition_counts_ = sampler.counts.tolist() if sampler.n_columns else []
+        if store is not None:
+            store.remove()
         return self
+
+    def _training_settings(self) -> dict[str, Any]:
+        """What decides the trained weights, for a checkpoint's fingerprint: every parameter but the device string,
+        the kind of device it resolves to (CPU and CUDA random streams differ) and the package versions.
+
+        An explicit seed is in it; with seed=None the seed drawn by the interrupted fit is taken from its checkpoint.
+        """
+        params = {k: v for k, v in _jsonable_params(self.get_params()).items() if k != "device"}
+        return {**params, "device_type": self.device_.type, "versions": package_versions()}
 
     def _plan(self) -> TrainingPlan:
         return TrainingPlan(

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -14,7 +15,7 @@ from torch.nn import functional as F
 from synth.tabular.networks import PacDiscriminator, TabularGenerator, activate
 from synth.tabular.sampler import ConditionalSampler
 
-__all__ = ["EpochStats", "ProgressCallback", "TrainingPlan", "train_gan"]
+__all__ = ["Checkpointing", "EpochStats", "ProgressCallback", "TrainingPlan", "TrainingState", "train_gan"]
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,28 @@ class TrainingPlan:
     gradient_penalty: float = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingState:
+    """Everything training needs to go on exactly where it stopped: weights, optimiser moments, the random stream."""
+
+    epoch: int
+    generator: dict[str, Any]
+    discriminator: dict[str, Any]
+    generator_optimizer: dict[str, Any]
+    discriminator_optimizer: dict[str, Any]
+    rng_state: Tensor
+    history: tuple[EpochStats, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpointing:
+    """Save the state every ``every`` epochs through ``save``; start from ``resume_from`` when it is given."""
+
+    every: int
+    save: Callable[[TrainingState], None]
+    resume_from: TrainingState | None = None
+
+
 def train_gan(
     data: Tensor,
     spans: list[tuple[int, int, str]],
@@ -57,11 +80,13 @@ def train_gan(
     plan: TrainingPlan,
     generator: torch.Generator,
     progress: ProgressCallback | None = None,
+    checkpointing: Checkpointing | None = None,
 ) -> tuple[TabularGenerator, list[EpochStats]]:
     """Train a conditional generator on the encoded ``data`` (already on its device); return it and the loss curve.
 
     ``spans`` are the (start, width, activation) output heads; ``condition_blocks`` the (start, width) of each
-    column the condition vector covers, in the sampler's column order.
+    column the condition vector covers, in the sampler's column order. A resumed run restores the random stream
+    with the weights, so it ends with the same model as a run that was never interrupted.
     """
     device = data.device
     cond_dim = sampler.width
@@ -74,7 +99,15 @@ def train_gan(
     step = _Step(data, spans, condition_blocks, sampler, plan, generator, g_net, d_net)
     steps_per_epoch = max(1, len(data) // plan.batch_size)
     history: list[EpochStats] = []
-    for epoch in range(1, plan.epochs + 1):
+    resume = checkpointing.resume_from if checkpointing is not None else None
+    if resume is not None:
+        g_net.load_state_dict(resume.generator)
+        d_net.load_state_dict(resume.discriminator)
+        g_opt.load_state_dict(resume.generator_optimizer)
+        d_opt.load_state_dict(resume.discriminator_optimizer)
+        generator.set_state(resume.rng_state)
+        history = list(resume.history)
+    for epoch in range(len(history) + 1, plan.epochs + 1):
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
         for _ in range(steps_per_epoch):
@@ -92,6 +125,18 @@ def train_gan(
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
         history.append(stats)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
+        if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
+            checkpointing.save(
+                TrainingState(
+                    epoch,
+                    g_net.state_dict(),
+                    d_net.state_dict(),
+                    g_opt.state_dict(),
+                    d_opt.state_dict(),
+                    generator.get_state(),
+                    tuple(history),
+                )
+            )
         if progress is not None:
             progress(stats)
     g_net.eval()

@@ -23,8 +23,26 @@ def test_shipped_adult_config_loads_with_paths_from_the_working_directory(monkey
     monkeypatch.chdir(ROOT)
     config = load_config("configs/adult.yaml")
     assert config.source == ROOT / "data" / "adult" / "adult_train.parquet"
-    assert config.output == ROOT / "data" / "published"
+    assert config.output == (ROOT / "data" / "published").as_posix()
     assert config.target == "income" and config.gate.enforce
+
+
+def test_output_root_defaults_to_synth_root_and_keeps_urls(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SYNTH_ROOT", "/srv/catalog")
+    assert load_config(_write(tmp_path, "name: a\nsource: x.csv\n")).output == "/srv/catalog"
+    monkeypatch.delenv("SYNTH_ROOT")
+    assert load_config(_write(tmp_path, "name: a\nsource: x.csv\n")).output == (tmp_path / "data/published").as_posix()
+    url = load_config(_write(tmp_path, "name: a\nsource: x.csv\noutput: s3://bucket/synthetic\n"))
+    assert url.output == "s3://bucket/synthetic"
+
+
+def test_config_hash_ignores_where_the_files_are(tmp_path: Path) -> None:
+    text = "name: a\nsource: x.csv\nmodel: {epochs: 3}\n"
+    here = load_config(_write(tmp_path, text), base=tmp_path)
+    elsewhere = load_config(_write(tmp_path, text), base=tmp_path / "other")
+    assert here.source != elsewhere.source and here.digest() == elsewhere.digest()
+    assert load_config(_write(tmp_path, text.replace("3", "4"))).digest() != here.digest()
 
 
 @pytest.mark.parametrize(
@@ -38,6 +56,18 @@ def test_shipped_adult_config_loads_with_paths_from_the_working_directory(monkey
         ("name: Bad Name\nsource: x\n", "bad value for 'name'"),
         ("- just\n- a list\n", "must hold a mapping"),
         ("name: [unclosed\n", "not valid YAML"),
+        (
+            "name: a\nsource: x\nschedule: {cron: '61 * * * *'}\n",
+            "bad value for 'schedule.cron': Value error, Invalid cron",
+        ),
+        (
+            "name: a\nsource: x\nschedule: {cron: '0 3 * * *', timezone: Mars/Base}\n",
+            "bad value for 'schedule.timezone'",
+        ),
+        ("name: a\nsource: x\nrunner: {address: 'tcp://h:8786'}\n", "runner.address is for kind: dask"),
+        ("name: a\nsource: x\nrunner: {kind: spark}\n", "bad value for 'runner.kind'"),
+        ("name: a\nsource: x\ngenerate: {partitions: 0}\n", "bad value for 'generate.partitions'"),
+        ("name: a\nsource: x\npublish: {keep: 0}\n", "bad value for 'publish.keep'"),
     ],
 )
 def test_config_mistakes_name_the_key(tmp_path: Path, text: str, message: str) -> None:
@@ -56,7 +86,7 @@ def test_model_section_passes_only_what_was_set() -> None:
 
     params = ModelConfig(epochs=5).estimator_params()
     assert params == {"epochs": 5}
-    assert set(ModelConfig.model_fields) - {"kind"} <= set(TabularSynthesizer().get_params())
+    assert set(ModelConfig.model_fields) - {"kind", "checkpoint_every"} <= set(TabularSynthesizer().get_params())
 
 
 def test_digest_is_stable_and_changes_with_content(tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-"""The Prefect flow end to end on a small Adult sample, through the test harness."""
+"""The Prefect flow end to end on a small Adult sample, through the test harness: publishing, model reuse,
+quarantine, partitioned generation on threads and on Dask."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
+from pipelines.catalog import list_quarantined, list_versions, read_verified
 from pipelines.cli import main
 from pipelines.config import PipelineConfig, load_config
 from pipelines.errors import GateFailed
@@ -19,29 +21,31 @@ pytestmark = pytest.mark.usefixtures("prefect_harness")
 TINY_MODEL = "model: {epochs: 2, batch_size: 100, seed: 0, generator_dims: [32, 32], discriminator_dims: [32, 32]}"
 
 
-def _config(tmp_path: Path, source: Path, gate: str = "gate: {enforce: true}") -> PipelineConfig:
+def _config(tmp_path: Path, source: Path, gate: str = "gate: {enforce: true}", extra: str = "") -> PipelineConfig:
     path = tmp_path / "run.yaml"
     path.write_text(
         f"name: adult-small\nsource: {source}\ntarget: income\n{TINY_MODEL}\n"
-        f"generate: {{rows: 700, seed: 1}}\noutput: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'runs'}\n{gate}\n"
+        f"generate: {{rows: 700, seed: 1, partitions: 2, batch_rows: 200}}\noutput: {tmp_path / 'published'}\n"
+        f"work_dir: {tmp_path / 'work'}\n{gate}\n{extra}"
     )
     return load_config(path)
 
 
-def test_flow_publishes_a_lossless_versioned_dataset(tmp_path: Path, adult_file: Path) -> None:
+def test_flow_publishes_then_reuses_the_model_until_data_or_settings_change(tmp_path: Path, adult_file: Path) -> None:
     from pipelines.flow import synthesize
 
     # A 2-epoch model cannot pass the gate; not enforcing it publishes the set with the failures as warnings.
     config = _config(tmp_path, adult_file, "gate: {enforce: false}")
     result = synthesize(config)
-    assert result.published is not None and result.published.version == "v1"
+    assert result.published.version == "v1" and not result.model_reused
     folder = Path(result.published.path)
-    data = pq.read_table(folder / "part-00000.parquet")
-    assert data.num_rows == 700
-    assert data.schema.remove_metadata() == pq.read_schema(adult_file).remove_metadata()
     manifest = json.loads((folder / "manifest.json").read_text())
+    parts = [folder / "part-00000.parquet", folder / "part-00001.parquet"]
+    assert [pq.read_metadata(p).num_rows for p in parts] == [350, 350] and manifest["rows"] == 700
+    assert [pq.read_metadata(p).num_row_groups for p in parts] == [2, 2]  # 200 rows in memory at a time
+    assert pq.read_schema(parts[0]).remove_metadata() == pq.read_schema(adult_file).remove_metadata()
     assert manifest["source"]["sha256"] == file_sha256(adult_file)
-    assert manifest["config_hash"] == config.digest()
+    assert manifest["config_hash"] == config.digest() and manifest["measured_rows"] == 700
     assert manifest["seeds"] == {"split": 0, "model": 0, "generate": 1, "metrics": 0}
     assert {"column_shapes", "detection_auc", "utility_ratio", "prdc_coverage", "mia_auc"} <= set(manifest["metrics"])
     assert manifest["gate"]["verdict"] == "warned" and manifest["gate"]["failures"]
@@ -49,14 +53,46 @@ def test_flow_publishes_a_lossless_versioned_dataset(tmp_path: Path, adult_file:
     for name, entry in manifest["files"].items():
         assert file_sha256(folder / name) == entry["sha256"]
     assert "Verdict" in (folder / "report.html").read_text()
-
+    assert json.loads((folder / "report.json").read_text())["context"]["synthetic_rows_produced"] == 700
     for name in ("input-contract.json", "synthetic-contract.json", "contract-result.json", "data-docs/index.html"):
         assert (folder / name).is_file() and name in manifest["files"]
-    assert "held" in manifest["contract"]
+    assert manifest["contract"]["held"] == (not manifest["contract"]["broken"])
+    assert not list((tmp_path / "work" / "runs").glob("*"))  # the run's working files are gone
+    model_id = manifest["model"]["id"]
+    assert sorted(p.name for p in (tmp_path / "work" / "models" / model_id).iterdir()) == ["model"]
 
-    again = synthesize(config)
-    assert again.published is not None and again.published.version == "v2"
-    assert pq.read_table(folder / "part-00000.parquet").equals(data)  # v1 untouched
+    again = synthesize(config)  # nothing changed: the model is reused, the output is the same
+    assert again.published.version == "v2" and again.model_reused
+    second = Path(again.published.path)
+    assert json.loads((second / "manifest.json").read_text())["model"] == {**manifest["model"], "reused": True}
+    assert pq.read_table(second / "part-00001.parquet").equals(pq.read_table(parts[1]))
+
+    longer = synthesize(
+        _config(tmp_path, adult_file, "gate: {enforce: false}").model_copy(
+            update={"model": config.model.model_copy(update={"epochs": 3})}
+        )
+    )
+    assert not longer.model_reused
+    fewer_rows = tmp_path / "fewer.parquet"
+    pq.write_table(pq.read_table(adult_file).slice(0, 590), fewer_rows)
+    other_data = synthesize(config.model_copy(update={"source": fewer_rows}))
+    assert not other_data.model_reused
+    ids = {
+        json.loads((Path(r.published.path) / "manifest.json").read_text())["model"]["id"]
+        for r in (result, longer, other_data)
+    }
+    assert len(ids) == 3
+
+
+def test_dask_runner_writes_the_same_parts_as_threads(tmp_path: Path, adult_file: Path) -> None:
+    from pipelines.flow import synthesize
+
+    gate = "gate: {enforce: false}"
+    threads = synthesize(_config(tmp_path, adult_file, gate))
+    dask = synthesize(_config(tmp_path, adult_file, gate, "runner: {kind: dask, workers: 2}"))
+    assert dask.model_reused
+    for part in ("part-00000.parquet", "part-00001.parquet"):
+        assert file_sha256(Path(dask.published.path) / part) == file_sha256(Path(threads.published.path) / part)
 
 
 def test_a_drifted_batch_breaks_the_last_versions_contract(tmp_path: Path, adult_file: Path) -> None:
@@ -68,26 +104,32 @@ def test_a_drifted_batch_breaks_the_last_versions_contract(tmp_path: Path, adult
     config_path = tmp_path / "drift.yaml"
     config_path.write_text(
         f"name: adult-small\nsource: {drifted}\n{TINY_MODEL}\noutput: {tmp_path / 'published'}\n"
-        f"work_dir: {tmp_path / 'drift-runs'}\n"
+        f"work_dir: {tmp_path / 'drift-work'}\n"
     )
     result = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
     assert result.exit_code == 2
     assert "breaks the data contract of adult-small v1" in result.output
     assert "expect_table_columns_to_match_ordered_list" in result.output
-    assert not (tmp_path / "drift-runs").exists()  # stopped before training
+    assert not (tmp_path / "drift-work").exists()  # stopped before training
 
 
-def test_failed_gate_publishes_nothing_and_keeps_the_report(tmp_path: Path, adult_file: Path) -> None:
+def test_failed_gate_quarantines_the_candidate(tmp_path: Path, adult_file: Path) -> None:
     from pipelines.flow import synthesize
 
     config = _config(tmp_path, adult_file, "gate: {enforce: true, column_shapes: 1.0}")
-    with pytest.raises(GateFailed, match=r"column_shapes = .* is below its fail threshold 1\.0000"):
+    with pytest.raises(GateFailed, match=r"column_shapes = .* is below its fail threshold 1\.0000.*quarantined at"):
         synthesize(config)
-    assert not (tmp_path / "published" / "adult-small").exists() or not any(
-        p.name.startswith("v") for p in (tmp_path / "published" / "adult-small").iterdir()
+    root = tmp_path / "published"
+    assert list_versions(root) == []
+    (held,) = list_quarantined(root, "adult-small")
+    assert held.verdict == "failed" and "column_shapes" in held.manifest["quarantined"]["reason"]
+    assert read_verified(held, root).num_rows == 700
+    assert (
+        json.loads((root / ".quarantine" / "adult-small" / held.version / "report.json").read_text())["verdict"]
+        == "failed"
     )
-    (run_dir,) = (tmp_path / "runs").iterdir()
-    assert json.loads((run_dir / "report.json").read_text())["verdict"] == "failed"
+    listed = CliRunner().invoke(main, ["list", "--quarantine", "--root", str(root)])
+    assert listed.exit_code == 0 and held.version in listed.output and "gate failed" in listed.output
 
 
 def test_cli_gate_exit_codes(tmp_path: Path, adult_file: Path) -> None:
@@ -95,14 +137,14 @@ def test_cli_gate_exit_codes(tmp_path: Path, adult_file: Path) -> None:
     config_path = tmp_path / "cli.yaml"
     body = (
         f"name: cli\nsource: {adult_file}\n{TINY_MODEL}\ngenerate: {{rows: 300}}\n"
-        f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'runs'}\n"
+        f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\n"
     )
     config_path.write_text(body + "gate: {enforce: true, column_shapes: 1.0}\n")
     failed = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
     assert failed.exit_code == 1
-    assert "gate failed, nothing published: column_shapes" in failed.output
+    assert "gate failed, nothing published: column_shapes" in failed.output and "quarantined at" in failed.output
     config_path.write_text(body + "gate: {enforce: false, column_shapes: 1.0}\n")
     warned = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
     assert warned.exit_code == 0, warned.output
-    assert "verdict: warned" in warned.output
+    assert "verdict: warned" in warned.output and "model:     reused" in warned.output
     assert (tmp_path / "published" / "cli" / "v1" / "part-00000.parquet").is_file()
