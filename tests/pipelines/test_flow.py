@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from pipelines.catalog import list_quarantined, list_versions, read_verified
 from pipelines.cli import main
 from pipelines.config import PipelineConfig, load_config
-from pipelines.errors import GateFailed
+from pipelines.errors import DataError, GateFailed, PublishError
 from pipelines.sources import file_sha256
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
@@ -148,3 +148,29 @@ def test_cli_gate_exit_codes(tmp_path: Path, adult_file: Path) -> None:
     assert warned.exit_code == 0, warned.output
     assert "verdict: warned" in warned.output and "model:     reused" in warned.output
     assert (tmp_path / "published" / "cli" / "v1" / "part-00000.parquet").is_file()
+
+
+def test_publishing_retries_io_errors_but_not_bad_input(
+    tmp_path: Path, adult_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipelines import flow
+
+    real_publish, calls = flow.publish_version, []
+
+    def flaky(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 1:
+            raise OSError("the object store hiccuped")
+        return real_publish(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(flow, "publish_version", flaky)
+    result = flow.synthesize(_config(tmp_path, adult_file, "gate: {enforce: false}"))
+    assert len(calls) == 2 and result.published.version == "v1"
+
+    def transient(error: Exception) -> bool:
+        from prefect.states import Failed
+
+        return flow._transient(flow.publish_task, None, Failed(data=error))  # type: ignore[arg-type]
+
+    assert transient(OSError("busy")) and not transient(PublishError("does not fit the schema"))
+    assert not transient(DataError("bad input"))

@@ -110,3 +110,15 @@ def test_publishing_to_a_non_local_filesystem(tmp_path: Path) -> None:
     assert store.show("demo").endswith("/catalog/demo") and "://" in store.show("demo")
     assert prune(store, "demo", keep=1) == ["v1"]
     assert [v.version for v in list_versions(store, "demo")] == ["v2"]
+
+
+def test_publishers_in_separate_processes_never_collide(tmp_path: Path) -> None:
+    """Two pipeline runs are two processes: their claims meet only on the filesystem."""
+    import multiprocessing
+
+    store = Store.open(tmp_path / "root")
+    jobs = [(store, "demo", [_part(tmp_path / f"w{n}", n)], {"rows": n}, {}) for n in range(1, 9)]
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        published = pool.starmap(publish_version, jobs)
+    assert sorted(int(p.version[1:]) for p in published) == list(range(1, 9))
+    assert sorted(read_verified(found, store).num_rows for found in list_versions(store, "demo")) == list(range(1, 9))
