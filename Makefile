@@ -28,6 +28,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/bench_tabular.py
 	$(BIN)/python bench/bench_validators.py
+	$(BIN)/python bench/bench_generation.py --rows 10000000
 
 clean:
 	rm -rf data/published data/runs .pytest_cache .ruff_cache .mypy_cache

@@ -209,8 +209,8 @@ def pull(
         return found, store.show(*found.folder)
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(f".{output.name}.{secrets.token_hex(4)}.partial")
+    writer: pq.ParquetWriter | None = None
     try:
-        writer: pq.ParquetWriter | None = None
         for part in found.parts:
             source = pq.ParquetFile(store.path(*found.folder, part), filesystem=store.fs)
             for group in range(source.num_row_groups):
@@ -219,7 +219,10 @@ def pull(
                 writer.write_table(table)
         if writer is not None:
             writer.close()
+            writer = None
         os.replace(partial, output)
     finally:
+        if writer is not None:
+            writer.close()
         partial.unlink(missing_ok=True)
     return found, str(output)

@@ -190,10 +190,14 @@ def measure_task(
 
 
 def _report_artifact(
-    config: PipelineConfig, report: ReportRef, rows: tuple[int, int], manifest: dict[str, Any], kept: PublishedVersion
+    config: PipelineConfig,
+    report: ReportRef,
+    rows: tuple[int, int],
+    manifest: dict[str, Any],
+    kept: PublishedVersion,
+    where: str,
 ) -> None:
     """The quality summary in Prefect's UI: verdict, every check against its real reference, a link to the report."""
-    where = "quarantined" if "quarantined" in manifest else "published"
     location = f"{kept.path}/report.html"
     link = Path(location).as_uri() if Path(location).is_absolute() else location
     summary = steps.metrics_summary(report)
@@ -349,12 +353,12 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         manifest = _manifest(config, source, split, model, report, sample.rows, broken)
         if failure is not None:
             kept = quarantine_task(parts, manifest, report, contract_files, config, failure)
-            _report_artifact(config, report, (sample.rows, produced), manifest, kept)
+            _report_artifact(config, report, (sample.rows, produced), manifest, kept, "quarantined")
             message = f"{failure}; candidate quarantined at {kept.path}"
             # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
             return Failed(message=message, data=GateFailed(message))  # type: ignore[return-value]
         published = publish_task(parts, manifest, report, contract_files, config)
-        _report_artifact(config, report, (sample.rows, produced), manifest, published)
+        _report_artifact(config, report, (sample.rows, produced), manifest, published, "published")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         remove_if_empty(created)

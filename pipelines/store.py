@@ -38,7 +38,7 @@ class Store:
             return cls(pafs.LocalFileSystem(), Path(text).resolve().as_posix())
         try:
             fs, path = pafs.FileSystem.from_uri(text)
-        except (pafs.ArrowInvalid, OSError, ValueError) as exc:  # type: ignore[attr-defined]
+        except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise ConfigError(f"cannot open the output root {text}: {exc}") from None
         return cls(fs, path.rstrip("/"))
 
@@ -145,9 +145,9 @@ class Store:
         mine = (*parent, f"{name}.{token}")
         self.write_bytes(token.encode(), *mine)
         rivals = [info for info in self.children(*parent) if info.base_name.startswith(f"{name}.")]
-        first = min(rivals, key=lambda info: (info.mtime_ns or 0, info.base_name))
+        first = min(rivals, key=lambda info: (info.mtime_ns or 0, info.base_name), default=None)
         try:
-            yield first.base_name == mine[-1]
+            yield first is not None and first.base_name == mine[-1]
         finally:
             with contextlib.suppress(FileNotFoundError):
                 self.fs.delete_file(self.path(*mine))

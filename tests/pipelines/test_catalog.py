@@ -146,6 +146,8 @@ def test_cli_list_pull_and_quarantine(root: Path, tmp_path: Path) -> None:
         (["pull", "nope", "--root", str(root)], "no published dataset 'nope'"),
         (["pull", "demo", "--version", "v7", "--root", str(root)], "demo has no version v7"),
         (["list", "nope", "--root", str(root)], "no published dataset 'nope'"),
+        (["list", "--root", "nosuch://bucket/x"], "cannot open the output root nosuch://bucket/x"),
+        (["pull", "demo", "--root", "nosuch://bucket/x"], "cannot open the output root nosuch://bucket/x"),
     ):
         result = runner.invoke(main, args)
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output

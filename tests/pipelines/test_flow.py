@@ -131,6 +131,16 @@ def test_failed_gate_quarantines_the_candidate(tmp_path: Path, adult_file: Path)
     listed = CliRunner().invoke(main, ["list", "--quarantine", "--root", str(root)])
     assert listed.exit_code == 0 and held.version in listed.output and "gate failed" in listed.output
 
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    with get_client(sync_client=True) as client:
+        key = ArtifactFilter(key=ArtifactFilterKey(any_=["adult-small-quality-report"]))
+        (artifact,) = client.read_artifacts(artifact_filter=key, sort=ArtifactSort.CREATED_DESC, limit=1)
+    assert f"adult-small {held.version}: failed (quarantined)" in str(artifact.data)
+    assert "| column_shapes |" in str(artifact.data) and "- fail: column_shapes" in str(artifact.data)
+
 
 def test_cli_gate_exit_codes(tmp_path: Path, adult_file: Path) -> None:
     """Exit 1 with the failing checks when an enforced gate fails; 0 and 'warned' when it is not enforced."""
