@@ -135,26 +135,26 @@ def test_prefect_deployment_door(sandbox: tuple[Path, dict[str, str]], backgroun
             )
         if command is server_cmd:
             _wait_for("the Prefect server", lambda: httpx.get(f"{api}/health", timeout=5).status_code == 200, 180, logs)
-    client = httpx.Client(base_url=api, timeout=30)
+    with httpx.Client(base_url=api, timeout=30) as client:  # closed, so no socket outlives the test
 
-    def deployment() -> dict[str, Any] | None:
-        response = client.get("/deployments/name/synthesize/adult-quick")
-        return response.json() if response.status_code == 200 else None
+        def deployment() -> dict[str, Any] | None:
+            response = client.get("/deployments/name/synthesize/adult-quick")
+            return response.json() if response.status_code == 200 else None
 
-    found = _wait_for("the deployment to be served", deployment, 120, logs)
-    assert set(found["tags"]) == {"synth", "demo"} and "03:00 UTC" in found["description"]
-    (schedule,) = found["schedules"]
-    assert schedule["schedule"]["cron"] == "0 3 * * *" and schedule["active"]
+        found = _wait_for("the deployment to be served", deployment, 120, logs)
+        assert set(found["tags"]) == {"synth", "demo"} and "03:00 UTC" in found["description"]
+        (schedule,) = found["schedules"]
+        assert schedule["schedule"]["cron"] == "0 3 * * *" and schedule["active"]
 
-    done = subprocess.run(run_cmd, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
-    runs = client.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [found["id"]]}}}).json()
-    (run,) = [r for r in runs if r["state"]["type"] in TERMINAL]
-    assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
-    versions = sorted((folder / "data" / "published" / "adult-quick").glob("v*"))
-    assert len(versions) == versions_before + 1 and (versions[-1] / "manifest.json").is_file()
-    artifacts = client.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}).json()
-    kinds = {a["key"]: a["type"] for a in artifacts}
-    assert kinds == {"adult-quick-quality-report": "markdown", "adult-quick-training-curve": "table"}
-    report = next(a for a in artifacts if a["type"] == "markdown")["data"]
-    assert "| column_shapes |" in report and "report.html" in report
+        done = subprocess.run(run_cmd, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=400)
+        assert done.returncode == 0, f"{done.stdout[-3000:]}\n{done.stderr[-2000:]}"
+        runs = client.post("/flow_runs/filter", json={"flow_runs": {"deployment_id": {"any_": [found["id"]]}}}).json()
+        (run,) = [r for r in runs if r["state"]["type"] in TERMINAL]
+        assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
+        versions = sorted((folder / "data" / "published" / "adult-quick").glob("v*"))
+        assert len(versions) == versions_before + 1 and (versions[-1] / "manifest.json").is_file()
+        artifacts = client.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}).json()
+        kinds = {a["key"]: a["type"] for a in artifacts}
+        assert kinds == {"adult-quick-quality-report": "markdown", "adult-quick-training-curve": "table"}
+        report = next(a for a in artifacts if a["type"] == "markdown")["data"]
+        assert "| column_shapes |" in report and "report.html" in report

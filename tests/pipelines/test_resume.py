@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from synth.tabular.checkpoint import CHECKPOINT_FILE
+
 BIN = Path(sys.executable).parent
 
 
@@ -33,7 +35,8 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, adult_fil
         )
     try:
         deadline = time.monotonic() + 180
-        while not list((tmp_path / "work" / "models").glob("*/checkpoint/*")):
+        # the renamed checkpoint, never the temporary file it is written to (a kill mid-write leaves nothing to resume)
+        while not list((tmp_path / "work" / "models").glob(f"*/checkpoint/{CHECKPOINT_FILE}")):
             assert first.poll() is None, (tmp_path / "first.log").read_text()
             assert time.monotonic() < deadline, "no checkpoint appeared"
             time.sleep(0.05)
