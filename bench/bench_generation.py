@@ -82,7 +82,7 @@ def main() -> None:
                 "output": str(work / "published"),
             }
         )
-        source = steps.load_source(config)
+        source = steps.load_source(config, work)
         split = steps.split_source(source, config.split, work)
         model = steps.train_model(split, source.schema_json, config.model, work)
         for spec in args.runners.split(","):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import click
@@ -52,17 +53,17 @@ def main() -> None:
 def run(config_path: Path, quiet: bool) -> None:
     """Run the pipeline described by the YAML file CONFIG."""
     from pipelines.config import load_config
-    from pipelines.steps import load_source
+    from pipelines.steps import describe_source, load_source
 
     try:
         config = load_config(config_path)
-        source = load_source(config)  # bad data stops here, before Prefect starts and before anything is written
+        # bad data stops here, before Prefect starts and before anything is written
+        with tempfile.TemporaryDirectory(prefix="synth-check-") as scratch:
+            source = load_source(config, Path(scratch))
     except (ConfigError, DataError) as exc:
         raise _BadInput(str(exc)) from None
     if not quiet:
-        from synth import Schema
-
-        click.echo(f"Schema of {config.source}:\n{Schema.from_json(source.schema_json).describe()}\n", err=True)
+        click.echo(f"Schema of {config.source}:\n{describe_source(source)}\n", err=True)
     _quiet_prefect_defaults()
     if quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"

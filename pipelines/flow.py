@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import shutil
@@ -22,13 +23,13 @@ from prefect.states import Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
-from pipelines import steps
+from pipelines import images, steps
 from pipelines.config import PipelineConfig, RunnerConfig
 from pipelines.errors import GateFailed, PublishError
 from pipelines.publish import PublishedVersion, missing_folders, prune, publish_version, quarantine, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.store import Store
-from synth import EpochStats, Schema
+from synth import EpochStats, ImageEpochStats, Schema
 from synth.tabular.synthesizer import package_versions
 
 __all__ = ["RunResult", "generate", "synthesize", "task_runner"]
@@ -68,10 +69,10 @@ _IO_RETRIES: dict[str, Any] = {
 
 
 @task(name="load-source", cache_policy=NO_CACHE, **_IO_RETRIES)
-def load_source_task(config: PipelineConfig) -> SourceRef:
+def load_source_task(config: PipelineConfig, run_dir: Path) -> SourceRef:
     with _timed("load-source"):
-        source = steps.load_source(config)
-        get_run_logger().info("inferred schema:\n%s", Schema.from_json(source.schema_json).describe())
+        source = steps.load_source(config, run_dir)
+        get_run_logger().info("inferred schema:\n%s", steps.describe_source(source))
     return source
 
 
@@ -92,7 +93,7 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
     bar = _progress_bar(config.model.epochs) if show_progress else None
     seen: list[int] = []
 
-    def report(stats: EpochStats) -> None:
+    def report(stats: EpochStats | ImageEpochStats) -> None:
         if bar is not None and bar.n == 0 and stats.epoch > 1:
             bar.update(stats.epoch - 1)
         if not seen and stats.epoch > 1:
@@ -106,19 +107,21 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
             bar.update(1)
             bar.set_postfix(D=f"{stats.discriminator_loss:.3f}", G=f"{stats.generator_loss:.3f}")
         if stats.epoch == stats.epochs or stats.epoch % max(1, stats.epochs // 10) == 0:
-            logger.info(
-                "epoch %d/%d: critic %.4f, generator %.4f, condition %.4f (%.2f s)",
-                stats.epoch,
-                stats.epochs,
-                stats.discriminator_loss,
-                stats.generator_loss,
-                stats.condition_loss,
-                stats.seconds,
+            losses = ", ".join(
+                f"{name.removesuffix('_loss').replace('discriminator', 'critic')} {getattr(stats, name):.4f}"
+                for name in stats.__slots__
+                if name.endswith("_loss")
             )
+            logger.info("epoch %d/%d: %s (%.2f s)", stats.epoch, stats.epochs, losses, stats.seconds)
 
     with _timed("train"):
         try:
-            model = steps.train_model(split, source.schema_json, config.model, config.work_dir, progress=report)
+            if config.model.kind == "image":
+                model = images.train_image_model(
+                    split, source.schema_json, config.model, config.work_dir, progress=report
+                )
+            else:
+                model = steps.train_model(split, source.schema_json, config.model, config.work_dir, progress=report)
         finally:
             if bar is not None:
                 bar.close()
@@ -147,7 +150,8 @@ def generate_part_task(
     model: ModelRef, part: int, rows: int, config: PipelineConfig, schema_json: str, run_dir: Path
 ) -> TableRef:
     with _timed(f"generate-part {part}"):
-        table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir)
+        make = images.generate_image_part if config.model.kind == "image" else steps.generate_part
+        table = make(model, part, rows, config.generate, schema_json, run_dir)
         get_run_logger().info("part %d: %d rows", part, rows)
     return table
 
@@ -176,7 +180,7 @@ def generate(model: ModelRef, config: PipelineConfig, rows: int, source: SourceR
 
 @task(name="measure", cache_policy=NO_CACHE)
 def measure_task(
-    split: SplitRef, parts: list[TableRef], source: SourceRef, config: PipelineConfig, run_dir: Path
+    split: SplitRef, parts: list[TableRef], source: SourceRef, model: ModelRef, config: PipelineConfig, run_dir: Path
 ) -> tuple[TableRef, ReportRef]:
     """Measure a seeded sample of the output (``generate.measure_rows``), read a row group at a time."""
     logger = get_run_logger()
@@ -184,7 +188,10 @@ def measure_task(
         produced = sum(part.rows for part in parts)
         sample = steps.sample_parts(parts, config.generate.measure_rows, split.seed, run_dir / "measured.parquet")
         logger.info("measuring a seeded sample of %d of %d generated rows", sample.rows, produced)
-        report = steps.measure(split, sample, produced, source.schema_json, config, run_dir)
+        if config.model.kind == "image":
+            report = images.measure_images(split, sample, produced, model, config, source.schema_json, run_dir)
+        else:
+            report = steps.measure(split, sample, produced, source.schema_json, config, run_dir)
         logger.info("gate verdict: %s", report.verdict)
     return sample, report
 
@@ -258,13 +265,19 @@ def _manifest(
     measured_rows: int,
     contract_broken: tuple[str, ...],
 ) -> dict[str, Any]:
-    schema = Schema.from_json(source.schema_json)
+    if config.model.kind == "image":
+        meta = images.ImageMeta.from_json(source.schema_json)
+        described: Any = json.loads(meta.to_json())
+        arrow_schema_b64 = base64.b64encode(meta.arrow_schema().serialize().to_pybytes()).decode("ascii")
+    else:
+        schema = Schema.from_json(source.schema_json)
+        described, arrow_schema_b64 = schema.to_dict()["columns"], schema.arrow_schema_b64
     return {
         "kind": "synthetic",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "schema": schema.to_dict()["columns"],
-        "arrow_schema_b64": schema.arrow_schema_b64,
-        "source": {"path": source.table.path, "sha256": source.table.sha256, "rows": source.table.rows},
+        "schema": described,
+        "arrow_schema_b64": arrow_schema_b64,
+        "source": {"path": str(config.source), "sha256": source.table.sha256, "rows": source.table.rows},
         "config": config.model_dump(mode="json", by_alias=True),
         "config_hash": config.digest(),
         "model": {"id": model.key, "reused": model.reused, "training_seconds": round(model.seconds, 2)},
@@ -335,18 +348,18 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
     nothing: the candidate and its report go to quarantine and the run ends Failed with the failing checks.
     The run's working folder is removed at the end; trained models stay under ``work_dir/models`` for reuse.
     """
-    source = load_source_task(config)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = config.work_dir / "runs" / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
     created = missing_folders(run_dir)
     run_dir.mkdir(parents=True)
     try:
+        source = load_source_task(config, run_dir)
         split = split_task(source, config, run_dir)
         model = train_task(split, source, config, show_progress)
         rows = config.generate.rows or split.train.rows
         parts = generate.with_options(task_runner=task_runner(config.runner))(model, config, rows, source, run_dir)
         produced = sum(part.rows for part in parts)
-        sample, report = measure_task(split, parts, source, config, run_dir)
+        sample, report = measure_task(split, parts, source, model, config, run_dir)
         failure = gate_task(report)
         broken, contract_files = contract_task(split, sample, produced, config, source, run_dir)
         failure = failure or steps.contract_failure(broken, config.gate.enforce)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -26,11 +27,14 @@ from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
 
 __all__ = [
+    "TABLE_BATCH",
+    "batch_seed",
     "check_input_contract",
     "check_model",
     "check_synthetic_contract",
     "code_version",
     "contract_failure",
+    "describe_source",
     "gate_failure",
     "generate_part",
     "load_source",
@@ -47,6 +51,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Rows generated and held at once (one Parquet row group) unless ``generate.batch_rows`` says otherwise.
+TABLE_BATCH = 100_000
 INPUT_CONTRACT = "input-contract.json"
 SYNTHETIC_CONTRACT = "synthetic-contract.json"
 
@@ -59,8 +65,17 @@ def check_model(model: ModelConfig) -> None:
         raise ConfigError(f"model: {exc}") from exc
 
 
-def load_source(config: PipelineConfig) -> SourceRef:
-    """Read and check the real data: readable, not empty, target present, every column modellable."""
+def load_source(config: PipelineConfig, run_dir: Path) -> SourceRef:
+    """Read and check the real data: readable, not empty, target present, every column modellable. An image set is
+    written into ``run_dir`` as the canonical image table (``pipelines.images``)."""
+    if config.model.kind == "image":
+        from pipelines.images import image_frame, load_image_source
+
+        if config.target is not None:
+            raise ConfigError("target is for tables; an image set's label column is its target")
+        source, table = load_image_source(config, run_dir)
+        check_input_contract(config, image_frame(table))
+        return source
     check_model(config.model)
     table = read_source(config.source)
     if config.target is not None and config.target not in table.column_names:
@@ -69,7 +84,7 @@ def load_source(config: PipelineConfig) -> SourceRef:
         raise DataError(
             f"{config.source} has {table.num_rows} row(s); need at least {2 * MIN_ROWS} to train and hold some out"
         )
-    check_input_contract(config, table)
+    check_input_contract(config, table_to_frame(table))
     try:
         schema = infer_schema(table)
         if config.schema_:
@@ -80,7 +95,16 @@ def load_source(config: PipelineConfig) -> SourceRef:
     return SourceRef(table=ref, schema_json=schema.to_json())
 
 
-def check_input_contract(config: PipelineConfig, table: pa.Table) -> None:
+def describe_source(source: SourceRef) -> str:
+    """The inferred schema of a table, or what an image set holds, for people."""
+    if json.loads(source.schema_json).get("kind") == "image":
+        from pipelines.images import ImageMeta
+
+        return ImageMeta.from_json(source.schema_json).describe()
+    return Schema.from_json(source.schema_json).describe()
+
+
+def check_input_contract(config: PipelineConfig, frame: pd.DataFrame) -> None:
     """A new real batch must keep the contract recorded with the dataset's last published version, if any."""
     store = Store.open(config.output)
     numbers = version_numbers(store, config.name)
@@ -89,12 +113,17 @@ def check_input_contract(config: PipelineConfig, table: pa.Table) -> None:
     from validators.expectations import validate_contract
 
     contract = json.loads(store.read_bytes(config.name, f"v{numbers[-1]}", INPUT_CONTRACT))
-    result = validate_contract(table_to_frame(table), contract)
+    result = validate_contract(frame, contract)
     if not result.success:
         raise ContractViolation(
             f"{config.source} breaks the data contract of {config.name} v{numbers[-1]} "
             f"({len(result.failures)} of {result.evaluated} expectations failed): " + "; ".join(result.failures[:5])
         )
+
+
+def _contract_frame(table: pa.Table, image: bool) -> pd.DataFrame:
+    """What a contract checks: the table, or for an image set its labels and sizes (the pixels are measured)."""
+    return table.drop_columns(["image"]).to_pandas() if image else table_to_frame(table)
 
 
 def check_synthetic_contract(
@@ -106,12 +135,13 @@ def check_synthetic_contract(
     """
     from validators.expectations import build_contract, validate_contract
 
-    schema = Schema.from_json(schema_json)
-    train = table_to_frame(read_table(split.train))
+    image = json.loads(schema_json).get("kind") == "image"
+    train = _contract_frame(read_table(split.train), image)
+    schema = infer_schema(train) if image else Schema.from_json(schema_json)
     contract = build_contract(train, schema, kind="synthetic", rows=sample.rows)
     (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
     (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
-    result = validate_contract(table_to_frame(read_table(sample)), contract, docs_dir=run_dir / "data-docs")
+    result = validate_contract(_contract_frame(read_table(sample), image), contract, docs_dir=run_dir / "data-docs")
     (run_dir / "contract-result.json").write_text(json.dumps(result.raw, indent=2, default=str))
     files = {name: run_dir / name for name in (INPUT_CONTRACT, SYNTHETIC_CONTRACT, "contract-result.json")}
     files["data-docs"] = run_dir / "data-docs"
@@ -238,7 +268,7 @@ def part_plan(rows: int, partitions: int) -> list[int]:
     return [rows // parts + (1 if index < rows % parts else 0) for index in range(parts)]
 
 
-def _batch_seed(seed: int, part: int, batch: int) -> int:
+def batch_seed(seed: int, part: int, batch: int) -> int:
     """Each batch's own seed, derived from the run's: the output depends on the config, never on worker timing."""
     return int(np.random.SeedSequence([seed, part, batch]).generate_state(2, dtype=np.uint32).view(np.uint64)[0] >> 1)
 
@@ -250,10 +280,11 @@ def generate_part(
     synthesizer = TabularSynthesizer.load(model.path)
     arrow_schema = Schema.from_json(schema_json).arrow_schema()
     path = run_dir / f"synthetic-{part:05d}.parquet"
+    batch_rows = generate.batch_rows or TABLE_BATCH
     with pq.ParquetWriter(path, arrow_schema.remove_metadata()) as writer:
-        for batch, start in enumerate(range(0, rows, generate.batch_rows)):
-            n = min(generate.batch_rows, rows - start)
-            frame = synthesizer.sample(n, seed=_batch_seed(generate.seed, part, batch))
+        for batch, start in enumerate(range(0, rows, batch_rows)):
+            n = min(batch_rows, rows - start)
+            frame = synthesizer.sample(n, seed=batch_seed(generate.seed, part, batch))
             writer.write_table(to_arrow(frame, arrow_schema))
     return TableRef(path=str(path), sha256=file_sha256(path), rows=rows)
 

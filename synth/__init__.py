@@ -1,4 +1,4 @@
-"""The generative side: schema inference, data transforms, conditional GANs, sampling."""
+"""The generative side: schema inference, data transforms, conditional GANs for tables and images, sampling."""
 
 from synth.errors import (
     ConditionError,
@@ -8,6 +8,7 @@ from synth.errors import (
     SchemaError,
     SynthError,
 )
+from synth.image import ImageEpochStats, ImageSynthesizer
 from synth.schema import ColumnSpec, Schema, infer_schema
 from synth.tabular import EpochStats, TabularSynthesizer
 
@@ -15,6 +16,8 @@ __all__ = [
     "ColumnSpec",
     "ConditionError",
     "EpochStats",
+    "ImageEpochStats",
+    "ImageSynthesizer",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",

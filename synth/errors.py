@@ -2,6 +2,7 @@
 
 SynthError                      base of everything raised on purpose here
 ├── SchemaError(ValueError)     the data cannot be described or modelled (all-null column, too few rows, bad override)
+│   └── ImageDataError          an image set cannot be read or modelled (corrupt file, mixed sizes, bad labels)
 ├── ConditionError(ValueError)  a sampling condition names an unknown column or value
 ├── ParameterError(ValueError)  an estimator parameter is out of range
 ├── ModelFileError              a saved model folder is missing, incomplete or from an incompatible format
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConditionError",
+    "ImageDataError",
     "ModelFileError",
     "NotFittedError",
     "ParameterError",
@@ -26,6 +28,10 @@ class SynthError(Exception):
 
 class SchemaError(SynthError, ValueError):
     """The data cannot be described or modelled as given."""
+
+
+class ImageDataError(SchemaError):
+    """An image set cannot be read or modelled: a corrupt file, images of different sizes, labels that do not fit."""
 
 
 class ConditionError(SynthError, ValueError):

@@ -8,12 +8,12 @@ import pytest
 
 PUBLIC = {
     "synth": {
-        "ColumnSpec", "ConditionError", "EpochStats", "ModelFileError", "NotFittedError", "ParameterError",
-        "Schema", "SchemaError", "SynthError", "TabularSynthesizer", "infer_schema",
+        "ColumnSpec", "ConditionError", "EpochStats", "ImageEpochStats", "ImageSynthesizer", "ModelFileError",
+        "NotFittedError", "ParameterError", "Schema", "SchemaError", "SynthError", "TabularSynthesizer", "infer_schema",
     },
     "validators": {
-        "DEFAULT_BOUNDS", "Bound", "MetricInputError", "MetricResult", "Report", "ValidatorError", "Verdict",
-        "decide", "evaluate",
+        "DEFAULT_BOUNDS", "Bound", "ClassifierFileError", "FeatureClassifier", "MetricInputError", "MetricResult",
+        "Report", "ValidatorError", "Verdict", "decide", "evaluate", "evaluate_images",
     },
     "pipelines": {"load_published"},
 }  # fmt: skip

@@ -81,4 +81,15 @@ DEFAULT_BOUNDS: dict[str, Bound] = {
     "low_dcr_share": Bound("max", fail=0.05, warn=0.03),
     "nndr": Bound("min", fail=0.10, warn=0.05, relative=True),
     "mia_auc": Bound("max", fail=0.60, warn=0.55),
+    # images (validators.image). Calibrated on Fashion-MNIST (classifier on 8,000 train images, 2,000-image sets) and
+    # digits: real unseen images pass; copies, noise, inverted, one-class, shuffled-label and mode-collapsed sets fail.
+    # Below about 400 images per set sampling noise alone can cross a warn level (see the module docs).
+    "conditional_accuracy": Bound("min", fail=0.10, warn=0.05, relative=True),  # 0.10 below ~ the 90 % aim
+    "frechet_distance": Bound("max", fail=5.0, warn=2.0, relative=True),  # units: mean train feature variance
+    "kid": Bound("max", fail=0.5, warn=0.2, relative=True),
+    "image_precision": Bound("min", fail=0.25, warn=0.10, relative=True),
+    "image_recall": Bound("min", fail=0.25, warn=0.10, relative=True),
+    "image_density": Bound("min", fail=0.35, warn=0.15, relative=True),
+    "image_coverage": Bound("min", fail=0.25, warn=0.10, relative=True),
+    "memorisation_share": Bound("max", fail=0.05, warn=0.03),  # as low_dcr_share: real sets score ~0.01
 }

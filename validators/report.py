@@ -18,7 +18,9 @@ FAMILIES = ("fidelity", "utility", "diversity", "leakage")
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """Everything measured about one synthetic table. ``figures`` holds inline SVG for the HTML page."""
+    """Everything measured about one synthetic table or image set. ``figures`` holds what the HTML page shows:
+    inline SVG for tables, PNG data URIs for images (``sample_grids``, ``closest_pairs``).
+    """
 
     metrics: tuple[MetricResult, ...]
     verdict: Verdict
@@ -57,11 +59,14 @@ class Report:
 
     def to_text(self) -> str:
         """A fixed-width table for terminals and logs."""
-        lines = [f"{'metric':<19} {'value':>8} {'real ref':>9} {'fail at':>10} {'warn at':>10}  result"]
+        width = max([19, *(len(m.name) for m in self.metrics)])
+        lines = [f"{'metric':<{width}} {'value':>8} {'real ref':>9} {'fail at':>10} {'warn at':>10}  result"]
         for m in self.metrics:
             fail = f"{'<' if m.direction == 'min' else '>'} {m.threshold:.3f}"
             warn = "" if m.warn_threshold is None else f"{'<' if m.direction == 'min' else '>'} {m.warn_threshold:.3f}"
-            lines.append(f"{m.name:<19} {_fmt(m.value):>8} {_fmt(m.reference):>9} {fail:>10} {warn:>10}  {m.status}")
+            lines.append(
+                f"{m.name:<{width}} {_fmt(m.value):>8} {_fmt(m.reference):>9} {fail:>10} {warn:>10}  {m.status}"
+            )
         lines.append(f"verdict: {self.verdict.status}")
         return "\n".join(lines)
 
@@ -83,6 +88,7 @@ tr.fail td, tr.error td {{ background: #fde2e2; }} tr.warn td {{ background: #ff
 li.fail {{ color: #b00020; }} li.warn {{ color: #8a5300; }}
 .verdict-passed {{ color: #176317; }} .verdict-warned {{ color: #a15c00; }} .verdict-failed {{ color: #b00020; }}
 .grid {{ display: flex; flex-wrap: wrap; gap: 1rem; }} figure {{ margin: 0; }} figcaption {{ font-size: .85rem; }}
+img.pixels {{ image-rendering: pixelated; }}
 </style></head><body>
 <h1>{esc(title)}</h1>
 <h2 id="verdict" class="verdict-{self.verdict.status}">Verdict: {self.verdict.status}</h2>
@@ -100,6 +106,8 @@ holdout"): what sampling noise alone scores.</p>
         esc = html.escape
         members = [m for m in self.metrics if m.family == family]
         if not members:
+            if "target" not in self.context:  # an image report: there is no target column to ask for
+                return ""
             return f"<h2>{family.capitalize()}</h2><p>Not measured (no target column given).</p>"
         rows = "".join(
             f"<tr class={m.status}><td>{esc(m.name)}</td><td>{_fmt(m.value)}</td><td>{_fmt(m.reference)}</td>"
@@ -130,7 +138,47 @@ holdout"): what sampling noise alone scores.</p>
         for key, caption in captions.items():
             if key in self.figures:
                 parts.append(f"<h2>{esc(caption)}</h2><figure>{self.figures[key]}</figure>")
-        return "".join(parts)
+        return (
+            "".join(parts)
+            + _sample_grids(self.figures.get("sample_grids", {}))
+            + _closest_pairs(self.figures.get("closest_pairs", []))
+        )
+
+
+def _img(uri: str | None, alt: str) -> str:
+    """An inline PNG; only data URIs are written, so the page never fetches anything."""
+    if not uri or not uri.startswith("data:image/png;base64,"):
+        return "<em>none</em>"
+    return f'<img class=pixels src="{html.escape(uri)}" alt="{html.escape(alt)}">'
+
+
+def _sample_grids(grids: dict[str, dict[str, str | None]]) -> str:
+    if not grids:
+        return ""
+    rows = "".join(
+        f"<tr><td>{html.escape(label)}</td><td>{_img(pictures.get('synthetic'), f'generated, class {label}')}</td>"
+        f"<td>{_img(pictures.get('real'), f'real training images, class {label}')}</td></tr>"
+        for label, pictures in grids.items()
+    )
+    return (
+        "<h2>Samples per class: generated beside real training images</h2>"
+        f"<table><tr><th>class</th><th>generated</th><th>real (train)</th></tr>{rows}</table>"
+    )
+
+
+def _closest_pairs(pairs: list[dict[str, Any]]) -> str:
+    if not pairs:
+        return ""
+    cells = "".join(
+        f"<figure>{_img(pair.get('image'), 'generated image above its nearest training image')}"
+        f"<figcaption>distance {pair['distance']:.3f}<br>generated #{pair['synthetic_index']}<br>"
+        f"train #{pair['train_index']}</figcaption></figure>"
+        for pair in pairs
+    )
+    return (
+        "<h2>Closest generated-training pairs (generated above, training image below; pixel L2 in [0, 1])</h2>"
+        f"<div class=grid>{cells}</div>"
+    )
 
 
 def _fmt(value: float) -> str:
@@ -149,6 +197,14 @@ def _summary(metric: MetricResult) -> str:
         return f"TSTR {scores(details['tstr'])}; TRTR {scores(details['trtr'])}; {details['test_rows']} holdout rows"
     if metric.name == "mia_auc":
         return f"TPR at 1% FPR {details['tpr_at_1pct_fpr']:.3f} (real {details['reference_tpr_at_1pct_fpr']:.3f})"
+    if metric.name == "conditional_accuracy" and details.get("ratio") is not None:
+        return f"{details['ratio']:.3f} of the holdout's accuracy"
+    if metric.name == "memorisation_share":
+        return f"line {details['line']:.3f}; {details['exact_copies']} exact copies of training images"
+    if "per_class" in details:
+        scored_classes = [(k, v["value"]) for k, v in details["per_class"].items() if v.get("value") is not None]
+        worst_classes = sorted(scored_classes, key=lambda kv: kv[1])[:3]
+        return "worst classes: " + ", ".join(f"{k} {v:.3f}" for k, v in worst_classes) if worst_classes else ""
     scored = {k: v for k, v in details.items() if isinstance(v, dict) and "score" in v}
     if scored:
         worst = sorted(scored.items(), key=lambda kv: kv[1]["score"])[:3]

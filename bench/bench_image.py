@@ -1,0 +1,133 @@
+"""Benchmark of the image GAN on Fashion-MNIST: training and sampling images/s, and the image suite's figures after
+a fixed budget of epochs.
+
+Trains on the 60,000-image training split from ../shared/data/fashion-mnist when it is there (else on 8,000 of the
+bundled 10,000 test images) and measures against the official test split (else the other 2,000). Prints one JSON line
+per measurement (name, device, rows, seconds, peak_mem_mb, versions, git_sha, ...). Run with
+`python bench/bench_image.py --epochs 10`. Never collected by pytest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import validators
+from synth import ImageSynthesizer
+from synth.image.datasets import ImageSet, read_image_set
+from synth.tabular.synthesizer import package_versions
+
+ROOT = Path(__file__).resolve().parents[1]
+BUNDLED = ROOT / "data" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
+SHARED = ROOT.parent / "shared" / "data" / "fashion-mnist" / "train-images-idx3-ubyte.gz"
+
+
+def _peak_mem_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+    except OSError:
+        return "unknown"
+
+
+def _emit(name: str, device: str, rows: int, seconds: float, **extra: Any) -> None:
+    record = {
+        "name": name,
+        "device": device,
+        "rows": rows,
+        "seconds": round(seconds, 4),
+        "peak_mem_mb": round(_peak_mem_mb(), 1),
+        **extra,
+        "versions": package_versions(),
+        "git_sha": _git_sha(),
+    }
+    print(json.dumps(record), flush=True)
+
+
+def _subset(found: ImageSet, index: np.ndarray) -> ImageSet:
+    return ImageSet(found.images[index], found.labels[index])
+
+
+def _data(train_images: int | None) -> tuple[ImageSet, ImageSet, str]:
+    """(train, holdout, where they came from)."""
+    test = read_image_set(BUNDLED)
+    if SHARED.is_file():
+        train, holdout, origin = read_image_set(SHARED), test, "fashion-mnist train (60k) vs test (10k)"
+    else:
+        order = np.random.default_rng(0).permutation(len(test))
+        train, holdout = _subset(test, np.sort(order[2000:])), _subset(test, np.sort(order[:2000]))
+        origin = "bundled fashion-mnist test split: 8,000 train vs 2,000 holdout"
+    if train_images is not None and train_images < len(train):
+        train = _subset(train, np.sort(np.random.default_rng(1).choice(len(train), train_images, replace=False)))
+    return train, holdout, origin
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--train-images", type=int, default=None, help="a seeded subset of the training images")
+    parser.add_argument("--channels", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--sample-images", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    train, holdout, origin = _data(args.train_images)
+    print(json.dumps({"data": origin, "train_images": len(train), "holdout_images": len(holdout)}), flush=True)
+    model = ImageSynthesizer(
+        epochs=args.epochs, batch_size=args.batch_size, channels=args.channels, seed=args.seed, device=args.device
+    )
+    started = time.perf_counter()
+    model.fit(train.images, train.labels)
+    if model.device_.type == "cuda":
+        torch.cuda.synchronize()
+    fit_total = time.perf_counter() - started
+    device = str(model.device_)
+    epoch_seconds = [s.seconds for s in model.history_]
+    steady = float(np.median(epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds))
+    _emit("image_fit_total", device, len(train), fit_total, epochs=args.epochs, channels=args.channels)
+    _emit("image_seconds_per_epoch", device, len(train), steady, training_images_per_s=round(len(train) / steady))
+
+    model.sample(256, seed=0)  # warm-up
+    started = time.perf_counter()
+    model.sample(args.sample_images, seed=1)
+    if model.device_.type == "cuda":
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    _emit("image_sample", device, args.sample_images, seconds, images_per_s=round(args.sample_images / seconds))
+
+    started = time.perf_counter()
+    classifier = validators.FeatureClassifier(epochs=5, seed=0, device=args.device).fit(train.images, train.labels)
+    _emit("feature_classifier_fit", device, len(train), time.perf_counter() - started)
+    synthetic_images, synthetic_labels = model.sample(len(holdout), seed=2)
+    started = time.perf_counter()
+    report = validators.evaluate_images(
+        train.images, train.labels, synthetic_images, synthetic_labels, holdout.images, holdout.labels,
+        classifier=classifier, seed=0,
+    )  # fmt: skip
+    evaluate_seconds = time.perf_counter() - started
+    for metric in report.metrics:
+        ratio = metric.value / metric.reference if metric.reference else float("nan")
+        _emit(
+            f"metric_{metric.name}", device, len(synthetic_images), evaluate_seconds, value=round(metric.value, 4),
+            reference=round(metric.reference, 4), ratio_to_reference=round(ratio, 3), status=metric.status,
+        )  # fmt: skip
+    _emit("peak_memory", device, len(train), 0.0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,404 @@
+"""ImageSynthesizer: the public fit / sample / save / load face of the class-conditional image GAN."""
+
+from __future__ import annotations
+
+import json
+import logging
+import pickle
+import secrets
+import shutil
+import zipfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import torch
+from torch import Tensor
+from torch.nn import functional as F
+
+from synth.devices import resolve_device
+from synth.errors import ConditionError, ImageDataError, ModelFileError, NotFittedError, ParameterError
+from synth.image.augment import parse_policy
+from synth.image.networks import ImageGenerator, working_size
+from synth.image.training import (
+    ImageEpochStats,
+    ImageProgressCallback,
+    ImageTrainingPlan,
+    to_memory_format,
+    train_image_gan,
+)
+from synth.tabular.synthesizer import package_versions
+
+__all__ = ["MAX_SIDE", "MIN_IMAGES", "MIN_SIDE", "ImageSynthesizer"]
+
+log = logging.getLogger(__name__)
+
+MIN_IMAGES = 10
+MIN_IMAGES_PER_CLASS = 2
+MIN_SIDE, MAX_SIDE = 8, 128
+_FORMAT_VERSION = 1
+_SAMPLE_CHUNK_IMAGES = 1_000
+_FILES = ("params.json", "model.json", "generator.pt")
+
+
+class ImageSynthesizer:
+    """A class-conditional GAN for labelled images (grayscale or RGB, 8 to 128 pixels a side).
+
+    Images are padded with black to a square power-of-two working size for the networks and cropped back on output,
+    so samples have exactly the training images' shape and dtype (uint8).
+
+    Args:
+        epochs: passes over the training images.
+        batch_size: images per step.
+        seed: seed of every random draw in ``fit``; None draws one (kept as ``seed_``).
+        device: "auto" (CUDA when present), "cpu" or "cuda[:N]".
+        noise_dim: size of the generator's noise input.
+        channels: base network width (4*channels at the 4x4 stage).
+        learning_rate: Adam learning rate of both networks.
+        ema_decay: decay of the moving average of the generator's weights that sampling uses (ramped up as
+            min(ema_decay, (1 + t) / (10 + t)) at step t, so a short fit is not stuck near the initial weights).
+        augment: DiffAugment policy for the discriminator's inputs, e.g. "color,translation,cutout"; "" for none.
+
+    Attributes:
+        classes_, class_counts_, image_shape_, generator_, history_, seed_, device_: set by ``fit``.
+    """
+
+    def __init__(
+        self,
+        *,
+        epochs: int = 50,
+        batch_size: int = 64,
+        seed: int | None = None,
+        device: str = "auto",
+        noise_dim: int = 128,
+        channels: int = 64,
+        learning_rate: float = 2e-4,
+        ema_decay: float = 0.999,
+        augment: str = "color,translation,cutout",
+    ) -> None:
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.seed = seed
+        self.device = device
+        self.noise_dim = noise_dim
+        self.channels = channels
+        self.learning_rate = learning_rate
+        self.ema_decay = ema_decay
+        self.augment = augment
+
+    # the estimator contract
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _PARAM_NAMES}
+
+    def set_params(self, **params: Any) -> Self:
+        unknown = sorted(set(params) - set(_PARAM_NAMES))
+        if unknown:
+            raise ParameterError(f"unknown parameter(s) {unknown}; known: {list(_PARAM_NAMES)}")
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != _DEFAULTS[k])
+        return f"ImageSynthesizer({changed})"
+
+    def validate_params(self) -> None:
+        """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
+        for name in ("epochs", "batch_size", "noise_dim", "channels"):
+            value = getattr(self, name)
+            if not _is_int(value) or value < 1:
+                raise ParameterError(f"{name} must be an int >= 1, got {value!r}")
+        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
+            raise ParameterError(f"seed must be None or an int >= 0, got {self.seed!r}")
+        if not (_is_number(self.learning_rate) and 0 < self.learning_rate < 1):
+            raise ParameterError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}")
+        if not (_is_number(self.ema_decay) and 0 <= self.ema_decay < 1):
+            raise ParameterError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
+        parse_policy(self.augment)
+        resolve_device(self.device)
+
+    # fit
+    def fit(self, images: np.ndarray, labels: np.ndarray, *, progress: ImageProgressCallback | None = None) -> Self:
+        """Learn the labelled images: uint8 (N, H, W), (N, H, W, 1) or (N, H, W, 3); labels all int or all str.
+
+        ``progress`` is called after every epoch with its losses. A second fit replaces the first.
+        """
+        self.validate_params()
+        images = _check_images(images)
+        classes, indices, counts = _check_labels(labels, len(images))
+        self.device_ = resolve_device(self.device)
+        self.seed_ = int(self.seed) if self.seed is not None else secrets.randbits(63)
+        self.classes_, self.class_counts_ = classes, counts
+        self.image_shape_ = tuple(int(side) for side in images.shape[1:])
+        size = working_size(*self.image_shape_[:2])
+        log.info(
+            "fitting on %d images of %s (working size %d), %d classes, device %s, seed %d, %d epochs",
+            len(images),
+            "x".join(map(str, self.image_shape_)),
+            size,
+            len(classes),
+            self.device_,
+            self.seed_,
+            self.epochs,
+        )
+        pixels = _to_working(images, size, self.device_)
+        targets = torch.as_tensor(indices, device=self.device_)
+        generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
+        self.generator_, self.history_ = train_image_gan(
+            pixels, targets, len(classes), self._plan(), generator, progress
+        )
+        return self
+
+    def _plan(self) -> ImageTrainingPlan:
+        return ImageTrainingPlan(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            noise_dim=self.noise_dim,
+            channels=self.channels,
+            learning_rate=float(self.learning_rate),
+            ema_decay=float(self.ema_decay),
+            augment=parse_policy(self.augment),
+        )
+
+    # sample
+    def sample(
+        self, n: int | None = None, *, per_class: Mapping[Any, int] | None = None, seed: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Generated ``(images, labels)``: uint8 images shaped like the training ones, labels of the training type.
+
+        Give exactly one of ``n`` (the training class mix, by largest remainder, in shuffled order) or
+        ``per_class={label: count}`` (exactly those counts, in the order given). The same seed gives the same output.
+        """
+        self._check_is_fitted()
+        if seed is not None and (not _is_int(seed) or seed < 0):
+            raise ParameterError(f"seed must be None or an int >= 0, got {seed!r}")
+        seed = int(seed) if seed is not None else secrets.randbits(63)
+        if per_class is not None and n is None:
+            positions, counts = self._resolve_per_class(per_class)
+            indices = np.repeat(np.asarray(positions, dtype=np.int64), counts)
+        elif n is not None and per_class is None:
+            if not _is_int(n) or n < 0:
+                raise ParameterError(f"n must be an int >= 0, got {n!r}")
+            counts = _largest_remainder(int(n), self.class_counts_)
+            indices = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(self.classes_)), counts))
+        else:
+            raise ParameterError(f"give exactly one of n or per_class, got n={n!r} and per_class={per_class!r}")
+        label_type: type = np.int64 if isinstance(self.classes_[0], int) else object
+        labels: np.ndarray = np.asarray(self.classes_, dtype=label_type)[indices]
+        return self._generate(indices, seed), labels
+
+    def _resolve_per_class(self, per_class: Mapping[Any, int]) -> tuple[list[int], list[int]]:
+        if not isinstance(per_class, Mapping):
+            raise ParameterError(f"per_class must be a mapping of class to count, got {type(per_class).__name__}")
+        lookup = {label: i for i, label in enumerate(self.classes_)}
+        positions, counts = [], []
+        for label, count in per_class.items():
+            plain = label.item() if isinstance(label, np.generic) else label
+            if isinstance(plain, bool) or plain not in lookup:
+                raise ConditionError(f"unknown class {label!r} in per_class; the classes are {self.classes_}")
+            if not _is_int(count) or count < 0:
+                raise ParameterError(f"per_class counts must be ints >= 0, got {count!r} for class {label!r}")
+            positions.append(lookup[plain])
+            counts.append(int(count))
+        return positions, counts
+
+    def _generate(self, indices: np.ndarray, seed: int) -> np.ndarray:
+        """Images for the class positions ``indices``, in chunks, from the EMA generator in float32."""
+        generator = torch.Generator(device=self.device_).manual_seed(seed)
+        chunks = []
+        with torch.no_grad():
+            for start in range(0, len(indices), _SAMPLE_CHUNK_IMAGES):
+                labels = torch.as_tensor(indices[start : start + _SAMPLE_CHUNK_IMAGES], device=self.device_)
+                noise = torch.randn(len(labels), self.noise_dim, generator=generator, device=self.device_)
+                chunks.append(_to_pixels(self.generator_(noise, labels), self.image_shape_))
+        return np.concatenate(chunks) if chunks else np.zeros((0, *self.image_shape_), dtype=np.uint8)
+
+    def _check_is_fitted(self) -> None:
+        if not hasattr(self, "generator_"):
+            raise NotFittedError("ImageSynthesizer is not fitted yet; call fit() first")
+
+    # save / load
+    def save(self, path: str | Path) -> Path:
+        """Write the model to a folder: JSON for everything but the EMA generator's weights. Replaces an older save."""
+        self._check_is_fitted()
+        target = Path(path)
+        staging = target.with_name(f".{target.name}.saving-{secrets.token_hex(4)}")
+        retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
+        staging.mkdir(parents=True)
+        try:
+            params = {k: v.item() if isinstance(v, np.generic) else v for k, v in self.get_params().items()}
+            (staging / "params.json").write_text(json.dumps(params, indent=2))
+            state = {
+                "format_version": _FORMAT_VERSION,
+                "versions": package_versions(),
+                "classes_": self.classes_,
+                "class_counts_": self.class_counts_,
+                "image_shape_": list(self.image_shape_),
+                "seed_": self.seed_,
+                "history_": [{name: getattr(s, name) for name in s.__slots__} for s in self.history_],
+            }
+            (staging / "model.json").write_text(json.dumps(state, indent=2))
+            torch.save(self.generator_.state_dict(), staging / "generator.pt")
+            if target.exists():
+                target.rename(retired)  # the old save stays whole until the new one is in place
+            staging.rename(target)
+        finally:
+            if staging.exists():
+                shutil.rmtree(staging)
+            if retired.exists() and not target.exists():
+                retired.rename(target)  # the new save failed: put the old one back
+        shutil.rmtree(retired, ignore_errors=True)
+        return target
+
+    @classmethod
+    def load(cls, path: str | Path, *, device: str | None = None) -> ImageSynthesizer:
+        """Read a folder written by ``save``; weights load with ``weights_only=True`` (no code runs).
+
+        ``device`` defaults to the saved model's own ``device`` parameter, so samples match the saved model's.
+        """
+        folder = Path(path)
+        missing = [name for name in _FILES if not (folder / name).is_file()]
+        if missing:
+            raise ModelFileError(f"{folder} is not a saved ImageSynthesizer: missing {missing}")
+        try:
+            params = json.loads((folder / "params.json").read_text())
+            state = json.loads((folder / "model.json").read_text())
+            if state.get("format_version") != _FORMAT_VERSION:
+                raise ModelFileError(
+                    f"{folder} has model format {state.get('format_version')}, expected {_FORMAT_VERSION}"
+                )
+            model = cls(**params) if device is None else cls(**{**params, "device": device})
+            model.classes_ = list(state["classes_"])
+            model.class_counts_ = [int(c) for c in state["class_counts_"]]
+            model.image_shape_ = tuple(int(side) for side in state["image_shape_"])
+            model.seed_ = int(state["seed_"])
+            model.history_ = [ImageEpochStats(**s) for s in state["history_"]]
+            versions = dict(state["versions"])
+        except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ModelFileError(f"{folder} holds a malformed model file: {exc}") from exc
+        _warn_on_version_change(folder, versions)
+        model.device_ = resolve_device(model.device)
+        model.generator_ = model._load_generator(folder / "generator.pt")
+        return model
+
+    def _load_generator(self, file: Path) -> ImageGenerator:
+        shape = self.image_shape_
+        net = ImageGenerator(
+            self.noise_dim,
+            len(self.classes_),
+            shape[2] if len(shape) == 3 else 1,
+            working_size(shape[0], shape[1]),
+            self.channels,
+            device=self.device_,
+            generator=torch.Generator(device=self.device_),  # weights are overwritten by the saved ones
+        )
+        try:
+            net.load_state_dict(torch.load(file, map_location=self.device_, weights_only=True))
+        except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
+            raise ModelFileError(f"{file} cannot be loaded: {exc}") from exc
+        return to_memory_format(net, self.device_).eval()
+
+
+_PARAM_NAMES = (
+    "epochs",
+    "batch_size",
+    "seed",
+    "device",
+    "noise_dim",
+    "channels",
+    "learning_rate",
+    "ema_decay",
+    "augment",
+)
+_DEFAULTS = {name: getattr(ImageSynthesizer(), name) for name in _PARAM_NAMES}
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
+
+
+def _warn_on_version_change(folder: Path, versions: Mapping[str, str]) -> None:
+    saved_with, running = versions.get("synth-pipeline"), package_versions()["synth-pipeline"]
+    if saved_with != running:
+        log.warning("model in %s was saved by synth %s, loading with %s", folder, saved_with, running)
+
+
+def _check_images(images: Any) -> np.ndarray:
+    """The images as given, or an ImageDataError that names the problem and the fix."""
+    if not isinstance(images, np.ndarray):
+        raise ImageDataError(f"images must be a numpy uint8 array (N, H, W) or (N, H, W, C), got {type(images)}")
+    if images.dtype != np.uint8:
+        raise ImageDataError(
+            f"images must be uint8 pixels 0-255, got dtype {images.dtype}; convert with "
+            "(x * 255).round().astype(np.uint8) for values in [0, 1]"
+        )
+    if images.ndim not in (3, 4) or (images.ndim == 4 and images.shape[3] not in (1, 3)):
+        raise ImageDataError(
+            f"images must have shape (N, H, W), (N, H, W, 1) or (N, H, W, 3), got {images.shape}; "
+            "RGBA images need their alpha channel dropped"
+        )
+    height, width = images.shape[1:3]
+    if not (MIN_SIDE <= height <= MAX_SIDE and MIN_SIDE <= width <= MAX_SIDE):
+        raise ImageDataError(f"image sides must be {MIN_SIDE} to {MAX_SIDE} pixels, got {height}x{width}; resize them")
+    if len(images) < MIN_IMAGES:
+        raise ImageDataError(f"need at least {MIN_IMAGES} images to train, got {len(images)}")
+    return images
+
+
+def _check_labels(labels: Any, n_images: int) -> tuple[list[Any], np.ndarray, list[int]]:
+    """(sorted classes as Python ints or strs, class position per image, images per class)."""
+    array = np.asarray(labels, dtype=object if isinstance(labels, list | tuple) else None)
+    if array.ndim != 1 or len(array) != n_images:
+        raise ImageDataError(f"labels must be 1-D with one label per image ({n_images}), got shape {array.shape}")
+    values = array.tolist()
+    if all(isinstance(v, str) for v in values):
+        values = [str(v) for v in values]
+    elif all(isinstance(v, int | np.integer) and not isinstance(v, bool | np.bool_) for v in values):
+        values = [int(v) for v in values]
+    else:
+        kinds = sorted({type(v).__name__ for v in values})
+        raise ImageDataError(f"labels must be all ints or all strs, got {kinds}; map them to one type first")
+    classes = sorted(set(values))
+    lookup = {label: i for i, label in enumerate(classes)}
+    indices = np.fromiter((lookup[v] for v in values), dtype=np.int64, count=len(values))
+    counts = np.bincount(indices, minlength=len(classes)).tolist()
+    few = [label for label, count in zip(classes, counts, strict=True) if count < MIN_IMAGES_PER_CLASS]
+    if few:
+        raise ImageDataError(
+            f"every class needs at least {MIN_IMAGES_PER_CLASS} images; too few for {few[:20]}: add images or drop it"
+        )
+    return classes, indices, counts
+
+
+def _largest_remainder(n: int, counts: list[int]) -> list[int]:
+    """Split ``n`` in proportion to ``counts`` exactly: floors, then +1 for the largest remainders (ties: first)."""
+    total = sum(counts)
+    shares = [n * c // total for c in counts]
+    remainders = sorted(range(len(counts)), key=lambda i: (-(n * counts[i] % total), i))
+    for i in remainders[: n - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def _to_working(images: np.ndarray, size: int, device: torch.device) -> Tensor:
+    """uint8 (N, H, W[, C]) -> uint8 (N, C, size, size) on the device, centred and padded with black."""
+    pixels = torch.tensor(images, device=device)  # a copy, so read-only arrays are fine
+    pixels = (pixels[..., None] if pixels.ndim == 3 else pixels).permute(0, 3, 1, 2)
+    height, width = pixels.shape[2:]
+    top, left = (size - height) // 2, (size - width) // 2
+    return F.pad(pixels, (left, size - width - left, top, size - height - top)).contiguous()
+
+
+def _to_pixels(images: Tensor, shape: tuple[int, ...]) -> np.ndarray:
+    """float (N, C, S, S) in [-1, 1] -> uint8 (N, *shape), cropped back to the training images' centre."""
+    height, width = shape[0], shape[1]
+    size = images.shape[2]
+    top, left = (size - height) // 2, (size - width) // 2
+    crop = images[:, :, top : top + height, left : left + width].float()
+    pixels = ((crop + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    return pixels.permute(0, 2, 3, 1).cpu().numpy().reshape(len(images), *shape)
