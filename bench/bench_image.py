@@ -81,6 +81,9 @@ def main() -> None:
     parser.add_argument("--train-images", type=int, default=None, help="a seeded subset of the training images")
     parser.add_argument("--channels", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--learning-rate", type=float, default=None, help="default: the model's own")
+    parser.add_argument("--augment", default=None, help='DiffAugment policy, e.g. "translation"; "" for none')
+    parser.add_argument("--ema-decay", type=float, default=None, help="default: the model's own")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sample-images", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=0)
@@ -88,9 +91,11 @@ def main() -> None:
 
     train, holdout, origin = _data(args.train_images)
     print(json.dumps({"data": origin, "train_images": len(train), "holdout_images": len(holdout)}), flush=True)
+    tuned = {"learning_rate": args.learning_rate, "augment": args.augment, "ema_decay": args.ema_decay}
     model = ImageSynthesizer(
-        epochs=args.epochs, batch_size=args.batch_size, channels=args.channels, seed=args.seed, device=args.device
-    )
+        epochs=args.epochs, batch_size=args.batch_size, channels=args.channels, seed=args.seed, device=args.device,
+        **{name: value for name, value in tuned.items() if value is not None},
+    )  # fmt: skip
     started = time.perf_counter()
     model.fit(train.images, train.labels)
     if model.device_.type == "cuda":
@@ -99,7 +104,7 @@ def main() -> None:
     device = str(model.device_)
     epoch_seconds = [s.seconds for s in model.history_]
     steady = float(np.median(epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds))
-    _emit("image_fit_total", device, len(train), fit_total, epochs=args.epochs, channels=args.channels)
+    _emit("image_fit_total", device, len(train), fit_total, **model.get_params())
     _emit("image_seconds_per_epoch", device, len(train), steady, training_images_per_s=round(len(train) / steady))
 
     model.sample(256, seed=0)  # warm-up

@@ -44,7 +44,7 @@ def _quiet_prefect_defaults() -> None:
 )
 @click.version_option(package_name="synth-pipeline")
 def main() -> None:
-    """Train conditional GANs on real tables, measure the synthetic data, and publish it as Parquet."""
+    """Train conditional GANs on real tables and image sets, measure the synthetic data, publish it as Parquet."""
 
 
 @main.command()
