@@ -93,7 +93,7 @@ def main() -> None:
             with PeakMemory() as memory:
                 started = time.perf_counter()
                 parts = generate.with_options(task_runner=task_runner(runner))(
-                    model, config, args.rows, source, run_dir
+                    model, config, args.rows, source, split, run_dir
                 )
                 seconds = time.perf_counter() - started
             rows = sum(pq.read_metadata(part.path).num_rows for part in parts)

@@ -104,7 +104,8 @@ def main() -> None:
     device = str(model.device_)
     epoch_seconds = [s.seconds for s in model.history_]
     steady = float(np.median(epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds))
-    _emit("image_fit_total", device, len(train), fit_total, **model.get_params())
+    params = {name: value for name, value in model.get_params().items() if name != "device"}
+    _emit("image_fit_total", device, len(train), fit_total, **params)
     _emit("image_seconds_per_epoch", device, len(train), steady, training_images_per_s=round(len(train) / steady))
 
     model.sample(256, seed=0)  # warm-up

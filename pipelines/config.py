@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Literal
@@ -17,11 +18,13 @@ from pipelines.store import default_root
 from validators.bounds import DEFAULT_BOUNDS, Bound
 
 __all__ = [
+    "AugmentationConfig",
     "BoundConfig",
     "GateConfig",
     "GenerateConfig",
     "ModelConfig",
     "PipelineConfig",
+    "PrivacyConfig",
     "PublishConfig",
     "RunnerConfig",
     "ScheduleConfig",
@@ -140,10 +143,11 @@ class _GateBase(_Section):
         self.bounds()  # refuses a warn level that could never warn, when the config loads
         return self
 
-    def bounds(self) -> dict[str, Bound]:
-        """The overridden bounds by metric name; a bare number replaces the fail level only."""
+    def bounds(self, defaults: Mapping[str, Bound] = DEFAULT_BOUNDS) -> dict[str, Bound]:
+        """The overridden bounds by metric name, on top of ``defaults`` (the privacy mode has stricter ones); a bare
+        number replaces the fail level only."""
         out = {}
-        for name, default in DEFAULT_BOUNDS.items():
+        for name, default in {**DEFAULT_BOUNDS, **defaults}.items():
             given = getattr(self, name)
             if given is None:
                 continue
@@ -186,6 +190,41 @@ GateConfig = create_model(  # type: ignore[call-overload]
 )
 
 
+class PrivacyConfig(_Section):
+    """``mode: privacy``: differentially private training, rare-category protection and the post-sampling filter."""
+
+    epsilon: float = Field(gt=0)  # target epsilon of everything that reads the training rows
+    delta: float = Field(default=1e-5, gt=0, lt=1)
+    metadata_share: float | None = Field(default=None, gt=0, lt=1)  # epsilon share for non-public preprocessing
+    public: dict[str, dict[str, Any]] = Field(default_factory=dict)  # {col: {min, max}} or {col: {categories: [...]}}
+    rare_category_min: int = Field(default=10, ge=1)  # categories seen fewer times are never emitted verbatim
+    filter_percentile: float = Field(default=1.0, ge=0, le=50)  # drop rows closer than this holdout->train percentile
+    max_grad_norm: float | None = Field(default=None, gt=0)
+
+    def estimator_params(self) -> dict[str, Any]:
+        """The TabularSynthesizer keywords this section sets (the rest keep the estimator's defaults)."""
+        params: dict[str, Any] = {
+            "privacy_epsilon": self.epsilon,
+            "privacy_delta": self.delta,
+            "public_metadata": self.public or None,
+            "rare_category_min": self.rare_category_min,
+        }
+        if self.metadata_share is not None:
+            params["metadata_share"] = self.metadata_share
+        if self.max_grad_norm is not None:
+            params["max_grad_norm"] = self.max_grad_norm
+        return params
+
+
+class AugmentationConfig(_Section):
+    """``mode: augmentation``: the real training rows plus exactly the synthetic rows a target class balance needs."""
+
+    label: str | None = None  # the class column; default: the config's target
+    balance: Literal["uniform"] | dict[Any, int | float] = "uniform"  # uniform, {label: share}, or {top_up_to: N}
+    seeds: int = Field(default=5, ge=2)  # downstream models per side, for the lift's confidence interval
+    tolerance: float = Field(default=0.01, ge=0)  # publish when the lift's lower 95 % bound is >= -tolerance
+
+
 class PipelineConfig(_Section):
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
     source: Path
@@ -202,6 +241,31 @@ class PipelineConfig(_Section):
     tags: tuple[str, ...] = ()
     description: str | None = None
     schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
+    mode: Literal["synthetic", "privacy", "augmentation"] = "synthetic"
+    privacy: PrivacyConfig | None = None
+    augmentation: AugmentationConfig | None = None
+
+    @model_validator(mode="after")
+    def _mode_has_its_section(self) -> PipelineConfig:
+        if self.mode == "privacy" and self.privacy is None:
+            raise ValueError("mode: privacy needs a privacy section with at least epsilon, e.g. privacy: {epsilon: 3}")
+        if self.privacy is not None and self.mode != "privacy":
+            raise ValueError("the privacy section is for mode: privacy")
+        if self.augmentation is not None and self.mode != "augmentation":
+            raise ValueError("the augmentation section is for mode: augmentation")
+        if self.mode == "privacy" and self.model.kind == "image":
+            raise ValueError("mode: privacy is for tables so far; image sets take mode: synthetic or augmentation")
+        if self.mode == "augmentation" and self.model.kind == "tabular" and self.label_column() is None:
+            raise ValueError("mode: augmentation needs the class column: set target or augmentation.label")
+        return self
+
+    def label_column(self) -> str | None:
+        """The class column augmentation rebalances (tables); image sets balance their labels."""
+        given = self.augmentation.label if self.augmentation is not None else None
+        return given or self.target
+
+    def augmentation_settings(self) -> AugmentationConfig:
+        return self.augmentation or AugmentationConfig()
 
     def resolved(self, base: Path) -> PipelineConfig:
         """The same config with relative paths taken from ``base``."""
@@ -279,4 +343,6 @@ def _explain(exc: ValidationError, root: type[BaseModel] | None = None) -> str:
         return f"unknown key '{location}'{hint}"
     if error["type"] == "missing":
         return f"missing required key '{location}'"
+    if not location:  # a rule across sections: its message says it all
+        return str(error["msg"]).removeprefix("Value error, ")
     return f"bad value for '{location}': {error['msg']} (got {error.get('input')!r})"

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from prefect import Task, flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from prefect.cache_policies import NO_CACHE
@@ -24,12 +25,14 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from pipelines import images, steps
+from pipelines.augment import Augmented, augment, measure_augmented
 from pipelines.config import PipelineConfig, RunnerConfig
 from pipelines.errors import GateFailed, PublishError
 from pipelines.publish import PublishedVersion, missing_folders, prune, publish_version, quarantine, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.store import Store
 from synth import EpochStats, ImageEpochStats, Schema
+from synth.rebalance import SYNTHETIC_FLAG
 from synth.tabular.synthesizer import package_versions
 
 __all__ = ["RunResult", "generate", "synthesize", "task_runner"]
@@ -121,7 +124,9 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
                     split, source.schema_json, config.model, config.work_dir, progress=report
                 )
             else:
-                model = steps.train_model(split, source.schema_json, config.model, config.work_dir, progress=report)
+                model = steps.train_model(
+                    split, source.schema_json, config.model, config.work_dir, progress=report, privacy=config.privacy
+                )
         finally:
             if bar is not None:
                 bar.close()
@@ -147,11 +152,14 @@ def _progress_bar(epochs: int | None) -> Any:
 
 @task(name="generate-part", cache_policy=NO_CACHE)
 def generate_part_task(
-    model: ModelRef, part: int, rows: int, config: PipelineConfig, schema_json: str, run_dir: Path
+    model: ModelRef, part: int, rows: int, config: PipelineConfig, split: SplitRef, schema_json: str, run_dir: Path
 ) -> TableRef:
     with _timed(f"generate-part {part}"):
-        make = images.generate_image_part if config.model.kind == "image" else steps.generate_part
-        table = make(model, part, rows, config.generate, schema_json, run_dir)
+        if config.model.kind == "image":
+            table = images.generate_image_part(model, part, rows, config.generate, schema_json, run_dir)
+        else:
+            privacy_filter = None if config.privacy is None else (split, config.privacy)
+            table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir, privacy_filter)
         get_run_logger().info("part %d: %d rows", part, rows)
     return table
 
@@ -168,27 +176,45 @@ def task_runner(runner: RunnerConfig) -> Any:
 
 
 @flow(name="generate", log_prints=False)
-def generate(model: ModelRef, config: PipelineConfig, rows: int, source: SourceRef, run_dir: Path) -> list[TableRef]:
+def generate(
+    model: ModelRef, config: PipelineConfig, rows: int, source: SourceRef, split: SplitRef, run_dir: Path
+) -> list[TableRef]:
     """Generate ``rows`` rows as part files, one task per part, on the flow's task runner (threads or Dask)."""
     plan = steps.part_plan(rows, config.generate.partitions)
     futures = [
-        generate_part_task.submit(model, index, part_rows, config, source.schema_json, run_dir)
+        generate_part_task.submit(model, index, part_rows, config, split, source.schema_json, run_dir)
         for index, part_rows in enumerate(plan)
     ]
     return [future.result() for future in futures]
 
 
+@task(name="augment", cache_policy=NO_CACHE)
+def augment_task(
+    model: ModelRef, split: SplitRef, source: SourceRef, config: PipelineConfig, run_dir: Path
+) -> Augmented:
+    """The real training rows plus exactly the synthetic rows the configured class balance needs."""
+    with _timed("augment"):
+        augmented = augment(model, split, config, source.schema_json, run_dir)
+        get_run_logger().info(
+            "augmented %d real rows with %d synthetic rows: %s", split.train.rows, augmented.added.rows, augmented.plan
+        )
+    return augmented
+
+
 @task(name="measure", cache_policy=NO_CACHE)
 def measure_task(
-    split: SplitRef, parts: list[TableRef], source: SourceRef, model: ModelRef, config: PipelineConfig, run_dir: Path
-) -> tuple[TableRef, ReportRef]:
-    """Measure a seeded sample of the output (``generate.measure_rows``), read a row group at a time."""
+    split: SplitRef, parts: list[TableRef], source: SourceRef, model: ModelRef, config: PipelineConfig, run_dir: Path,
+    augmented: Augmented | None = None,
+) -> tuple[TableRef, ReportRef]:  # fmt: skip
+    """Measure a seeded sample of the generated rows (``generate.measure_rows``), read a row group at a time."""
     logger = get_run_logger()
     with _timed("measure"):
         produced = sum(part.rows for part in parts)
         sample = steps.sample_parts(parts, config.generate.measure_rows, split.seed, run_dir / "measured.parquet")
         logger.info("measuring a seeded sample of %d of %d generated rows", sample.rows, produced)
-        if config.model.kind == "image":
+        if augmented is not None:
+            report = measure_augmented(split, augmented, sample, model, config, source.schema_json, run_dir)
+        elif config.model.kind == "image":
             report = images.measure_images(split, sample, produced, model, config, source.schema_json, run_dir)
         else:
             report = steps.measure(split, sample, produced, source.schema_json, config, run_dir)
@@ -244,13 +270,13 @@ def gate_task(report: ReportRef) -> str | None:
 
 @task(name="contract", cache_policy=NO_CACHE)
 def contract_task(
-    split: SplitRef, sample: TableRef, produced_rows: int, config: PipelineConfig, source: SourceRef, run_dir: Path
+    split: SplitRef, sample: TableRef, rows: tuple[int, int], config: PipelineConfig, source: SourceRef, run_dir: Path
 ) -> tuple[tuple[str, ...], dict[str, Path]]:
-    """Validate the measured sample against the Great Expectations contract built from the training rows."""
+    """Validate the measured sample against the Great Expectations contract built from the training rows, and the
+    row count: ``rows`` is (asked for, produced)."""
     with _timed("contract"):
-        expected = config.generate.rows or split.train.rows
         broken, files = steps.check_synthetic_contract(
-            split, sample, expected, produced_rows, source.schema_json, run_dir
+            split, sample, rows[0], rows[1], source.schema_json, run_dir, config.privacy
         )
         get_run_logger().info("data contract: %s", "held" if not broken else "broken")
     return broken, files
@@ -264,16 +290,21 @@ def _manifest(
     report: ReportRef,
     measured_rows: int,
     contract_broken: tuple[str, ...],
+    extra: dict[str, Any],
 ) -> dict[str, Any]:
     if config.model.kind == "image":
         meta = images.ImageMeta.from_json(source.schema_json)
         described: Any = json.loads(meta.to_json())
-        arrow_schema_b64 = base64.b64encode(meta.arrow_schema().serialize().to_pybytes()).decode("ascii")
+        arrow_schema = meta.arrow_schema()
     else:
         schema = Schema.from_json(source.schema_json)
-        described, arrow_schema_b64 = schema.to_dict()["columns"], schema.arrow_schema_b64
+        described, arrow_schema = schema.to_dict()["columns"], schema.arrow_schema()
+    if config.mode == "augmentation":
+        arrow_schema = arrow_schema.append(pa.field(SYNTHETIC_FLAG, pa.bool_()))
+    arrow_schema_b64 = base64.b64encode(arrow_schema.serialize().to_pybytes()).decode("ascii")
     return {
-        "kind": "synthetic",
+        "kind": "augmented" if config.mode == "augmentation" else "synthetic",
+        "mode": config.mode,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "schema": described,
         "arrow_schema_b64": arrow_schema_b64,
@@ -287,7 +318,31 @@ def _manifest(
         "metrics": steps.metrics_summary(report),
         "gate": {"verdict": report.verdict, "failures": list(report.failures), "warnings": list(report.warnings)},
         "contract": {"held": not contract_broken, "broken": list(contract_broken)},
+        **extra,
     }
+
+
+def _mode_details(
+    config: PipelineConfig, model: ModelRef, parts: list[TableRef], augmented: Augmented | None
+) -> dict[str, Any]:
+    """The manifest's privacy block (budget spent, what the filter dropped) or augmentation block (rows added)."""
+    if config.privacy is not None:
+        spent = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8")).get("privacy_spent_")
+        return {"privacy": {**(spent or {}), "filter": steps.filter_summary(parts),
+                            "rare_category_min": config.privacy.rare_category_min}}  # fmt: skip
+    if augmented is not None:
+        settings = config.augmentation_settings()
+        return {
+            "augmentation": {
+                "label": config.label_column(),
+                "balance": settings.balance,
+                "real_rows": augmented.table.rows - augmented.added.rows,
+                "synthetic_rows": augmented.added.rows,
+                "added_per_class": augmented.plan,
+                "flag_column": "is_synthetic",
+            }
+        }
+    return {}
 
 
 def _attachments(report: ReportRef, contract_files: dict[str, Path]) -> tuple[dict[str, str], dict[str, Path]]:
@@ -356,14 +411,22 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         source = load_source_task(config, run_dir)
         split = split_task(source, config, run_dir)
         model = train_task(split, source, config, show_progress)
-        rows = config.generate.rows or split.train.rows
-        parts = generate.with_options(task_runner=task_runner(config.runner))(model, config, rows, source, run_dir)
-        produced = sum(part.rows for part in parts)
-        sample, report = measure_task(split, parts, source, model, config, run_dir)
+        augmented = None
+        if config.mode == "augmentation":
+            augmented = augment_task(model, split, source, config, run_dir)
+            parts, generated, asked = [augmented.table], [augmented.added], sum(augmented.plan.values())
+        else:
+            asked = config.generate.rows or split.train.rows
+            parts = generated = generate.with_options(task_runner=task_runner(config.runner))(
+                model, config, asked, source, split, run_dir
+            )
+        produced = sum(part.rows for part in generated)
+        sample, report = measure_task(split, generated, source, model, config, run_dir, augmented)
         failure = gate_task(report)
-        broken, contract_files = contract_task(split, sample, produced, config, source, run_dir)
+        broken, contract_files = contract_task(split, sample, (asked, produced), config, source, run_dir)
         failure = failure or steps.contract_failure(broken, config.gate.enforce)
-        manifest = _manifest(config, source, split, model, report, sample.rows, broken)
+        details = _mode_details(config, model, parts, augmented)
+        manifest = _manifest(config, source, split, model, report, sample.rows, broken, details)
         if failure is not None:
             kept = quarantine_task(parts, manifest, report, contract_files, config, failure)
             _report_artifact(config, report, (sample.rows, produced), manifest, kept, "quarantined")

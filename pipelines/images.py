@@ -3,7 +3,6 @@ class-conditional GAN trained or reused, images generated in part files, and mea
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -21,6 +20,7 @@ from pipelines.errors import ConfigError, DataError
 from pipelines.publish import missing_folders, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256
+from pipelines.steps import batch_seed, gate_bounds, model_key, write_report
 from synth import ImageSynthesizer, SynthError
 from synth.image.datasets import ImageSet, decode_image, encode_png, read_image_set
 
@@ -147,19 +147,6 @@ def load_image_source(config: PipelineConfig, run_dir: Path) -> tuple[SourceRef,
     return SourceRef(TableRef(str(path), file_sha256(path), table.num_rows), meta.to_json()), table
 
 
-def _model_key(split: SplitRef, meta_json: str, model: ModelConfig) -> str:
-    from pipelines.steps import code_version
-
-    parts = {
-        "train": split.train.sha256,
-        "meta": meta_json,
-        "model": model.estimator_params(),
-        "classifier_epochs": model.classifier_epochs,
-        "code": code_version(),
-    }
-    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
-
-
 def train_image_model(
     split: SplitRef, meta_json: str, model: ModelConfig, work_dir: Path, progress: Callable[[Any], None] | None = None
 ) -> ModelRef:
@@ -167,7 +154,7 @@ def train_image_model(
     exactly these inputs (``work_dir/models/<key>/model`` and ``.../classifier``)."""
     from validators import FeatureClassifier
 
-    key = _model_key(split, meta_json, model)
+    key = model_key(split, meta_json, {**model.estimator_params(), "classifier_epochs": model.classifier_epochs})
     folder = work_dir / "models" / key
     if (folder / "model" / "model.json").is_file() and (folder / "classifier").is_dir():
         saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
@@ -191,8 +178,6 @@ def generate_image_part(
     model: ModelRef, part: int, rows: int, generate: GenerateConfig, meta_json: str, run_dir: Path
 ) -> TableRef:
     """Write ``rows`` generated images (the training class mix) to one part file, a row group per batch."""
-    from pipelines.steps import batch_seed
-
     meta = ImageMeta.from_json(meta_json)
     synthesizer = ImageSynthesizer.load(model.path)
     batch_rows = generate.batch_rows or IMAGE_BATCH
@@ -219,11 +204,7 @@ def measure_images(
     classifier = FeatureClassifier.load(Path(model.path).parent / "classifier")
     report = validators.evaluate_images(
         train.images, train.labels, synthetic.images, synthetic.labels, holdout.images, holdout.labels,
-        classifier=classifier, bounds=config.gate.bounds(), enforce=config.gate.enforce, seed=split.seed,
+        classifier=classifier, bounds=gate_bounds(config), enforce=config.gate.enforce, seed=split.seed,
     )  # fmt: skip
     report = replace(report, context={**report.context, "synthetic_images_produced": produced_rows})
-    json_path, html_path = run_dir / "report.json", run_dir / "report.html"
-    json_path.write_text(report.to_json(), encoding="utf-8")
-    html_path.write_text(report.to_html(title="Synthetic image set quality report"), encoding="utf-8")
-    verdict = report.verdict
-    return ReportRef(str(json_path), str(html_path), verdict.status, verdict.failures, verdict.warnings)
+    return write_report(report, run_dir, title="Synthetic image set quality report")

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, SplitConfig
+from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, PrivacyConfig, SplitConfig
 from pipelines.errors import ConfigError, ContractViolation, DataError
 from pipelines.publish import missing_folders, remove_if_empty, to_arrow, version_numbers
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
@@ -25,6 +25,8 @@ from synth import Schema, SynthError, TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
+from validators.bounds import Bound
+from validators.report import Report
 
 __all__ = [
     "TABLE_BATCH",
@@ -35,10 +37,14 @@ __all__ = [
     "code_version",
     "contract_failure",
     "describe_source",
+    "estimator_params",
+    "filter_summary",
+    "gate_bounds",
     "gate_failure",
     "generate_part",
     "load_source",
     "measure",
+    "measure_report",
     "metrics_summary",
     "model_key",
     "part_plan",
@@ -47,6 +53,7 @@ __all__ = [
     "split_source",
     "split_table",
     "train_model",
+    "write_report",
 ]
 
 log = logging.getLogger(__name__)
@@ -57,10 +64,10 @@ INPUT_CONTRACT = "input-contract.json"
 SYNTHETIC_CONTRACT = "synthetic-contract.json"
 
 
-def check_model(model: ModelConfig) -> None:
+def check_model(model: ModelConfig, privacy: PrivacyConfig | None = None) -> None:
     """Refuse model settings the synthesizer would refuse, before any data is read or written."""
     try:
-        TabularSynthesizer(**model.estimator_params()).validate_params()
+        TabularSynthesizer(**estimator_params(model, privacy)).validate_params()
     except SynthError as exc:
         raise ConfigError(f"model: {exc}") from exc
 
@@ -76,7 +83,7 @@ def load_source(config: PipelineConfig, run_dir: Path) -> SourceRef:
         source, table = load_image_source(config, run_dir)
         check_input_contract(config, image_frame(table))
         return source
-    check_model(config.model)
+    check_model(config.model, config.privacy)
     table = read_source(config.source)
     if config.target is not None and config.target not in table.column_names:
         raise DataError(f"target column '{config.target}' is not in {config.source}; columns are {table.column_names}")
@@ -127,8 +134,9 @@ def _contract_frame(table: pa.Table, image: bool) -> pd.DataFrame:
 
 
 def check_synthetic_contract(
-    split: SplitRef, sample: TableRef, expected_rows: int, produced_rows: int, schema_json: str, run_dir: Path
-) -> tuple[tuple[str, ...], dict[str, Path]]:
+    split: SplitRef, sample: TableRef, expected_rows: int, produced_rows: int, schema_json: str, run_dir: Path,
+    privacy: PrivacyConfig | None = None,
+) -> tuple[tuple[str, ...], dict[str, Path]]:  # fmt: skip
     """Validate the measured sample of the synthetic set against the contract built from the training rows, and
     the exact row count of the whole set; write both contracts, the result and GX's data docs into the run folder.
     Returns the broken expectations (none: it held) and the files.
@@ -138,7 +146,12 @@ def check_synthetic_contract(
     image = json.loads(schema_json).get("kind") == "image"
     train = _contract_frame(read_table(split.train), image)
     schema = infer_schema(train) if image else Schema.from_json(schema_json)
-    contract = build_contract(train, schema, kind="synthetic", rows=sample.rows)
+    protect: dict[str, Any] = {}
+    if privacy is not None:  # no exact extremes or rare categories of real people in a published contract
+        from validators import PRIVACY_CONTRACT
+
+        protect = {**PRIVACY_CONTRACT, "min_category_count": privacy.rare_category_min}
+    contract = build_contract(train, schema, kind="synthetic", rows=sample.rows, **protect)
     (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
     (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
     result = validate_contract(_contract_frame(read_table(sample), image), contract, docs_dir=run_dir / "data-docs")
@@ -212,12 +225,17 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def model_key(split: SplitRef, schema_json: str, model: ModelConfig) -> str:
+def estimator_params(model: ModelConfig, privacy: PrivacyConfig | None = None) -> dict[str, Any]:
+    """The synthesizer's keywords: the model section's, plus the privacy section's in privacy mode."""
+    return {**model.estimator_params(), **(privacy.estimator_params() if privacy is not None else {})}
+
+
+def model_key(split: SplitRef, schema_json: str, params: dict[str, Any]) -> str:
     """The trained model's identity: the training rows' bytes, the schema, the training settings, the code."""
     parts = {
         "train": split.train.sha256,
         "schema": schema_json,
-        "model": model.estimator_params(),
+        "model": params,
         "code": code_version(),
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:24]
@@ -229,19 +247,21 @@ def train_model(
     model: ModelConfig,
     work_dir: Path,
     progress: ProgressCallback | None = None,
+    privacy: PrivacyConfig | None = None,
 ) -> ModelRef:
     """Train, or reuse the model already trained on exactly these inputs (``work_dir/models/<key>``).
 
     Training checkpoints into the same folder every ``model.checkpoint_every`` epochs, so a run killed
     mid-training picks up from its last checkpoint when it is started again.
     """
-    key = model_key(split, schema_json, model)
+    params = estimator_params(model, privacy)
+    key = model_key(split, schema_json, params)
     folder = work_dir / "models" / key
     if (folder / "model" / "model.json").is_file():
         saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
         seconds = float(sum(epoch["seconds"] for epoch in saved["history_"]))
         return ModelRef(path=str(folder / "model"), seed=saved["seed_"], seconds=seconds, key=key, reused=True)
-    synthesizer = TabularSynthesizer(**model.estimator_params())
+    synthesizer = TabularSynthesizer(**params)
     checkpoints = folder / "checkpoint"
     created = missing_folders(checkpoints)
     checkpoints.mkdir(parents=True, exist_ok=True)
@@ -274,19 +294,56 @@ def batch_seed(seed: int, part: int, batch: int) -> int:
 
 
 def generate_part(
-    model: ModelRef, part: int, rows: int, generate: GenerateConfig, schema_json: str, run_dir: Path
-) -> TableRef:
-    """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each)."""
+    model: ModelRef, part: int, rows: int, generate: GenerateConfig, schema_json: str, run_dir: Path,
+    privacy_filter: tuple[SplitRef, PrivacyConfig] | None = None,
+) -> TableRef:  # fmt: skip
+    """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each).
+
+    With ``privacy_filter`` (privacy mode), rows that copy a training row or come closer to one than the configured
+    percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly ``rows`` rows;
+    what was dropped is written beside the part (``<part>.filter.json``).
+    """
     synthesizer = TabularSynthesizer.load(model.path)
-    arrow_schema = Schema.from_json(schema_json).arrow_schema()
+    schema = Schema.from_json(schema_json)
+    arrow_schema = schema.arrow_schema()
     path = run_dir / f"synthetic-{part:05d}.parquet"
+    flt = None if privacy_filter is None else _privacy_filter(*privacy_filter, schema)
+    reports = []
     batch_rows = generate.batch_rows or TABLE_BATCH
     with pq.ParquetWriter(path, arrow_schema.remove_metadata()) as writer:
         for batch, start in enumerate(range(0, rows, batch_rows)):
-            n = min(batch_rows, rows - start)
-            frame = synthesizer.sample(n, seed=batch_seed(generate.seed, part, batch))
+            n, seed = min(batch_rows, rows - start), batch_seed(generate.seed, part, batch)
+            if flt is None:
+                frame = synthesizer.sample(n, seed=seed)
+            else:
+                from validators.privacy_filter import filter_and_refill
+
+                frame, report = filter_and_refill(lambda count, s: synthesizer.sample(count, seed=s), n, flt, seed=seed)
+                reports.append(report)
             writer.write_table(to_arrow(frame, arrow_schema))
+    if reports:
+        path.with_suffix(".filter.json").write_text(json.dumps(reports), encoding="utf-8")
     return TableRef(path=str(path), sha256=file_sha256(path), rows=rows)
+
+
+def _privacy_filter(split: SplitRef, privacy: PrivacyConfig, schema: Schema) -> Any:
+    from validators.privacy_filter import PrivacyFilter
+
+    train, holdout = (table_to_frame(read_table(ref)) for ref in (split.train, split.holdout))
+    return PrivacyFilter().fit(train, holdout, schema=schema, percentile=privacy.filter_percentile, seed=split.seed)
+
+
+def filter_summary(parts: list[TableRef]) -> dict[str, Any] | None:
+    """What the privacy filter dropped over all parts (None when it did not run)."""
+    reports = []
+    for part in parts:
+        found = Path(part.path).with_suffix(".filter.json")
+        if found.is_file():
+            reports += json.loads(found.read_text(encoding="utf-8"))
+    if not reports:
+        return None
+    totals = {key: sum(int(r[key]) for r in reports) for key in ("asked", "drawn", "dropped", "exact_copies")}
+    return {**totals, "line": reports[0]["line"], "percentile": reports[0]["percentile"]}
 
 
 def sample_parts(parts: list[TableRef], rows: int, seed: int, path: Path) -> TableRef:
@@ -312,23 +369,40 @@ def measure(
     split: SplitRef, sample: TableRef, produced_rows: int, schema_json: str, config: PipelineConfig, run_dir: Path
 ) -> ReportRef:
     """Run the validator suite on the measured sample; the report says how many rows were made and measured."""
+    return write_report(measure_report(split, sample, produced_rows, schema_json, config), run_dir)
+
+
+def measure_report(
+    split: SplitRef, sample: TableRef, produced_rows: int, schema_json: str, config: PipelineConfig
+) -> Report:
+    """The tabular suite's report on the measured sample (privacy mode: with its stricter default levels)."""
     import validators
 
-    schema = Schema.from_json(schema_json)
     report = validators.evaluate(
         table_to_frame(read_table(split.train)),
         table_to_frame(read_table(sample)),
         table_to_frame(read_table(split.holdout)),
-        schema=schema,
+        schema=Schema.from_json(schema_json),
         target=config.target,
-        bounds=config.gate.bounds(),
+        bounds=gate_bounds(config),
         enforce=config.gate.enforce,
         seed=split.seed,
     )
-    report = replace(report, context={**report.context, "synthetic_rows_produced": produced_rows})
+    return replace(report, context={**report.context, "synthetic_rows_produced": produced_rows})
+
+
+def gate_bounds(config: PipelineConfig) -> dict[str, Bound]:
+    """The gate's levels: the config's overrides on the defaults, which are stricter in privacy mode."""
+    from validators import PRIVACY_BOUNDS
+
+    return config.gate.bounds(PRIVACY_BOUNDS if config.mode == "privacy" else {})
+
+
+def write_report(report: Report, run_dir: Path, title: str = "Synthetic data quality report") -> ReportRef:
+    """The report as JSON and HTML in the run folder, and the reference the later steps pass on."""
     json_path, html_path = run_dir / "report.json", run_dir / "report.html"
     json_path.write_text(report.to_json(), encoding="utf-8")
-    html_path.write_text(report.to_html(), encoding="utf-8")
+    html_path.write_text(report.to_html(title=title), encoding="utf-8")
     verdict = report.verdict
     return ReportRef(str(json_path), str(html_path), verdict.status, verdict.failures, verdict.warnings)
 

@@ -2,6 +2,7 @@
 
 from synth.errors import (
     ConditionError,
+    ConditionShortfall,
     ModelFileError,
     NotFittedError,
     ParameterError,
@@ -9,12 +10,14 @@ from synth.errors import (
     SynthError,
 )
 from synth.image import ImageEpochStats, ImageSynthesizer
+from synth.rebalance import plan_rebalance, rebalance
 from synth.schema import ColumnSpec, Schema, infer_schema
 from synth.tabular import EpochStats, TabularSynthesizer
 
 __all__ = [
     "ColumnSpec",
     "ConditionError",
+    "ConditionShortfall",
     "EpochStats",
     "ImageEpochStats",
     "ImageSynthesizer",
@@ -26,4 +29,6 @@ __all__ = [
     "SynthError",
     "TabularSynthesizer",
     "infer_schema",
+    "plan_rebalance",
+    "rebalance",
 ]

@@ -8,12 +8,14 @@ import pytest
 
 PUBLIC = {
     "synth": {
-        "ColumnSpec", "ConditionError", "EpochStats", "ImageEpochStats", "ImageSynthesizer", "ModelFileError",
-        "NotFittedError", "ParameterError", "Schema", "SchemaError", "SynthError", "TabularSynthesizer", "infer_schema",
+        "ColumnSpec", "ConditionError", "ConditionShortfall", "EpochStats", "ImageEpochStats", "ImageSynthesizer",
+        "ModelFileError", "NotFittedError", "ParameterError", "Schema", "SchemaError", "SynthError",
+        "TabularSynthesizer", "infer_schema", "plan_rebalance", "rebalance",
     },
     "validators": {
         "DEFAULT_BOUNDS", "Bound", "ClassifierFileError", "FeatureClassifier", "MetricInputError", "MetricResult",
-        "Report", "ValidatorError", "Verdict", "decide", "evaluate", "evaluate_images",
+        "Report", "ValidatorError", "Verdict", "augmentation_lift", "decide", "evaluate", "evaluate_images",
+        "PRIVACY_BOUNDS", "PRIVACY_CONTRACT", "PrivacyFilter", "PrivacyFilterError", "filter_and_refill",
     },
     "pipelines": {"load_published"},
 }  # fmt: skip

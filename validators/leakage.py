@@ -25,6 +25,7 @@ __all__ = [
     "low_dcr_share",
     "membership_inference",
     "nndr",
+    "row_keys",
 ]
 
 
@@ -38,13 +39,16 @@ def _canonical(series: pd.Series) -> pd.Series:
     return values.astype(object).where(values.notna(), None).astype(str)
 
 
-def _row_hashes(frame: pd.DataFrame, columns: list[str]) -> np.ndarray:
-    normalised = pd.DataFrame({c: _canonical(frame[c]) for c in columns})
+def row_keys(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
+    """One 64-bit key per row of its modelled columns in canonical form: rows that are equal value for value have
+    equal keys whatever their dtypes (identifiers and constants are left out, as every leakage check does).
+    """
+    normalised = pd.DataFrame({c.name: _canonical(frame[c.name]) for c in modelled_columns(schema)})
     return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
 
 
-def _copy_share(train_hashes: np.ndarray, frame: pd.DataFrame, columns: list[str]) -> float:
-    return float(np.isin(_row_hashes(frame, columns), train_hashes).mean())
+def _copy_share(train_keys: np.ndarray, frame: pd.DataFrame, schema: Schema) -> float:
+    return float(np.isin(row_keys(frame, schema), train_keys).mean())
 
 
 def exact_copy_rate(
@@ -55,10 +59,9 @@ def exact_copy_rate(
     Real tables hold duplicates (Adult does), so the holdout's copy share is the honest baseline, not zero.
     """
     check_columns(schema, train, synthetic, holdout)
-    columns = [c.name for c in modelled_columns(schema)]
-    train_hashes = _row_hashes(train, columns)
-    value = _copy_share(train_hashes, synthetic, columns)
-    reference = _copy_share(train_hashes, holdout, columns)
+    train_keys = row_keys(train, schema)
+    value = _copy_share(train_keys, synthetic, schema)
+    reference = _copy_share(train_keys, holdout, schema)
     details = {"copies": round(value * len(synthetic)), "rows": len(synthetic)}
     return make_record(
         "exact_copy_rate", "leakage", value, reference, bound or DEFAULT_BOUNDS["exact_copy_rate"], details

@@ -206,13 +206,13 @@ class ImageSynthesizer:
     def _generate(self, indices: np.ndarray, seed: int) -> np.ndarray:
         """Images for the class positions ``indices``, in chunks, from the EMA generator in float32."""
         generator = torch.Generator(device=self.device_).manual_seed(seed)
-        chunks = []
-        with torch.no_grad():
+        out = np.empty((len(indices), *self.image_shape_), dtype=np.uint8)
+        with torch.inference_mode():
             for start in range(0, len(indices), _SAMPLE_CHUNK_IMAGES):
                 labels = torch.as_tensor(indices[start : start + _SAMPLE_CHUNK_IMAGES], device=self.device_)
                 noise = torch.randn(len(labels), self.noise_dim, generator=generator, device=self.device_)
-                chunks.append(_to_pixels(self.generator_(noise, labels), self.image_shape_))
-        return np.concatenate(chunks) if chunks else np.zeros((0, *self.image_shape_), dtype=np.uint8)
+                out[start : start + len(labels)] = _to_pixels(self.generator_(noise, labels), self.image_shape_)
+        return out
 
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "generator_"):
@@ -400,5 +400,5 @@ def _to_pixels(images: Tensor, shape: tuple[int, ...]) -> np.ndarray:
     size = images.shape[2]
     top, left = (size - height) // 2, (size - width) // 2
     crop = images[:, :, top : top + height, left : left + width].float()
-    pixels = ((crop + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    pixels = crop.add(1.0).mul_(127.5).round_().clamp_(0, 255).to(torch.uint8)
     return pixels.permute(0, 2, 3, 1).cpu().numpy().reshape(len(images), *shape)

@@ -13,7 +13,10 @@ from synth.errors import SchemaError
 from synth.schema import ColumnSpec
 from synth.tabular.mixture import Mode, fit_modes, mode_posteriors
 
-__all__ = ["Codec", "Span", "codec_from_dict", "fit_codec"]
+__all__ = ["OTHER_LABEL", "Codec", "Span", "codec_from_dict", "fit_codec", "rare_replacement"]
+
+#: What the rows of a text column's dropped (rare or undisclosed) categories decode to.
+OTHER_LABEL = "other"
 
 _SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
 _DATETIME_UNITS_NS = (86_400 * 10**9, 10**9, 10**6, 10**3, 1)
@@ -62,14 +65,23 @@ class NumericCodec(Codec):
     """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls.
 
     Datetimes are modelled as nanoseconds after ``origin`` (their minimum), so float64 keeps their resolution;
-    decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes).
+    decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes). With ``clip``
+    (the private path's bounds, which real values may exceed) values are clipped to [low, high] before encoding.
     """
 
     def __init__(
-        self, kind: str, modes: list[Mode], low: float, high: float, nullable: bool, step: float, origin: int = 0
+        self,
+        kind: str,
+        modes: list[Mode],
+        low: float,
+        high: float,
+        nullable: bool,
+        step: float,
+        origin: int = 0,
+        clip: bool = False,
     ) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
-        self.nullable, self.step, self.origin = nullable, step, origin
+        self.nullable, self.step, self.origin, self.clip = nullable, step, origin, clip
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
         if nullable:
             spans.append(Span(2, "softmax"))
@@ -101,6 +113,8 @@ class NumericCodec(Codec):
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
         values = self._values(series)
+        if self.clip:
+            values = np.clip(values, self.low, self.high)  # NaN (null) stays NaN
         null = np.isnan(values)
         present = np.where(null, self.modes[0].mean, values)
         post = mode_posteriors(present, self.modes)
@@ -141,26 +155,79 @@ class NumericCodec(Codec):
             "nullable": self.nullable,
             "step": self.step,
             "origin": self.origin,
+            "clip": self.clip,
         }
 
 
 class CategoricalCodec(Codec):
-    """One-hot over the most frequent levels (nulls are a level); rarer levels share one pooled slot."""
+    """One-hot over the most frequent levels (nulls are a level); rarer levels share one pooled slot.
+
+    With ``rare_min`` > 1, levels seen fewer times are not kept at all: their rows go to the pooled slot, whose
+    generated rows decode (in proportion to those rows) to ``rare_replacement`` instead, never to a rare level.
+    """
 
     def __init__(self, levels: list[Any], pooled: list[Any], pooled_weights: list[float]) -> None:
         self.levels, self.pooled, self.pooled_weights = levels, pooled, pooled_weights
         self.spans = (Span(len(levels) + (1 if pooled else 0), "softmax"),)
 
     @classmethod
-    def fit(cls, series: pd.Series, max_categories: int, max_pooled: int = 10_000) -> CategoricalCodec:
+    def fit(
+        cls,
+        series: pd.Series,
+        max_categories: int,
+        max_pooled: int = 10_000,
+        *,
+        spec: ColumnSpec | None = None,
+        rare_min: int = 1,
+    ) -> CategoricalCodec:
         counts = _as_python(series).value_counts(dropna=False, sort=True)
         values = [None if _is_null(v) else v for v in counts.index.tolist()]
         freqs = counts.to_numpy()
+        rare = np.array([v is not None and f < rare_min for v, f in zip(values, freqs, strict=True)], dtype=bool)
+        if rare.any():
+            if spec is None:
+                raise ValueError("rare_min > 1 needs the column's spec (to choose what rare rows decode to)")
+            kept = [v for v, r in zip(values, rare, strict=True) if not r]
+            replacement = rare_replacement(spec, kept)
+            codec, _ = cls.with_pooled_slot(
+                kept, freqs[~rare].tolist(), float(freqs[rare].sum()), replacement, max_categories, max_pooled
+            )
+            return codec
         if len(values) <= max_categories:
             return cls(values, [], [])
         keep = max_categories - 1
         rest = freqs[keep : keep + max_pooled].astype(np.float64)
         return cls(values[:keep], values[keep : keep + max_pooled], (rest / rest.sum()).tolist())
+
+    @classmethod
+    def with_pooled_slot(
+        cls,
+        levels: list[Any],
+        counts: list[float],
+        other_count: float,
+        replacement: Any,
+        max_categories: int,
+        max_pooled: int = 10_000,
+    ) -> tuple[CategoricalCodec, list[float]]:
+        """A codec that always has a pooled slot, and its slot counts.
+
+        The most frequent ``max_categories - 1`` levels get their own slot; the pooled slot holds the other levels
+        and ``other_count`` rows of dropped categories, which decode to ``replacement``.
+        """
+        order = np.argsort(-np.asarray(counts, dtype=np.float64), kind="stable")
+        levels = [levels[i] for i in order]
+        ranked = [float(counts[i]) for i in order]
+        keep = max_categories - 1
+        pooled, weights = levels[keep : keep + max_pooled], ranked[keep : keep + max_pooled]
+        if replacement in pooled:
+            weights[pooled.index(replacement)] += other_count
+        else:
+            pooled.append(replacement)
+            weights.append(other_count)
+        total = sum(weights)
+        shares = [w / total for w in weights] if total > 0 else [float(v == replacement) for v in pooled]
+        slot_counts = [*ranked[:keep], sum(ranked[keep:]) + other_count]
+        return cls(levels[:keep], pooled, shares), slot_counts
 
     @property
     def other_index(self) -> int | None:
@@ -270,12 +337,19 @@ class IdCodec(Codec):
         return {"codec": "id", "numeric": self.numeric, "max_id": self.max_id}
 
 
-def fit_codec(series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, max_categories: int) -> Codec:
-    """The codec for a column's kind, fitted on its values."""
+def fit_codec(
+    series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, max_categories: int, rare_min: int = 1
+) -> Codec:
+    """The codec for a column's kind, fitted on its values; categories seen under ``rare_min`` times are dropped."""
     if spec.kind in ("continuous", "integer", "datetime"):
         return NumericCodec.fit(series, spec, rng)
     if spec.kind in ("categorical", "boolean"):
-        return CategoricalCodec.fit(series, max_categories)
+        return CategoricalCodec.fit(series, max_categories, spec=spec, rare_min=rare_min)
+    if spec.kind == "constant" and int(series.notna().sum()) < rare_min:
+        raise SchemaError(
+            f"constant column '{spec.name}' holds its value fewer than rare_category_min={rare_min} times, so it "
+            "may not be emitted: drop the column or lower rare_category_min"
+        )
     if spec.kind == "constant":
         return ConstantCodec.fit(series, spec)
     numeric = spec.arrow_type.startswith(("int", "uint"))
@@ -288,7 +362,14 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
     if kind == "numeric":
         modes = [Mode(*m) for m in data["modes"]]
         return NumericCodec(
-            data["kind"], modes, data["low"], data["high"], data["nullable"], data["step"], data["origin"]
+            data["kind"],
+            modes,
+            data["low"],
+            data["high"],
+            data["nullable"],
+            data["step"],
+            data["origin"],
+            data.get("clip", False),
         )
     if kind == "categorical":
         return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"])
@@ -297,6 +378,34 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
     if kind == "id":
         return IdCodec(data["numeric"], data["max_id"])
     raise ValueError(f"unknown codec '{kind}'")
+
+
+def rare_replacement(spec: ColumnSpec, levels: list[Any]) -> Any:
+    """What rows of dropped (rare or undisclosed) categories decode to, so that such a category never appears.
+
+    The text ``OTHER_LABEL`` in a text column (in a pandas ``category`` column only when it declares that
+    category); otherwise null when the column is nullable; otherwise the most frequent kept level (``levels`` are
+    ranked by count). A column with none of these options is a SchemaError.
+    """
+    labels = [v for v in levels if v is not None]
+    if spec.pandas_dtype == "category":
+        text = spec.categories is not None and OTHER_LABEL in spec.categories
+    else:
+        text = (
+            spec.kind == "categorical"
+            and pd.api.types.is_string_dtype(pd.api.types.pandas_dtype(spec.pandas_dtype))
+            and all(isinstance(v, str) for v in labels)
+        )
+    if text:
+        return OTHER_LABEL
+    if spec.nullable:
+        return None
+    if labels:
+        return labels[0]
+    raise SchemaError(
+        f"column '{spec.name}' has no category frequent enough to be emitted and is neither text nor nullable: "
+        "lower rare_category_min, give its categories in public_metadata, or drop the column"
+    )
 
 
 def _is_null(value: Any) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import math
 import pickle
 import secrets
 import shutil
@@ -19,11 +20,13 @@ import pyarrow as pa
 import torch
 
 from synth.devices import resolve_device
-from synth.errors import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError
+from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
 from synth.schema import Schema, infer_schema, table_to_frame
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
-from synth.tabular.codecs import ConstantCodec
+from synth.tabular.codecs import IdCodec
+from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
 from synth.tabular.networks import TabularGenerator, activate
+from synth.tabular.private_metadata import check_public_metadata, check_public_metadata_shape
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.training import (
     Checkpointing,
@@ -42,6 +45,8 @@ log = logging.getLogger(__name__)
 MIN_ROWS = 10
 _FORMAT_VERSION = 1
 _SAMPLE_CHUNK_ROWS = 20_000
+#: Batches targeted sampling may draw for a combination of conditions or a range before it reports a shortfall.
+DEFAULT_MAX_TRIES = 20
 
 
 class TabularSynthesizer:
@@ -59,9 +64,25 @@ class TabularSynthesizer:
         pac: rows the critic judges together (PacGAN).
         learning_rate: Adam learning rate of both networks.
         discriminator_steps: critic updates per generator update.
+        privacy_epsilon: None trains as usual; a number > 0 makes the fit (epsilon, delta)-differentially private
+            for that epsilon in total: preprocessing from public or noisy metadata, then DP-SGD on the critic
+            (see synth/tabular/private.py and private_metadata.py; ``pac`` is 1 there and checkpoints still work).
+        privacy_delta: the delta of that guarantee.
+        max_grad_norm: per-sample gradient clipping norm of DP-SGD.
+        metadata_share: share of epsilon (and of delta, when category lists are disclosed) spent on the
+            preprocessing metadata that ``public_metadata`` does not give; the rest goes to DP-SGD.
+        public_metadata: ``{column: {"min": x, "max": y}}`` for numeric or datetime columns (datetimes as ISO
+            strings) and ``{column: {"categories": [...]}}`` for categorical or boolean ones, used verbatim and at no
+            privacy cost by private fits (real values outside the bounds are clipped to them).
+        rare_category_min: categories seen fewer times are never emitted verbatim, in both modes: their rows are
+            pooled and decode to "other" in text columns, else to null when the column is nullable, else to its
+            most frequent kept level.
 
     Attributes:
         schema_, transformer_, generator_, history_, seed_, device_: set by ``fit``.
+        privacy_spent_: None, or for a private fit {"epsilon_target", "epsilon_spent" (metadata + DP-SGD, basic
+            composition), "epsilon_sgd", "epsilon_metadata", "delta", "delta_sgd", "delta_metadata",
+            "noise_multiplier", "steps", "planned_steps", "sample_rate", "stopped_early"}.
     """
 
     def __init__(
@@ -78,6 +99,12 @@ class TabularSynthesizer:
         pac: int = 10,
         learning_rate: float = 2e-4,
         discriminator_steps: int = 1,
+        privacy_epsilon: float | None = None,
+        privacy_delta: float = 1e-5,
+        max_grad_norm: float = 1.0,
+        metadata_share: float = 0.1,
+        public_metadata: Mapping[str, Mapping[str, Any]] | None = None,
+        rare_category_min: int = 1,
     ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size
@@ -90,6 +117,12 @@ class TabularSynthesizer:
         self.pac = pac
         self.learning_rate = learning_rate
         self.discriminator_steps = discriminator_steps
+        self.privacy_epsilon = privacy_epsilon
+        self.privacy_delta = privacy_delta
+        self.max_grad_norm = max_grad_norm
+        self.metadata_share = metadata_share
+        self.public_metadata = public_metadata
+        self.rare_category_min = rare_category_min
 
     # the estimator contract
     def get_params(self, deep: bool = True) -> dict[str, Any]:
@@ -126,6 +159,22 @@ class TabularSynthesizer:
             dims = getattr(self, name)
             if not isinstance(dims, list | tuple) or not dims or not all(isinstance(d, int) and d >= 1 for d in dims):
                 raise ParameterError(f"{name} must be a non-empty sequence of ints >= 1, got {dims!r}")
+        self._validate_privacy_params()
+
+    def _validate_privacy_params(self) -> None:
+        """The privacy parameters' ranges, and the shape of public_metadata (its columns are checked by fit)."""
+        if self.privacy_epsilon is not None and not (_is_number(self.privacy_epsilon) and self.privacy_epsilon > 0):
+            raise ParameterError(f"privacy_epsilon must be None or a number > 0, got {self.privacy_epsilon!r}")
+        for name in ("privacy_delta", "metadata_share"):
+            value = getattr(self, name)
+            if not (_is_number(value) and 0 < value < 1):
+                raise ParameterError(f"{name} must be a number in (0, 1), got {value!r}")
+        if not (_is_number(self.max_grad_norm) and self.max_grad_norm > 0):
+            raise ParameterError(f"max_grad_norm must be a number > 0, got {self.max_grad_norm!r}")
+        rare = self.rare_category_min
+        if not isinstance(rare, int) or isinstance(rare, bool) or rare < 1:
+            raise ParameterError(f"rare_category_min must be an int >= 1, got {rare!r}")
+        check_public_metadata_shape(self.public_metadata)
 
     # fit
     def fit(
@@ -173,7 +222,13 @@ class TabularSynthesizer:
             self.epochs,
         )
         rng = np.random.default_rng(self.seed_)
-        self.transformer_ = TableTransformer(schema, max_categories=self.max_categories).fit(frame, rng)
+        check_public_metadata(self.public_metadata, schema)
+        if self.privacy_epsilon is not None:
+            return self._fit_private(frame, schema, rng, progress, store, checkpoint_every, resume_from)
+        self.privacy_spent_: dict[str, Any] | None = None
+        self.transformer_ = TableTransformer(
+            schema, max_categories=self.max_categories, rare_category_min=self.rare_category_min
+        ).fit(frame, rng)
         encoded = torch.as_tensor(self.transformer_.transform(frame, rng), device=self.device_)
         sampler = self._sampler(frame)
         generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
@@ -187,6 +242,68 @@ class TabularSynthesizer:
         if store is not None:
             store.remove()
         return self
+
+    # --- private fit (privacy mode: see synth/tabular/private.py) ---
+    def _fit_private(
+        self,
+        frame: pd.DataFrame,
+        schema: Schema,
+        rng: np.random.Generator,
+        progress: ProgressCallback | None,
+        store: CheckpointFile | None,
+        checkpoint_every: int,
+        resume_from: TrainingState | None,
+    ) -> Self:
+        """Fit under (privacy_epsilon, privacy_delta)-DP; the accountant's figures end in ``privacy_spent_``."""
+        from synth.tabular.private import PrivacySettings, fit_private  # Opacus loads only for private fits
+
+        assert self.privacy_epsilon is not None
+        settings = PrivacySettings(
+            float(self.privacy_epsilon),
+            float(self.privacy_delta),
+            float(self.max_grad_norm),
+            float(self.metadata_share),
+            self.public_metadata,
+            self.rare_category_min,
+        )
+        generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
+        checkpointing = None
+        if store is not None:
+            checkpointing = Checkpointing(checkpoint_every, functools.partial(store.save, self.seed_), resume_from)
+        result = fit_private(
+            frame,
+            schema,
+            settings,
+            self._plan(),
+            max_categories=self.max_categories,
+            rng=rng,
+            generator=generator,
+            progress=progress,
+            checkpointing=checkpointing,
+        )
+        self.transformer_, self.generator_, self.history_ = result.transformer, result.generator, result.history
+        self.condition_counts_ = result.condition_counts
+        self.privacy_spent_ = result.privacy_spent
+        spent = result.privacy_spent
+        log.info(
+            "privacy: epsilon %.4g spent of %.4g (metadata %.4g + DP-SGD %.4g, basic composition), delta %.3g; "
+            "noise multiplier %.4g, %d of %d steps at sample rate %.4g%s",
+            spent["epsilon_spent"],
+            spent["epsilon_target"],
+            spent["epsilon_metadata"],
+            spent["epsilon_sgd"],
+            spent["delta"],
+            spent["noise_multiplier"],
+            spent["steps"],
+            spent["planned_steps"],
+            spent["sample_rate"],
+            " (stopped early: budget reached)" if spent["stopped_early"] else "",
+        )
+        if store is not None:
+            store.remove()
+        return self
+
+    # --- end of private fit ---
 
     def _training_settings(self) -> dict[str, Any]:
         """What decides the trained weights, for a checkpoint's fingerprint: every parameter but the device string,
@@ -229,16 +346,61 @@ class TabularSynthesizer:
         return ConditionalSampler.from_rows(slots, widths, self.device_)
 
     # sample
-    def sample(self, n: int, *, conditions: Mapping[str, Any] | None = None, seed: int | None = None) -> pd.DataFrame:
-        """Exactly ``n`` rows; with ``conditions={column: value}`` every row has that value in that column."""
+    # --- sample and conditions (augmentation mode: see synth/tabular/conditions.py) ---
+    def sample(
+        self,
+        n: int,
+        *,
+        conditions: Mapping[str, Any] | None = None,
+        seed: int | None = None,
+        max_tries: int = DEFAULT_MAX_TRIES,
+    ) -> pd.DataFrame:
+        """Exactly ``n`` rows, each satisfying every condition; the same seed gives the same rows.
+
+        ``conditions`` maps up to three categorical (or boolean) columns to one value each, e.g.
+        ``{"sex": "Female", "race": "White"}``, and/or one continuous, integer or datetime column to an inclusive
+        ``(low, high)`` range, e.g. ``{"age": (30, 40)}`` (a 2-tuple or list is a range).
+
+        Exactness: one categorical column alone is exact by construction: the generator is conditioned on the
+        value through its conditional vector and the column is written with it. Combinations and ranges condition
+        the generator on the rarest requested value, then draw batches (sized by the measured acceptance rate) and
+        keep only rows that satisfy every condition, for at most ``max_tries`` batches. When they succeed every
+        returned row satisfies every condition (checked, never forced); when fewer than ``n`` rows were found,
+        ConditionShortfall (a ConditionError) says how many after how many tries and carries the partial rows.
+        An unknown column or value, more than three categorical columns, more than one range, a range on a
+        categorical column, an inverted or empty range, or one outside the real data's range is a ConditionError.
+        """
         self._check_is_fitted()
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ParameterError(f"n must be an int >= 0, got {n!r}")
+        if not isinstance(max_tries, int) or isinstance(max_tries, bool) or max_tries < 1:
+            raise ParameterError(f"max_tries must be an int >= 1, got {max_tries!r}")
         seed = seed if seed is not None else secrets.randbits(63)
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         rng = np.random.default_rng(seed)
-        fixed = self._resolve_conditions(conditions or {})
+        plan = self._resolve_conditions(conditions or {})
         sampler = self._generation_sampler()
+        if plan.single:
+            return self._draw(n, plan.fixed, sampler, generator, rng)
+
+        def draw(size: int) -> pd.DataFrame:
+            return self._draw(size, plan.fixed, sampler, generator, rng)
+
+        rows, stats = sample_matching(draw, plan, n, max_tries)
+        rows = self._fresh_ids(rows, rng)
+        if stats.found < n:
+            raise stats.shortfall(rows, plan)
+        return rows
+
+    def _draw(
+        self,
+        n: int,
+        fixed: tuple[str, int | None, Any] | None,
+        sampler: ConditionalSampler,
+        generator: torch.Generator,
+        rng: np.random.Generator,
+    ) -> pd.DataFrame:
+        """``n`` decoded rows, conditioned on ``fixed`` (column, slot, value), whose column is written with it."""
         chunks = []
         with torch.no_grad():
             for start in range(0, n, _SAMPLE_CHUNK_ROWS):
@@ -249,6 +411,13 @@ class TabularSynthesizer:
         if fixed is not None:
             name, _, value = fixed
             frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
+        return frame
+
+    def _fresh_ids(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """Identifiers made afresh for rows gathered from several batches (each batch numbers its own from 1)."""
+        for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
+            if isinstance(codec, IdCodec):
+                frame[spec.name] = build_column(codec.decode(np.zeros((len(frame), 0)), rng), spec)
         return frame
 
     def _generate(
@@ -274,42 +443,11 @@ class TabularSynthesizer:
         widths = [codec.width for _, _, codec in discrete]
         return ConditionalSampler(np.asarray(self.condition_counts_, dtype=np.int64), widths, self.device_)
 
-    def _resolve_conditions(self, conditions: Mapping[str, Any]) -> tuple[str, int | None, Any] | None:
-        """(column, global slot, value) of the one conditioned column, or None; a constant column has no slot."""
-        if not conditions:
-            return None
-        if not isinstance(conditions, Mapping):
-            raise ConditionError(f"conditions must be a mapping of column to value, got {type(conditions).__name__}")
-        discrete = self.transformer_.discrete_columns()
-        names = [name for name, _, _ in discrete]
-        for column in conditions:
-            if column not in self.schema_.names:
-                raise ConditionError(f"unknown column {column!r} in conditions; columns are {self.schema_.names}")
-            if column not in names and self.schema_[column].kind != "constant":
-                kind = self.schema_[column].kind
-                raise ConditionError(
-                    f"column {column!r} is {kind}; conditions take categorical or boolean columns {names}"
-                )
-        if len(conditions) > 1:
-            raise ConditionError(f"conditions take one column at a time, got {sorted(conditions)}")
-        ((column, value),) = conditions.items()
-        if column not in names:
-            return self._constant_condition(column, _plain(value))
-        position = names.index(column)
-        codec = discrete[position][2]
-        local = codec.index_of(_plain(value))
-        if local is None:
-            shown = [v for v in codec.levels[:20]]
-            raise ConditionError(f"value {value!r} never appears in column {column!r}; seen values include {shown}")
-        offset = sum(c.width for _, _, c in discrete[:position])
-        return column, offset + local, _plain(value)
+    def _resolve_conditions(self, conditions: Mapping[str, Any]) -> ConditionPlan:
+        """The conditions checked against the fitted model (ConditionError otherwise), with their anchor."""
+        return resolve_conditions(conditions, self.schema_, self.transformer_, list(self.condition_counts_))
 
-    def _constant_condition(self, column: str, value: Any) -> tuple[str, None, Any]:
-        codec = self.transformer_.codecs_[self.schema_.names.index(column)]
-        assert isinstance(codec, ConstantCodec)
-        if value == codec.value or (value is None and codec.null_share > 0):
-            return column, None, value
-        raise ConditionError(f"value {value!r} never appears in column {column!r}; its only value is {codec.value!r}")
+    # --- end of sample and conditions ---
 
     def _check_is_fitted(self) -> None:
         if not hasattr(self, "generator_"):
@@ -335,6 +473,7 @@ class TabularSynthesizer:
                 "data_width": self.transformer_.width,
                 "condition_width": len(self.condition_counts_),
                 "history_": [_stats_dict(s) for s in self.history_],
+                "privacy_spent_": self.privacy_spent_,
             }
             (staging / "model.json").write_text(json.dumps(state, indent=2))
             torch.save(self.generator_.state_dict(), staging / "generator.pt")
@@ -379,6 +518,7 @@ class TabularSynthesizer:
             )
         for key in ("generator_dims", "discriminator_dims"):
             params[key] = tuple(params[key])
+        params["public_metadata"] = _untag_tuples(params.get("public_metadata"))
         model = cls(**params) if device is None else cls(**{**params, "device": device})
         model.device_ = resolve_device(model.device)
         model.seed_ = state["seed_"]
@@ -386,6 +526,7 @@ class TabularSynthesizer:
         model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
         model.condition_counts_ = state["condition_counts_"]
         model.history_ = [EpochStats(**s) for s in state["history_"]]
+        model.privacy_spent_ = state.get("privacy_spent_")
         net = TabularGenerator(
             model.noise_dim,
             state["condition_width"],
@@ -414,6 +555,12 @@ _PARAM_NAMES = (
     "pac",
     "learning_rate",
     "discriminator_steps",
+    "privacy_epsilon",
+    "privacy_delta",
+    "max_grad_norm",
+    "metadata_share",
+    "public_metadata",
+    "rare_category_min",
 )
 _DEFAULTS = {name: getattr(TabularSynthesizer(), name) for name in _PARAM_NAMES}
 
@@ -430,13 +577,36 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
             raise SchemaError(f"column '{column}' is entirely null; drop it or fill it before training")
 
 
-def _plain(value: Any) -> Any:
-    """numpy scalars as Python ones, so they compare equal to the JSON-stored levels."""
-    return value.item() if isinstance(value, np.generic) else value
-
-
 def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    jsonable = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
+    if params.get("public_metadata") is not None:
+        jsonable["public_metadata"] = _tag_tuples(params["public_metadata"])
+    return jsonable
+
+
+def _tag_tuples(value: Any) -> Any:
+    """public_metadata as JSON that keeps tuples apart from lists ({"__tuple__": [...]}), so load rebuilds it."""
+    if isinstance(value, Mapping):
+        return {k: _tag_tuples(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_tag_tuples(v) for v in value]}
+    if isinstance(value, list):
+        return [_tag_tuples(v) for v in value]
+    return value
+
+
+def _untag_tuples(value: Any) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"__tuple__"}:
+            return tuple(_untag_tuples(v) for v in value["__tuple__"])
+        return {k: _untag_tuples(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_untag_tuples(v) for v in value]
+    return value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _stats_dict(stats: EpochStats) -> dict[str, Any]:

@@ -16,19 +16,32 @@ __all__ = ["TableTransformer", "build_column"]
 class TableTransformer:
     """Encodes a table into the GAN's space and decodes generated rows into a DataFrame with the input's dtypes.
 
+    ``rare_category_min``: categories seen fewer times are never emitted (see ``CategoricalCodec``).
+
     Attributes:
         codecs_: one codec per schema column, in schema order.
     """
 
-    def __init__(self, schema: Schema, *, max_categories: int = 100) -> None:
+    def __init__(self, schema: Schema, *, max_categories: int = 100, rare_category_min: int = 1) -> None:
         self.schema = schema
         self.max_categories = max_categories
+        self.rare_category_min = rare_category_min
 
     def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> TableTransformer:
         self.codecs_: list[Codec] = [
-            fit_codec(frame[c.name], c, rng, max_categories=self.max_categories) for c in self.schema
+            fit_codec(frame[c.name], c, rng, max_categories=self.max_categories, rare_min=self.rare_category_min)
+            for c in self.schema
         ]
         return self
+
+    @classmethod
+    def from_codecs(
+        cls, schema: Schema, codecs: list[Codec], *, max_categories: int, rare_category_min: int
+    ) -> TableTransformer:
+        """A transformer with codecs built elsewhere (the private path's, from public or noisy metadata)."""
+        transformer = cls(schema, max_categories=max_categories, rare_category_min=rare_category_min)
+        transformer.codecs_ = list(codecs)
+        return transformer
 
     @property
     def spans(self) -> list[Span]:
@@ -66,11 +79,16 @@ class TableTransformer:
         return pd.DataFrame(columns)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"max_categories": self.max_categories, "codecs": [c.to_dict() for c in self.codecs_]}
+        return {
+            "max_categories": self.max_categories,
+            "rare_category_min": self.rare_category_min,
+            "codecs": [c.to_dict() for c in self.codecs_],
+        }
 
     @classmethod
     def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableTransformer:
-        transformer = cls(schema, max_categories=data["max_categories"])
+        rare = data.get("rare_category_min", 1)
+        transformer = cls(schema, max_categories=data["max_categories"], rare_category_min=rare)
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         return transformer
 

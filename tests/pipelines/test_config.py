@@ -8,7 +8,7 @@ import pytest
 
 from pipelines.config import load_config
 from pipelines.errors import ConfigError
-from synth import TabularSynthesizer
+from synth import ImageSynthesizer, TabularSynthesizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -86,7 +86,13 @@ def test_model_section_passes_only_what_was_set() -> None:
 
     params = ModelConfig(epochs=5).estimator_params()
     assert params == {"epochs": 5}
-    assert set(ModelConfig.model_fields) - {"kind", "checkpoint_every"} <= set(TabularSynthesizer().get_params())
+    assert ModelConfig(kind="image", channels=8).estimator_params() == {"channels": 8}
+    # every model key is a keyword of the synthesizer of its kind (or a pipeline setting of that kind)
+    image_only = {"channels", "ema_decay", "augment", "classifier_epochs"}
+    tabular_only = {"max_categories", "discriminator_steps", "generator_dims", "discriminator_dims", "checkpoint_every"}
+    fields = set(ModelConfig.model_fields) - {"kind"}
+    assert fields - image_only - {"checkpoint_every"} <= set(TabularSynthesizer().get_params())
+    assert fields - tabular_only - {"classifier_epochs"} <= set(ImageSynthesizer().get_params())
 
 
 def test_digest_is_stable_and_changes_with_content(tmp_path: Path) -> None:

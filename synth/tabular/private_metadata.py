@@ -1,0 +1,320 @@
+"""The private path's preprocessing: every column's codec from public metadata or from noisy, accounted statistics.
+
+With ``privacy_epsilon`` set nothing that reads the training rows may leak around the accountant, so no codec is
+fitted on the rows as the ordinary path does (no Gaussian mixture, no real minimum or maximum, no real category
+list). Each column's codec comes from the ``public_metadata`` given for it, or else from a noisy statistic paid out
+of the metadata budget. Every such statistic is one query; the queries share the budget equally and compose by
+basic composition (their epsilons and deltas add up):
+
+- continuous, integer and datetime columns: bounds. Public ``{"min", "max"}`` are used verbatim. Otherwise a
+  Laplace-noised histogram over fixed bins (signed powers of two; 365-day bins for datetimes) is thresholded so that
+  an empty bin passes with probability below ``_FALSE_BIN``, and the bounds are the outer edges of the lowest and
+  highest bins that pass (the bin with the largest noisy count when none does): pure epsilon-DP, no delta. Values
+  are then encoded min-max style on a fixed grid of ``_GRID_MODES`` modes inside the bounds (no data-fitted
+  mixture) and clipped to them, so no real extreme value can come back.
+- categorical and boolean columns: Laplace-noised counts for the conditional sampler. Public ``{"categories"}``
+  fix the levels; otherwise the levels are the stability-based histogram's: a seen value is disclosed only when its
+  noisy count reaches ``1 + ln(1 / (2 delta_q)) / epsilon_q``, which makes disclosing the list (epsilon_q,
+  delta_q)-DP. Levels whose noisy count is under ``rare_category_min`` are dropped too (for public levels only when
+  it is above 1). A private codec always has a pooled slot: rows of dropped or undisclosed values go there, and
+  its generated rows decode to ``codecs.rare_replacement`` (``"other"`` in a text column, else null when the column
+  is nullable, else the most frequent kept level), never to a dropped value.
+- constant columns: the value (public, or disclosed by the same threshold) and a noisy null share.
+- id columns: nothing is read (fresh ids are made).
+
+Taken as public, as in Opacus (whose sample rate is set from it): the row count. Also the schema: column names,
+kinds, nullability and dtypes (with a pandas ``category`` dtype's declared categories). Build the schema from
+public information, or pass one, where those must stay private. Noise is drawn with numpy (no secure mode).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.errors import ParameterError, SchemaError
+from synth.schema import ColumnSpec, Schema
+from synth.tabular.codecs import (
+    CategoricalCodec,
+    Codec,
+    ConstantCodec,
+    IdCodec,
+    NumericCodec,
+    _as_python,
+    _datetime_ns,
+    _is_null,
+    rare_replacement,
+)
+from synth.tabular.mixture import Mode
+
+__all__ = ["MetadataSpend", "check_public_metadata", "check_public_metadata_shape", "private_codecs"]
+
+_NUMERIC_KINDS = ("continuous", "integer", "datetime")
+_DISCRETE_KINDS = ("categorical", "boolean")
+_GRID_MODES = 10  # fixed modes of a private numeric column: equal-width slices of its bounds
+_MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
+_YEAR_NS = 365 * 86_400 * 10**9
+_FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
+_UNITS_NS = (("timestamp[s", 1e9), ("timestamp[ms", 1e6), ("timestamp[us", 1e3), ("timestamp[ns", 1.0))
+
+
+@dataclass(frozen=True, slots=True)
+class MetadataSpend:
+    """What the preprocessing spent: (epsilon, delta) by basic composition over ``queries`` noisy statistics."""
+
+    epsilon: float
+    delta: float
+    queries: int
+
+
+def check_public_metadata_shape(public: Any) -> None:
+    """ParameterError unless ``public`` is None or {column: {"min", "max"}} / {column: {"categories": [...]}}."""
+    if public is None:
+        return
+    example = '{"age": {"min": 17, "max": 90}, "sex": {"categories": ["Female", "Male"]}}'
+    if not isinstance(public, Mapping):
+        raise ParameterError(f"public_metadata must be None or a mapping like {example}, got {public!r}")
+    for column, entry in public.items():
+        if not isinstance(column, str) or not isinstance(entry, Mapping):
+            raise ParameterError(f"public_metadata must map column names to mappings like {example}, got {public!r}")
+        keys = set(entry)
+        if keys == {"categories"}:
+            categories = entry["categories"]
+            scalars = isinstance(categories, list | tuple) and all(
+                v is None or isinstance(v, str | int | float | bool) for v in categories
+            )
+            if not scalars or not categories or len(set(map(repr, categories))) != len(categories):
+                raise ParameterError(
+                    f"public_metadata['{column}']['categories'] must be a non-empty list of distinct strings, numbers "
+                    f"or booleans, got {categories!r}"
+                )
+        elif keys != {"min", "max"}:
+            raise ParameterError(
+                f"public_metadata['{column}'] must have the keys min and max, or categories; got {sorted(keys)}"
+            )
+    try:
+        json.dumps(public)
+    except (TypeError, ValueError) as exc:
+        raise ParameterError(f"public_metadata must be JSON-able (datetimes as ISO strings): {exc}") from exc
+
+
+def check_public_metadata(public: Mapping[str, Mapping[str, Any]] | None, schema: Schema) -> None:
+    """SchemaError for an entry that names no column of ``schema`` or does not fit its column's kind."""
+    if not public:
+        return
+    unknown = sorted(set(public) - set(schema.names))
+    if unknown:
+        raise SchemaError(f"public_metadata names unknown column(s) {unknown}; columns are {schema.names}")
+    for column, entry in public.items():
+        spec = schema[column]
+        if spec.kind in _NUMERIC_KINDS:
+            if "min" not in entry:
+                raise SchemaError(f"public_metadata['{column}'] must give min and max: '{column}' is {spec.kind}")
+            low, high = _public_bounds(spec, entry)
+            if not low <= high:
+                raise SchemaError(f"public_metadata['{column}'] has min {entry['min']!r} > max {entry['max']!r}")
+        elif spec.kind in _DISCRETE_KINDS or spec.kind == "constant":
+            if "categories" not in entry:
+                raise SchemaError(f"public_metadata['{column}'] must give categories: '{column}' is {spec.kind}")
+            if spec.kind == "constant" and len(entry["categories"]) != 1:
+                raise SchemaError(f"public_metadata['{column}'] must give the one category of constant '{column}'")
+        else:
+            raise SchemaError(f"public_metadata['{column}']: '{column}' is an id column, which is never modelled")
+
+
+def private_codecs(
+    frame: pd.DataFrame,
+    schema: Schema,
+    *,
+    public: Mapping[str, Mapping[str, Any]] | None,
+    epsilon: float,
+    delta: float,
+    rare_min: int,
+    max_categories: int,
+    rng: np.random.Generator,
+) -> tuple[list[Codec], dict[str, list[int]], MetadataSpend]:
+    """Codecs for every column, noisy slot counts of the discrete ones, and what it spent of (epsilon, delta)."""
+    public = public or {}
+    queries = [c.name for c in schema if c.kind in (*_DISCRETE_KINDS, "constant")]
+    queries += [c.name for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
+    disclosing = [c.name for c in schema if c.kind in (*_DISCRETE_KINDS, "constant") and c.name not in public]
+    eps_q = epsilon / len(queries) if queries else math.inf
+    delta_q = delta / len(disclosing) if disclosing else 0.0
+    threshold = 1 + math.log(1 / (2 * delta_q)) / eps_q if disclosing else math.inf
+    codecs: list[Codec] = []
+    counts: dict[str, list[int]] = {}
+    for spec in schema:
+        series, entry = frame[spec.name], public.get(spec.name)
+        if spec.kind in _NUMERIC_KINDS:
+            codecs.append(_numeric_codec(series, spec, entry, eps_q, rng))
+        elif spec.kind in _DISCRETE_KINDS:
+            cats = None if entry is None else list(entry["categories"])
+            codec, slot_counts = _categorical_codec(series, spec, cats, eps_q, threshold, rare_min, max_categories, rng)
+            codecs.append(codec)
+            counts[spec.name] = slot_counts
+        elif spec.kind == "constant":
+            value = None if entry is None else list(entry["categories"])
+            codecs.append(_constant_codec(series, spec, value, eps_q, max(threshold, rare_min), rng))
+        else:
+            numeric = spec.arrow_type.startswith(("int", "uint"))
+            codecs.append(IdCodec(numeric, int(np.iinfo(np.dtype(spec.arrow_type)).max) if numeric else None))
+    spent = MetadataSpend(epsilon if queries else 0.0, delta if disclosing else 0.0, len(queries))
+    return codecs, counts, spent
+
+
+def _numeric_codec(
+    series: pd.Series, spec: ColumnSpec, entry: Mapping[str, Any] | None, epsilon: float, rng: np.random.Generator
+) -> NumericCodec:
+    """A fixed-grid, clipping codec inside public or noisy bounds (datetimes: nanoseconds after the lower one)."""
+    null = series.isna().to_numpy()
+    if spec.kind == "datetime":
+        values = _datetime_ns(series)[~null]
+    else:
+        values = series.to_numpy(dtype=np.float64, na_value=np.nan)[~null]
+        if not np.isfinite(values).all():
+            raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
+    if entry is not None:
+        low, high = _public_bounds(spec, entry)
+    else:
+        low, high = _noisy_bounds(values, epsilon, rng, datetime=spec.kind == "datetime")
+    step, origin = (1.0 if spec.kind == "integer" else 0.0), 0
+    if spec.kind == "datetime":
+        step = next((ns for prefix, ns in _UNITS_NS if spec.arrow_type.startswith(prefix)), 1.0)
+        step = 86_400e9 if spec.arrow_type.startswith("date") else step
+        origin = int(low // step * step)
+        low, high = 0.0, float(high - origin)
+    return NumericCodec(spec.kind, _grid_modes(low, high), low, high, spec.nullable, step, origin, clip=True)
+
+
+def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, float]:
+    """Public min and max as numbers (datetimes: nanoseconds since the epoch, UTC)."""
+    try:
+        if spec.kind == "datetime":
+            return tuple(float(_timestamp_ns(entry[key])) for key in ("min", "max"))  # type: ignore[return-value]
+        if any(isinstance(entry[key], bool) for key in ("min", "max")):
+            raise TypeError("booleans are not bounds")
+        low, high = float(entry["min"]), float(entry["max"])
+    except (TypeError, ValueError) as exc:
+        raise SchemaError(
+            f"public_metadata['{spec.name}'] min/max must be {'timestamps' if spec.kind == 'datetime' else 'numbers'}"
+            f" for {spec.kind} column '{spec.name}', got {entry['min']!r}, {entry['max']!r}"
+        ) from exc
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise SchemaError(f"public_metadata['{spec.name}'] bounds must be finite, got {low}, {high}")
+    return low, high
+
+
+def _timestamp_ns(value: Any) -> int:
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.as_unit("ns").value)
+
+
+def _noisy_bounds(
+    values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool
+) -> tuple[float, float]:
+    """Outer edges of the lowest and highest bins whose Laplace-noised count passes the no-false-bin threshold."""
+    index, edges = _datetime_bins(values) if datetime else _log_bins(values)
+    noisy = np.bincount(index, minlength=len(edges)) + rng.laplace(0.0, 1.0 / epsilon, len(edges))
+    threshold = math.log(len(edges) / (2 * _FALSE_BIN)) / epsilon
+    passed = np.flatnonzero(noisy > threshold)
+    if len(passed) == 0:
+        passed = np.array([int(np.argmax(noisy))])
+    return float(edges[passed[0], 0]), float(edges[passed[-1], 1])
+
+
+def _log_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each value and (low, high) edges: negative powers of two, then exact zero, then positive ones."""
+    exps = np.arange(_MIN_EXP, _MAX_EXP, dtype=np.float64)
+    positive = np.stack([2.0**exps, 2.0 ** (exps + 1)], axis=1)
+    edges = np.concatenate([-positive[::-1, ::-1], [[0.0, 0.0]], positive])
+    zero = len(exps)
+    magnitude = np.abs(values)
+    exp = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))
+    k = np.clip(exp, _MIN_EXP, _MAX_EXP - 1).astype(np.int64) - _MIN_EXP
+    index = np.where(magnitude < 2.0**_MIN_EXP, zero, np.where(values > 0, zero + 1 + k, zero - 1 - k))
+    return index.astype(np.int64), edges
+
+
+def _datetime_bins(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each timestamp (int64 nanoseconds) and edges: 365-day bins over the whole nanosecond range."""
+    first = pd.Timestamp.min.value // _YEAR_NS
+    last = pd.Timestamp.max.value // _YEAR_NS
+    starts = np.arange(first, last + 1, dtype=np.int64) * _YEAR_NS
+    low = np.maximum(starts, pd.Timestamp.min.value).astype(np.float64)
+    high = np.minimum(starts + _YEAR_NS, pd.Timestamp.max.value).astype(np.float64)
+    return (ns // _YEAR_NS - first).astype(np.int64), np.stack([low, high], axis=1)
+
+
+def _grid_modes(low: float, high: float) -> list[Mode]:
+    """Equal-width modes tiling [low, high]: a value sits at most half a slice from its mode's mean, so a decoded
+    value can overshoot the bounds and be clipped onto them (a spike at a bound, e.g. zeros, stays reachable)."""
+    if high <= low:
+        return [Mode(low, 0.0, 1.0)]
+    width = (high - low) / _GRID_MODES
+    return [Mode(low + (i + 0.5) * width, width / 4, 1.0 / _GRID_MODES) for i in range(_GRID_MODES)]
+
+
+def _categorical_codec(
+    series: pd.Series,
+    spec: ColumnSpec,
+    categories: list[Any] | None,
+    epsilon: float,
+    threshold: float,
+    rare_min: int,
+    max_categories: int,
+    rng: np.random.Generator,
+) -> tuple[CategoricalCodec, list[int]]:
+    """Levels (public, or disclosed by the noisy-count threshold), their noisy counts, and the pooled slot."""
+    observed = _as_python(series).value_counts(dropna=False, sort=True)
+    true = {None if _is_null(v) else v: int(c) for v, c in observed.items()}
+    cells = list(categories) if categories is not None else [v for v in true if v is not None]
+    if spec.nullable and None not in cells:
+        cells.append(None)
+    noisy = np.array([true.get(c, 0) for c in cells], dtype=np.float64) + rng.laplace(0, 1 / epsilon, len(cells))
+    if categories is not None:
+        keep = np.array([rare_min <= 1 or c is None or x >= rare_min for c, x in zip(cells, noisy, strict=True)])
+        outside = len(series) - sum(true.get(c, 0) for c in cells)  # values the public list lacks: their own cell
+        other = outside + float(rng.laplace(0, 1 / epsilon)) + float(np.clip(noisy[~keep], 0, None).sum())
+    else:
+        need = max(threshold, rare_min)
+        keep = np.array([c is None or x >= need for c, x in zip(cells, noisy, strict=True)], dtype=bool)
+        other = len(series) - float(np.clip(noisy[keep], 0, None).sum())
+    kept = [c for c, k in zip(cells, keep, strict=True) if k]
+    ranked = sorted(zip(kept, noisy[keep].tolist(), strict=True), key=lambda pair: -pair[1])
+    replacement = rare_replacement(spec, [c for c, _ in ranked])
+    codec, slot_counts = CategoricalCodec.with_pooled_slot(
+        kept, np.clip(noisy[keep], 0, None).tolist(), max(other, 0.0), replacement, max_categories
+    )
+    return codec, [max(1, round(c)) for c in slot_counts]  # every slot stays drawable
+
+
+def _constant_codec(
+    series: pd.Series,
+    spec: ColumnSpec,
+    categories: list[Any] | None,
+    epsilon: float,
+    need: float,
+    rng: np.random.Generator,
+) -> ConstantCodec:
+    """The one value (public, or disclosed when its noisy count reaches ``need``) and a noisy null share."""
+    null = int(series.isna().sum())
+    noisy_null, noisy_present = np.array([null, len(series) - null]) + rng.laplace(0, 1 / epsilon, 2)
+    if categories is None and noisy_present < need:
+        raise SchemaError(
+            f"constant column '{spec.name}' is too small to disclose its value privately: give it in "
+            f"public_metadata ({{'{spec.name}': {{'categories': [value]}}}}) or drop the column"
+        )
+    value = series.dropna().iloc[:1] if categories is None else pd.Series(categories)
+    if categories is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
+        value = pd.Series(pd.to_datetime(value))
+    base = ConstantCodec.fit(value, spec)
+    share = float(np.clip(noisy_null / len(series), 0.0, 1.0)) if spec.nullable else 0.0
+    return ConstantCodec(base.value, share, base.is_datetime)
