@@ -165,7 +165,7 @@ def filter_and_refill(
     rate = dropped / drawn if drawn else 1.0
     raise PrivacyFilterError(
         f"privacy filter kept only {n_kept} of {n} rows after {max_rounds} rounds: {dropped} of {drawn} drawn rows "
-        f"({rate:.1%}) were exact copies of training rows ({copies}) or closer to one than percentile {flt.percentile_:g} "
-        f"of holdout-to-train distances ({flt.line_:.4g}); the model reproduces its training rows: "
+        f"({rate:.1%}) were exact copies of training rows ({copies}) or closer to one than percentile "
+        f"{flt.percentile_:g} of holdout-to-train distances ({flt.line_:.4g}); the model reproduces its training rows: "
         "train it with a smaller privacy budget (epsilon) or fewer epochs, or allow more rounds"
     )

@@ -54,11 +54,15 @@ class ImageSynthesizer:
         seed: seed of every random draw in ``fit``; None draws one (kept as ``seed_``).
         device: "auto" (CUDA when present), "cpu" or "cuda[:N]".
         noise_dim: size of the generator's noise input.
-        channels: base network width (4*channels at the 4x4 stage).
-        learning_rate: Adam learning rate of both networks.
+        channels: base network width (4*channels at the 4x4 stage); 32 trains an 8,000-image 28x28 epoch in about
+            16 s on two CPU cores; 64 does four times the multiply-adds.
+        learning_rate: Adam learning rate of both networks (betas 0, 0.9). On Fashion-MNIST 2e-3 learns fastest
+            (3 epochs: conditional accuracy 0.85 of the holdout's 0.84, against 0.84 at 1e-3 and 0.62 at 5e-4).
         ema_decay: decay of the moving average of the generator's weights that sampling uses (ramped up as
             min(ema_decay, (1 + t) / (10 + t)) at step t, so a short fit is not stuck near the initial weights).
-        augment: DiffAugment policy for the discriminator's inputs, e.g. "color,translation,cutout"; "" for none.
+        augment: DiffAugment policy for the discriminator's inputs, e.g. "color,translation,cutout"; "" (the
+            default) for none. It slows learning (3 epochs on 8,000 images: conditional accuracy 0.64 with all
+            three, 0.75 with translation, 0.84 with none); it is meant for sets of a few hundred images.
 
     Attributes:
         classes_, class_counts_, image_shape_, generator_, history_, seed_, device_: set by ``fit``.
@@ -72,10 +76,10 @@ class ImageSynthesizer:
         seed: int | None = None,
         device: str = "auto",
         noise_dim: int = 128,
-        channels: int = 64,
-        learning_rate: float = 2e-4,
+        channels: int = 32,
+        learning_rate: float = 2e-3,
         ema_decay: float = 0.999,
-        augment: str = "color,translation,cutout",
+        augment: str = "",
     ) -> None:
         self.epochs = epochs
         self.batch_size = batch_size

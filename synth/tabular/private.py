@@ -115,26 +115,10 @@ def fit_private(
     transformer = TableTransformer.from_codecs(
         schema, codecs, max_categories=max_categories, rare_category_min=settings.rare_category_min
     )
-    device = generator.device
-    data = torch.as_tensor(transformer.transform(frame, rng), device=device)
-    discrete = transformer.discrete_columns()
-    widths = [codec.width for _, _, codec in discrete]
-    counts = [c for name, _, _ in discrete for c in slot_counts[name]]
-    sampler = ConditionalSampler(np.asarray(counts, dtype=np.int64), widths, device)
-    offsets = np.cumsum([0, *widths])[:-1]
-    local = [codec.codes(frame[name]) for name, _, codec in discrete]
-    row_slots = torch.as_tensor(
-        np.stack(local, axis=1) + offsets if local else np.zeros((len(frame), 0)), device=device
-    )
-    spans: list[tuple[int, int, str]] = []
-    start = 0
-    for span in transformer.spans:
-        spans.append((start, span.width, span.activation))
-        start += span.width
-    blocks = [(start, codec.width) for _, start, codec in discrete]
+    counts = [c for name, _, _ in transformer.discrete_columns() for c in slot_counts[name]]
+    trainer = _PrivateTrainer(*_training_inputs(transformer, frame, counts, rng, generator.device), plan, generator)
     margin = 1e-9 * settings.epsilon  # so that metadata + DP-SGD stays <= the target after rounding
     sgd_epsilon, sgd_delta = settings.epsilon - meta.epsilon - margin, settings.delta - meta.delta
-    trainer = _PrivateTrainer(data, spans, blocks, row_slots.long(), sampler, plan, generator)
     g_net, history, sgd = trainer.run(sgd_epsilon, sgd_delta, settings.max_grad_norm, progress, checkpointing)
     spent = {
         "epsilon_target": float(settings.epsilon),
@@ -151,6 +135,31 @@ def fit_private(
         "stopped_early": sgd["steps"] < sgd["planned_steps"],
     }
     return PrivateFit(transformer, g_net, history, counts, spent)
+
+
+def _training_inputs(
+    transformer: TableTransformer,
+    frame: pd.DataFrame,
+    counts: list[int],
+    rng: np.random.Generator,
+    device: torch.device,
+) -> tuple[Tensor, list[tuple[int, int, str]], list[tuple[int, int]], Tensor, ConditionalSampler]:
+    """The encoded rows, output heads, condition blocks, each row's global slot per discrete column, and a sampler
+    of conditions built from the noisy slot counts."""
+    data = torch.as_tensor(transformer.transform(frame, rng), device=device)
+    discrete = transformer.discrete_columns()
+    widths = [codec.width for _, _, codec in discrete]
+    sampler = ConditionalSampler(np.asarray(counts, dtype=np.int64), widths, device)
+    offsets = np.cumsum([0, *widths])[:-1]
+    local = [codec.codes(frame[name]) for name, _, codec in discrete]
+    slots = np.stack(local, axis=1) + offsets if local else np.zeros((len(frame), 0), dtype=np.int64)
+    spans: list[tuple[int, int, str]] = []
+    start = 0
+    for span in transformer.spans:
+        spans.append((start, span.width, span.activation))
+        start += span.width
+    blocks = [(start, codec.width) for _, start, codec in discrete]
+    return data, spans, blocks, torch.as_tensor(slots, device=device).long(), sampler
 
 
 @contextmanager
@@ -234,8 +243,34 @@ class _PrivateTrainer:
         progress: ProgressCallback | None,
         checkpointing: Checkpointing | None,
     ) -> tuple[TabularGenerator, list[EpochStats], dict[str, Any]]:
+        """Train for the planned steps or as many as (epsilon, delta) allows; report the accountant's figures."""
         plan = self.plan
         planned = plan.epochs * self.steps_per_epoch * plan.discriminator_steps
+        sigma, allowed = self._schedule(epsilon, delta, planned)
+        accountant = self._private_critic(sigma, max_grad_norm)
+        history = self._resume(checkpointing, accountant, sigma)
+        done = len(history) * self.steps_per_epoch * plan.discriminator_steps
+        for epoch in range(len(history) + 1, plan.epochs + 1):
+            if done == allowed:
+                break
+            started = time.perf_counter()
+            (d_mean, g_mean, c_mean), done = self._epoch(done, allowed)
+            stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
+            history.append(stats)
+            log.debug("private epoch %d/%d: D(fake) %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
+            if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
+                checkpointing.save(self._state(epoch, history))
+            if progress is not None:
+                progress(stats)
+        self.g_net.eval()
+        assert accountant.history == [(sigma, self.sample_rate, done)]  # one accountant step per critic step
+        with _quiet_accountant():
+            spent = float(accountant.get_epsilon(delta, alphas=_ALPHAS))
+        report = {"epsilon": spent, "noise_multiplier": sigma, "steps": done, "planned_steps": planned}
+        return self.g_net, history, {**report, "sample_rate": self.sample_rate}
+
+    def _schedule(self, epsilon: float, delta: float, planned: int) -> tuple[float, int]:
+        """The noise multiplier and the steps allowed (ParameterError when not even one is)."""
         sigma, allowed = noise_schedule(epsilon, delta, self.sample_rate, planned)
         if allowed == 0:
             raise ParameterError(
@@ -251,52 +286,42 @@ class _PrivateTrainer:
                 planned,
                 sigma,
             )
+        return sigma, allowed
+
+    def _private_critic(self, sigma: float, max_grad_norm: float) -> RDPAccountant:
+        """Wrap the critic for ghost clipping (per-row gradient norms without per-row gradients) and its optimiser
+        for noise; return the accountant its steps are recorded in."""
         self.d_module = GradSampleModuleFastGradientClipping(
             self.critic, loss_reduction="sum", max_grad_norm=max_grad_norm, use_ghost_clipping=True
         )
-        inner = torch.optim.Adam(self.d_module.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9))
+        inner = torch.optim.Adam(self.d_module.parameters(), lr=self.plan.learning_rate, betas=(0.5, 0.9))
         self.d_opt = DPOptimizerFastGradientClipping(
             inner,
             noise_multiplier=sigma,
             max_grad_norm=max_grad_norm,
-            expected_batch_size=2 * plan.batch_size,  # real rows expected per step, plus as many generated ones
+            expected_batch_size=2 * self.plan.batch_size,  # real rows expected per step, plus as many generated
             loss_reduction="mean",
             generator=self.generator,
             secure_mode=False,
         )
         accountant = RDPAccountant()
         self.d_opt.attach_step_hook(accountant.get_optimizer_hook_fn(sample_rate=self.sample_rate))
-        history = self._resume(checkpointing, accountant, sigma)
-        done = len(history) * self.steps_per_epoch * plan.discriminator_steps
-        for epoch in range(len(history) + 1, plan.epochs + 1):
-            started = time.perf_counter()
-            totals, steps = torch.zeros(3, device=self.device), 0
-            for _ in range(self.steps_per_epoch):
-                if done == allowed:
-                    break
-                for _ in range(min(plan.discriminator_steps, allowed - done)):
-                    d_loss = self._critic_step()
-                    done += 1
-                g_loss, c_loss = self._generator_step()
-                totals += torch.stack([d_loss, g_loss, c_loss])
-                steps += 1
-            if steps == 0:
+        return accountant
+
+    def _epoch(self, done: int, allowed: int) -> tuple[tuple[float, float, float], int]:
+        """One epoch's mean losses (critic on generated rows, generator, condition) and the DP steps done after it."""
+        totals, steps = torch.zeros(3, device=self.device), 0
+        for _ in range(self.steps_per_epoch):
+            if done == allowed:
                 break
-            d_mean, g_mean, c_mean = (totals / steps).tolist()
-            stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
-            history.append(stats)
-            log.debug("private epoch %d/%d: D(fake) %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
-            if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
-                checkpointing.save(self._state(epoch, history))
-            if progress is not None:
-                progress(stats)
-        self.g_net.eval()
-        assert len(accountant) == 0 or accountant.history[0][2] == done  # one accountant step per critic step
-        spent = epsilon_after(sigma, self.sample_rate, done, delta)
-        with _quiet_accountant():
-            assert done == 0 or math.isclose(spent, accountant.get_epsilon(delta, alphas=_ALPHAS))
-        report = {"epsilon": spent, "noise_multiplier": sigma, "steps": done, "planned_steps": planned}
-        return self.g_net, history, {**report, "sample_rate": self.sample_rate}
+            for _ in range(min(self.plan.discriminator_steps, allowed - done)):
+                d_loss = self._critic_step()
+                done += 1
+            g_loss, c_loss = self._generator_step()
+            totals += torch.stack([d_loss, g_loss, c_loss])
+            steps += 1
+        d_mean, g_mean, c_mean = (totals / steps).tolist()
+        return (d_mean, g_mean, c_mean), done
 
     def _state(self, epoch: int, history: list[EpochStats]) -> TrainingState:
         return TrainingState(

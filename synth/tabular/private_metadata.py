@@ -9,9 +9,13 @@ basic composition (their epsilons and deltas add up):
 - continuous, integer and datetime columns: bounds. Public ``{"min", "max"}`` are used verbatim. Otherwise a
   Laplace-noised histogram over fixed bins (signed powers of two; 365-day bins for datetimes) is thresholded so that
   an empty bin passes with probability below ``_FALSE_BIN``, and the bounds are the outer edges of the lowest and
-  highest bins that pass (the bin with the largest noisy count when none does): pure epsilon-DP, no delta. Values
-  are then encoded min-max style on a fixed grid of ``_GRID_MODES`` modes inside the bounds (no data-fitted
-  mixture) and clipped to them, so no real extreme value can come back.
+  highest bins that pass: pure epsilon-DP, no delta (when no bin passes, the budget cannot tell the range and fit
+  raises SchemaError asking for public bounds). Values are then encoded min-max style on a fixed grid of
+  ``_GRID_MODES`` modes inside the bounds (no data-fitted mixture) and clipped to them, so no real extreme value can
+  come back (integers with at most ``_MAX_VALUE_MODES`` possible values get one mode per value); when the same
+  noisy histogram says at least ``_SPIKE_SHARE`` of the rows are exactly zero, zero gets an exact mode of its own
+  (free: post-processing). Datetimes are rounded to their Arrow unit (the rows' own coarser resolution is not
+  looked for, as that would read them).
 - categorical and boolean columns: Laplace-noised counts for the conditional sampler. Public ``{"categories"}``
   fix the levels; otherwise the levels are the stability-based histogram's: a seen value is disclosed only when its
   noisy count reaches ``1 + ln(1 / (2 delta_q)) / epsilon_q``, which makes disclosing the list (epsilon_q,
@@ -57,10 +61,12 @@ __all__ = ["MetadataSpend", "check_public_metadata", "check_public_metadata_shap
 
 _NUMERIC_KINDS = ("continuous", "integer", "datetime")
 _DISCRETE_KINDS = ("categorical", "boolean")
-_GRID_MODES = 10  # fixed modes of a private numeric column: equal-width slices of its bounds
+_GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices of its bounds
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
 _YEAR_NS = 365 * 86_400 * 10**9
 _FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
+_MAX_VALUE_MODES = 128  # integer columns with at most this many possible values get one mode per value
+_SPIKE_SHARE = 0.05  # a noisy share of exact zeros above this gets its own exact mode (as fit_modes' spikes)
 _UNITS_NS = (("timestamp[s", 1e9), ("timestamp[ms", 1e6), ("timestamp[us", 1e3), ("timestamp[ns", 1.0))
 
 
@@ -179,17 +185,22 @@ def _numeric_codec(
         values = series.to_numpy(dtype=np.float64, na_value=np.nan)[~null]
         if not np.isfinite(values).all():
             raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
+    zeros = 0.0
     if entry is not None:
         low, high = _public_bounds(spec, entry)
     else:
-        low, high = _noisy_bounds(values, epsilon, rng, datetime=spec.kind == "datetime")
+        low, high, noisy_zeros = _noisy_bounds(spec.name, values, epsilon, rng, datetime=spec.kind == "datetime")
+        zeros = noisy_zeros / len(series)  # the row count is public
     step, origin = (1.0 if spec.kind == "integer" else 0.0), 0
     if spec.kind == "datetime":
         step = next((ns for prefix, ns in _UNITS_NS if spec.arrow_type.startswith(prefix)), 1.0)
         step = 86_400e9 if spec.arrow_type.startswith("date") else step
         origin = int(low // step * step)
         low, high = 0.0, float(high - origin)
-    return NumericCodec(spec.kind, _grid_modes(low, high), low, high, spec.nullable, step, origin, clip=True)
+    modes = _grid_modes(low, high, step if spec.kind == "integer" else 0.0)
+    if zeros >= _SPIKE_SHARE and low <= 0.0 <= high and low < high:
+        modes = [Mode(0.0, 0.0, zeros), *(Mode(m.mean, m.std, m.weight * (1 - zeros)) for m in modes)]
+    return NumericCodec(spec.kind, modes, low, high, spec.nullable, step, origin, clip=True)
 
 
 def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, float]:
@@ -218,16 +229,23 @@ def _timestamp_ns(value: Any) -> int:
 
 
 def _noisy_bounds(
-    values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool
-) -> tuple[float, float]:
-    """Outer edges of the lowest and highest bins whose Laplace-noised count passes the no-false-bin threshold."""
+    column: str, values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool
+) -> tuple[float, float, float]:
+    """Outer edges of the lowest and highest bins whose Laplace-noised count passes the no-false-bin threshold, and
+    the noisy count of exact zeros (0 for datetimes). SchemaError when no bin passes: the budget cannot tell."""
     index, edges = _datetime_bins(values) if datetime else _log_bins(values)
     noisy = np.bincount(index, minlength=len(edges)) + rng.laplace(0.0, 1.0 / epsilon, len(edges))
     threshold = math.log(len(edges) / (2 * _FALSE_BIN)) / epsilon
     passed = np.flatnonzero(noisy > threshold)
     if len(passed) == 0:
-        passed = np.array([int(np.argmax(noisy))])
-    return float(edges[passed[0], 0]), float(edges[passed[-1], 1])
+        raise SchemaError(
+            f"column '{column}': its share of the metadata budget (epsilon {epsilon:.3g}) is too small to estimate its "
+            f"bounds privately from {len(values)} values (a range needs about {threshold:.0f} rows in one power-of-two "
+            f"bin): give them in public_metadata ({{'{column}': {{'min': ..., 'max': ...}}}}), or raise "
+            "privacy_epsilon or metadata_share"
+        )
+    zeros = 0.0 if datetime else float(max(noisy[len(edges) // 2], 0.0))
+    return float(edges[passed[0], 0]), float(edges[passed[-1], 1]), zeros
 
 
 def _log_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,11 +271,18 @@ def _datetime_bins(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return (ns // _YEAR_NS - first).astype(np.int64), np.stack([low, high], axis=1)
 
 
-def _grid_modes(low: float, high: float) -> list[Mode]:
+def _grid_modes(low: float, high: float, step: float) -> list[Mode]:
     """Equal-width modes tiling [low, high]: a value sits at most half a slice from its mode's mean, so a decoded
-    value can overshoot the bounds and be clipped onto them (a spike at a bound, e.g. zeros, stays reachable)."""
+    value can overshoot the bounds and be clipped onto them (a spike at a bound, e.g. zeros, stays reachable).
+
+    Integers with at most ``_MAX_VALUE_MODES`` possible values get one mode per value instead, so that a frequent
+    value (e.g. 40 hours a week) is as easy for the generator to hit exactly as a category.
+    """
     if high <= low:
         return [Mode(low, 0.0, 1.0)]
+    if step == 1.0 and high - low + 1 <= _MAX_VALUE_MODES:
+        count = int(high - low) + 1
+        return [Mode(low + i, 0.25, 1.0 / count) for i in range(count)]
     width = (high - low) / _GRID_MODES
     return [Mode(low + (i + 0.5) * width, width / 4, 1.0 / _GRID_MODES) for i in range(_GRID_MODES)]
 
@@ -304,17 +329,24 @@ def _constant_codec(
     need: float,
     rng: np.random.Generator,
 ) -> ConstantCodec:
-    """The one value (public, or disclosed when its noisy count reaches ``need``) and a noisy null share."""
-    null = int(series.isna().sum())
-    noisy_null, noisy_present = np.array([null, len(series) - null]) + rng.laplace(0, 1 / epsilon, 2)
-    if categories is None and noisy_present < need:
-        raise SchemaError(
-            f"constant column '{spec.name}' is too small to disclose its value privately: give it in "
-            f"public_metadata ({{'{spec.name}': {{'categories': [value]}}}}) or drop the column"
-        )
-    value = series.dropna().iloc[:1] if categories is None else pd.Series(categories)
-    if categories is not None and pd.api.types.is_datetime64_any_dtype(series.dtype):
-        value = pd.Series(pd.to_datetime(value))
+    """The value (public, or the seen value with the largest noisy count when that reaches ``need``: the same
+    stability-based disclosure as categories, robust to a neighbour adding a different value) and a noisy null
+    share."""
+    present = series.dropna()
+    seen = _as_python(present).value_counts(sort=True) if categories is None else pd.Series(dtype=np.int64)
+    noisy = np.array([len(series) - len(present), *seen.to_numpy()]) + rng.laplace(0, 1 / epsilon, 1 + len(seen))
+    if categories is None:
+        best = int(np.argmax(noisy[1:])) if len(seen) else -1
+        if best < 0 or noisy[1 + best] < need:
+            raise SchemaError(
+                f"constant column '{spec.name}' is too small to disclose its value privately: give it in "
+                f"public_metadata ({{'{spec.name}': {{'categories': [value]}}}}) or drop the column"
+            )
+        value = present[_as_python(present) == seen.index[best]].iloc[:1]
+    else:
+        value = pd.Series(categories)
+        if pd.api.types.is_datetime64_any_dtype(series.dtype):
+            value = pd.Series(pd.to_datetime(value))
     base = ConstantCodec.fit(value, spec)
-    share = float(np.clip(noisy_null / len(series), 0.0, 1.0)) if spec.nullable else 0.0
+    share = float(np.clip(noisy[0] / len(series), 0.0, 1.0)) if spec.nullable else 0.0
     return ConstantCodec(base.value, share, base.is_datetime)
