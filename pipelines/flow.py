@@ -270,13 +270,14 @@ def gate_task(report: ReportRef) -> str | None:
 
 @task(name="contract", cache_policy=NO_CACHE)
 def contract_task(
-    split: SplitRef, sample: TableRef, rows: tuple[int, int], config: PipelineConfig, source: SourceRef, run_dir: Path
-) -> tuple[tuple[str, ...], dict[str, Path]]:
+    split: SplitRef, sample: TableRef, rows: tuple[int, int], config: PipelineConfig, source: SourceRef,
+    model: ModelRef, run_dir: Path,
+) -> tuple[tuple[str, ...], dict[str, Path]]:  # fmt: skip
     """Validate the measured sample against the Great Expectations contract built from the training rows, and the
     row count: ``rows`` is (asked for, produced)."""
     with _timed("contract"):
         broken, files = steps.check_synthetic_contract(
-            split, sample, rows[0], rows[1], source.schema_json, run_dir, config.privacy
+            split, sample, rows[0], rows[1], source.schema_json, run_dir, model if config.privacy else None
         )
         get_run_logger().info("data contract: %s", "held" if not broken else "broken")
     return broken, files
@@ -423,7 +424,7 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
         produced = sum(part.rows for part in generated)
         sample, report = measure_task(split, generated, source, model, config, run_dir, augmented)
         failure = gate_task(report)
-        broken, contract_files = contract_task(split, sample, (asked, produced), config, source, run_dir)
+        broken, contract_files = contract_task(split, sample, (asked, produced), config, source, model, run_dir)
         failure = failure or steps.contract_failure(broken, config.gate.enforce)
         details = _mode_details(config, model, parts, augmented)
         manifest = _manifest(config, source, split, model, report, sample.rows, broken, details)

@@ -135,7 +135,7 @@ def _contract_frame(table: pa.Table, image: bool) -> pd.DataFrame:
 
 def check_synthetic_contract(
     split: SplitRef, sample: TableRef, expected_rows: int, produced_rows: int, schema_json: str, run_dir: Path,
-    privacy: PrivacyConfig | None = None,
+    model: ModelRef | None = None,
 ) -> tuple[tuple[str, ...], dict[str, Path]]:  # fmt: skip
     """Validate the measured sample of the synthetic set against the contract built from the training rows, and
     the exact row count of the whole set; write both contracts, the result and GX's data docs into the run folder.
@@ -146,12 +146,9 @@ def check_synthetic_contract(
     image = json.loads(schema_json).get("kind") == "image"
     train = _contract_frame(read_table(split.train), image)
     schema = infer_schema(train) if image else Schema.from_json(schema_json)
-    protect: dict[str, Any] = {}
-    if privacy is not None:  # no exact extremes or rare categories of real people in a published contract
-        from validators import PRIVACY_CONTRACT
-
-        protect = {**PRIVACY_CONTRACT, "min_category_count": privacy.rare_category_min}
-    contract = build_contract(train, schema, kind="synthetic", rows=sample.rows, **protect)
+    contract = build_contract(train, schema, kind="synthetic", rows=sample.rows)
+    if model is not None:
+        _limit_to_model(contract, model, schema)
     (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
     (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
     result = validate_contract(_contract_frame(read_table(sample), image), contract, docs_dir=run_dir / "data-docs")
@@ -162,6 +159,21 @@ def check_synthetic_contract(
     if produced_rows != expected_rows:
         broken = (f"the synthetic set has {produced_rows} rows; {expected_rows} were asked for", *broken)
     return broken, files
+
+
+def _limit_to_model(contract: dict[str, Any], model: ModelRef, schema: Schema) -> None:
+    """Privacy mode: the published contract allows what the model may emit (its public or differentially private
+    bounds, the categories it disclosed and what rare ones decode to), never the real extremes or rare values."""
+    from synth.tabular.codecs import CategoricalCodec, NumericCodec
+
+    codecs = dict(zip(schema.names, TabularSynthesizer.load(model.path).transformer_.codecs_, strict=True))
+    for expectation in contract["expectations"]:
+        kwargs = expectation["kwargs"]
+        codec = codecs.get(kwargs.get("column", ""))
+        if expectation["type"] == "expect_column_values_to_be_between" and isinstance(codec, NumericCodec):
+            kwargs["min_value"], kwargs["max_value"] = codec.low, codec.high
+        elif expectation["type"] == "expect_column_values_to_be_in_set" and isinstance(codec, CategoricalCodec):
+            kwargs["value_set"] = [value for value in (*codec.levels, *codec.pooled) if value is not None]
 
 
 def contract_failure(broken: tuple[str, ...], enforce: bool) -> str | None:
@@ -395,7 +407,8 @@ def gate_bounds(config: PipelineConfig) -> dict[str, Bound]:
     """The gate's levels: the config's overrides on the defaults, which are stricter in privacy mode."""
     from validators import PRIVACY_BOUNDS
 
-    return config.gate.bounds(PRIVACY_BOUNDS if config.mode == "privacy" else {})
+    defaults = PRIVACY_BOUNDS if config.mode == "privacy" else {}
+    return {**defaults, **config.gate.bounds(defaults)}
 
 
 def write_report(report: Report, run_dir: Path, title: str = "Synthetic data quality report") -> ReportRef:

@@ -15,7 +15,7 @@ PUBLIC = {
     "validators": {
         "DEFAULT_BOUNDS", "Bound", "ClassifierFileError", "FeatureClassifier", "MetricInputError", "MetricResult",
         "Report", "ValidatorError", "Verdict", "augmentation_lift", "decide", "evaluate", "evaluate_images",
-        "PRIVACY_BOUNDS", "PRIVACY_CONTRACT", "PrivacyFilter", "PrivacyFilterError", "filter_and_refill",
+        "PRIVACY_BOUNDS", "PrivacyFilter", "PrivacyFilterError", "filter_and_refill",
     },
     "pipelines": {"load_published"},
 }  # fmt: skip

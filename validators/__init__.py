@@ -3,7 +3,7 @@ report.
 """
 
 from validators.augmentation import augmentation_lift
-from validators.bounds import DEFAULT_BOUNDS, PRIVACY_BOUNDS, PRIVACY_CONTRACT, Bound
+from validators.bounds import DEFAULT_BOUNDS, PRIVACY_BOUNDS, Bound
 from validators.errors import ClassifierFileError, MetricInputError, PrivacyFilterError, ValidatorError
 from validators.evaluate import evaluate
 from validators.gate import Verdict, decide
@@ -16,7 +16,6 @@ from validators.report import Report
 __all__ = [
     "DEFAULT_BOUNDS",
     "PRIVACY_BOUNDS",
-    "PRIVACY_CONTRACT",
     "Bound",
     "ClassifierFileError",
     "FeatureClassifier",

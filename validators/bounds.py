@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["DEFAULT_BOUNDS", "PRIVACY_BOUNDS", "PRIVACY_CONTRACT", "Bound", "Judgement", "judge"]
+__all__ = ["DEFAULT_BOUNDS", "PRIVACY_BOUNDS", "Bound", "Judgement", "judge"]
 
 Direction = Literal["min", "max"]
 Status = Literal["pass", "warn", "fail", "error"]
@@ -116,10 +116,3 @@ PRIVACY_BOUNDS: dict[str, Bound] = {
     "nndr": Bound("min", fail=0.05, warn=0.025, relative=True),
     "mia_auc": Bound("max", fail=0.55, warn=0.53),
 }
-
-#: The synthetic-data contract privacy mode builds (``validators.expectations.build_contract(..., **PRIVACY_CONTRACT,
-#: min_category_count=k)`` with k = the config's ``privacy.rare_category_min``): numeric ranges widened by 5 % of
-#: their span, so the contract does not publish the exact extremes of real people (public bounds from the config, where
-#: given, should replace them), and categories seen fewer than k times left out of the allowed sets (the synthesizer
-#: never emits them verbatim either).
-PRIVACY_CONTRACT: dict[str, float] = {"widen_ranges": 0.05}

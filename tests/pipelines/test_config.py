@@ -48,7 +48,7 @@ def test_config_hash_ignores_where_the_files_are(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("name: a\nsource: x.csv\nmodle: {}\n", "unknown key 'modle'; did you mean 'model'?"),
+        ("name: a\nsource: x.csv\nmodell: {}\n", "unknown key 'modell'; did you mean 'model'?"),
         ("name: a\nsource: x.csv\nmodel: {epoch: 3}\n", "unknown key 'model.epoch'; did you mean 'epochs'?"),
         ("name: a\nsource: x.csv\ngate: {enforced: true}\n", "unknown key 'gate.enforced'; did you mean 'enforce'?"),
         ("name: a\n", "missing required key 'source'"),
