@@ -71,7 +71,8 @@ class ModelConfig(_Section):
     @model_validator(mode="after")
     def _settings_fit_the_kind(self) -> ModelConfig:
         foreign = _IMAGE_ONLY if self.kind == "tabular" else _TABULAR_ONLY
-        given = [name for name in foreign if name in self.model_fields_set]
+        # a dumped config (a deployment's parameter) spells out every default: only a changed value is a mistake
+        given = [name for name in foreign if getattr(self, name) != type(self).model_fields[name].default]
         if given:
             other = "image" if self.kind == "tabular" else "tabular"
             raise ValueError(f"{', '.join(given)} {'is' if len(given) == 1 else 'are'} for kind: {other}")

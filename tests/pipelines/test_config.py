@@ -112,3 +112,13 @@ def test_gate_levels_override_and_stay_in_order(tmp_path: Path) -> None:
     backwards = "name: a\nsource: x.csv\ngate: {exact_copy_rate: {fail: 0.01, warn: 0.02}}\n"
     with pytest.raises(ConfigError, match=r"gate.exact_copy_rate: warn level 0.02 is not stricter than fail level"):
         load_config(_write(tmp_path, backwards))
+
+
+@pytest.mark.parametrize("model", ["{kind: tabular, epochs: 3}", "{kind: image, epochs: 3, channels: 8}"])
+def test_a_dumped_config_loads_again_as_a_deployment_parameter(tmp_path: Path, model: str) -> None:
+    """A deployment passes the whole config, every default spelled out; it must validate as it was written."""
+    from pipelines.config import PipelineConfig
+
+    config = load_config(_write(tmp_path, f"name: a\nsource: x.npz\nmodel: {model}\n"))
+    dumped = config.model_dump(mode="json", by_alias=True)
+    assert PipelineConfig.model_validate(dumped) == config
