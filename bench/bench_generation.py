@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 
 from pipelines import steps
 from pipelines.config import PipelineConfig, RunnerConfig
-from synth.tabular.synthesizer import package_versions
+from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"

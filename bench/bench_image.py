@@ -23,7 +23,7 @@ import torch
 import validators
 from synth import ImageSynthesizer
 from synth.image.datasets import ImageSet, read_image_set
-from synth.tabular.synthesizer import package_versions
+from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"

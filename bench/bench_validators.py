@@ -22,7 +22,7 @@ import validators
 from pipelines.steps import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
-from synth.tabular.synthesizer import package_versions
+from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 VENV_PYTHON = ROOT / "bench" / ".sdmetrics-venv" / "bin" / "python"

@@ -33,7 +33,7 @@ from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.store import Store
 from synth import EpochStats, ImageEpochStats, Schema
 from synth.rebalance import SYNTHETIC_FLAG
-from synth.tabular.synthesizer import package_versions
+from synth.versions import package_versions
 
 __all__ = ["RunResult", "generate", "synthesize", "task_runner"]
 

@@ -28,7 +28,7 @@ from synth.image.training import (
     to_memory_format,
     train_image_gan,
 )
-from synth.tabular.synthesizer import package_versions
+from synth.versions import package_versions
 
 __all__ = ["MAX_SIDE", "MIN_IMAGES", "MIN_SIDE", "ImageSynthesizer"]
 

@@ -134,6 +134,20 @@ def fit_private(
         "sample_rate": sgd["sample_rate"],
         "stopped_early": sgd["steps"] < sgd["planned_steps"],
     }
+    log.info(
+        "privacy: epsilon %.4g spent of %.4g (metadata %.4g + DP-SGD %.4g, basic composition), delta %.3g; "
+        "noise multiplier %.4g, %d of %d steps at sample rate %.4g%s",
+        spent["epsilon_spent"],
+        spent["epsilon_target"],
+        spent["epsilon_metadata"],
+        spent["epsilon_sgd"],
+        spent["delta"],
+        spent["noise_multiplier"],
+        spent["steps"],
+        spent["planned_steps"],
+        spent["sample_rate"],
+        " (stopped early: budget reached)" if spent["stopped_early"] else "",
+    )
     return PrivateFit(transformer, g_net, history, counts, spent)
 
 

@@ -10,7 +10,6 @@ import pickle
 import secrets
 import shutil
 from collections.abc import Mapping
-from importlib import metadata
 from pathlib import Path
 from typing import Any, Self
 
@@ -26,6 +25,7 @@ from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
 from synth.tabular.networks import TabularGenerator, activate
+from synth.tabular.params_json import jsonable_params, untag_tuples
 from synth.tabular.private_metadata import check_public_metadata, check_public_metadata_shape
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.training import (
@@ -37,6 +37,7 @@ from synth.tabular.training import (
     train_gan,
 )
 from synth.tabular.transformer import TableTransformer, build_column
+from synth.versions import package_versions
 
 __all__ = ["MIN_ROWS", "TabularSynthesizer"]
 
@@ -243,7 +244,6 @@ class TabularSynthesizer:
             store.remove()
         return self
 
-    # --- private fit (privacy mode: see synth/tabular/private.py) ---
     def _fit_private(
         self,
         frame: pd.DataFrame,
@@ -284,26 +284,9 @@ class TabularSynthesizer:
         self.transformer_, self.generator_, self.history_ = result.transformer, result.generator, result.history
         self.condition_counts_ = result.condition_counts
         self.privacy_spent_ = result.privacy_spent
-        spent = result.privacy_spent
-        log.info(
-            "privacy: epsilon %.4g spent of %.4g (metadata %.4g + DP-SGD %.4g, basic composition), delta %.3g; "
-            "noise multiplier %.4g, %d of %d steps at sample rate %.4g%s",
-            spent["epsilon_spent"],
-            spent["epsilon_target"],
-            spent["epsilon_metadata"],
-            spent["epsilon_sgd"],
-            spent["delta"],
-            spent["noise_multiplier"],
-            spent["steps"],
-            spent["planned_steps"],
-            spent["sample_rate"],
-            " (stopped early: budget reached)" if spent["stopped_early"] else "",
-        )
         if store is not None:
             store.remove()
         return self
-
-    # --- end of private fit ---
 
     def _training_settings(self) -> dict[str, Any]:
         """What decides the trained weights, for a checkpoint's fingerprint: every parameter but the device string,
@@ -311,7 +294,7 @@ class TabularSynthesizer:
 
         An explicit seed is in it; with seed=None the seed drawn by the interrupted fit is taken from its checkpoint.
         """
-        params = {k: v for k, v in _jsonable_params(self.get_params()).items() if k != "device"}
+        params = {k: v for k, v in jsonable_params(self.get_params()).items() if k != "device"}
         return {**params, "device_type": self.device_.type, "versions": package_versions()}
 
     def _plan(self) -> TrainingPlan:
@@ -462,7 +445,7 @@ class TabularSynthesizer:
         retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
         staging.mkdir(parents=True)
         try:
-            (staging / "params.json").write_text(json.dumps(_jsonable_params(self.get_params()), indent=2))
+            (staging / "params.json").write_text(json.dumps(jsonable_params(self.get_params()), indent=2))
             (staging / "schema.json").write_text(self.schema_.to_json())
             (staging / "transformer.json").write_text(json.dumps(self.transformer_.to_dict()))
             state = {
@@ -518,7 +501,7 @@ class TabularSynthesizer:
             )
         for key in ("generator_dims", "discriminator_dims"):
             params[key] = tuple(params[key])
-        params["public_metadata"] = _untag_tuples(params.get("public_metadata"))
+        params["public_metadata"] = untag_tuples(params.get("public_metadata"))
         model = cls(**params) if device is None else cls(**{**params, "device": device})
         model.device_ = resolve_device(model.device)
         model.seed_ = state["seed_"]
@@ -577,49 +560,9 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
             raise SchemaError(f"column '{column}' is entirely null; drop it or fill it before training")
 
 
-def _jsonable_params(params: dict[str, Any]) -> dict[str, Any]:
-    jsonable = {k: list(v) if isinstance(v, tuple) else v for k, v in params.items()}
-    if params.get("public_metadata") is not None:
-        jsonable["public_metadata"] = _tag_tuples(params["public_metadata"])
-    return jsonable
-
-
-def _tag_tuples(value: Any) -> Any:
-    """public_metadata as JSON that keeps tuples apart from lists ({"__tuple__": [...]}), so load rebuilds it."""
-    if isinstance(value, Mapping):
-        return {k: _tag_tuples(v) for k, v in value.items()}
-    if isinstance(value, tuple):
-        return {"__tuple__": [_tag_tuples(v) for v in value]}
-    if isinstance(value, list):
-        return [_tag_tuples(v) for v in value]
-    return value
-
-
-def _untag_tuples(value: Any) -> Any:
-    if isinstance(value, dict):
-        if set(value) == {"__tuple__"}:
-            return tuple(_untag_tuples(v) for v in value["__tuple__"])
-        return {k: _untag_tuples(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_untag_tuples(v) for v in value]
-    return value
-
-
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _stats_dict(stats: EpochStats) -> dict[str, Any]:
     return {name: getattr(stats, name) for name in stats.__slots__}
-
-
-def package_versions() -> dict[str, str]:
-    """Versions of the packages that decide what a model or an output is."""
-    names = ("synth-pipeline", "torch", "numpy", "pandas", "pyarrow")
-    versions = {}
-    for name in names:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = "unknown"
-    return versions
