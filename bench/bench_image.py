@@ -11,50 +11,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
+from record import emit
 
 import validators
 from synth import ImageSynthesizer
 from synth.image.datasets import ImageSet, read_image_set
-from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 BUNDLED = ROOT / "data" / "fashion-mnist" / "t10k-images-idx3-ubyte.gz"
 SHARED = ROOT.parent / "shared" / "data" / "fashion-mnist" / "train-images-idx3-ubyte.gz"
-
-
-def _peak_mem_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def _git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-
-
-def _emit(name: str, device: str, rows: int, seconds: float, **extra: Any) -> None:
-    record = {
-        "name": name,
-        "device": device,
-        "rows": rows,
-        "seconds": round(seconds, 4),
-        "peak_mem_mb": round(_peak_mem_mb(), 1),
-        **extra,
-        "versions": package_versions(),
-        "git_sha": _git_sha(),
-    }
-    print(json.dumps(record), flush=True)
 
 
 def _subset(found: ImageSet, index: np.ndarray) -> ImageSet:
@@ -105,8 +75,8 @@ def main() -> None:
     epoch_seconds = [s.seconds for s in model.history_]
     steady = float(np.median(epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds))
     params = {name: value for name, value in model.get_params().items() if name != "device"}
-    _emit("image_fit_total", device, len(train), fit_total, **params)
-    _emit("image_seconds_per_epoch", device, len(train), steady, training_images_per_s=round(len(train) / steady))
+    emit("image_fit_total", device, len(train), fit_total, **params)
+    emit("image_seconds_per_epoch", device, len(train), steady, training_images_per_s=round(len(train) / steady))
 
     model.sample(256, seed=0)  # warm-up
     started = time.perf_counter()
@@ -114,11 +84,11 @@ def main() -> None:
     if model.device_.type == "cuda":
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
-    _emit("image_sample", device, args.sample_images, seconds, images_per_s=round(args.sample_images / seconds))
+    emit("image_sample", device, args.sample_images, seconds, images_per_s=round(args.sample_images / seconds))
 
     started = time.perf_counter()
     classifier = validators.FeatureClassifier(epochs=5, seed=0, device=args.device).fit(train.images, train.labels)
-    _emit("feature_classifier_fit", device, len(train), time.perf_counter() - started)
+    emit("feature_classifier_fit", device, len(train), time.perf_counter() - started)
     synthetic_images, synthetic_labels = model.sample(len(holdout), seed=2)
     started = time.perf_counter()
     report = validators.evaluate_images(
@@ -128,11 +98,11 @@ def main() -> None:
     evaluate_seconds = time.perf_counter() - started
     for metric in report.metrics:
         ratio = metric.value / metric.reference if metric.reference else float("nan")
-        _emit(
+        emit(
             f"metric_{metric.name}", device, len(synthetic_images), evaluate_seconds, value=round(metric.value, 4),
             reference=round(metric.reference, 4), ratio_to_reference=round(ratio, 3), status=metric.status,
         )  # fmt: skip
-    _emit("peak_memory", device, len(train), 0.0)
+    emit("peak_memory", device, len(train), 0.0)
 
 
 if __name__ == "__main__":

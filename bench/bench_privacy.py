@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+from record import git_sha, peak_mem_mb
 
 import validators
 from pipelines.steps import split_table
@@ -39,15 +38,6 @@ ADULT_PUBLIC: dict[str, dict[str, Any]] = {
     "income": {"categories": ["<=50K", ">50K"]},
 }
 METRICS = ("column_shapes", "pair_trends", "detection_auc", "utility_ratio", "dcr_holdout_share", "mia_auc")
-
-
-def _git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
 
 
 def main() -> None:
@@ -83,7 +73,7 @@ def main() -> None:
             "device": str(model.device_),
             "rows": len(train),
             "seconds": round(seconds, 2),
-            "peak_mem_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "peak_mem_mb": round(peak_mem_mb(), 1),
             "epochs": args.epochs,
             "public_metadata": bool(args.public and epsilon is not None),
             "epsilon_target": epsilon,
@@ -94,7 +84,7 @@ def main() -> None:
             "utility_error": report.metric("utility_ratio").details.get("reason"),
             "mia_auc_reference": round(report.metric("mia_auc").reference, 4),
             "versions": package_versions(),
-            "git_sha": _git_sha(),
+            "git_sha": git_sha(),
         }
         print(json.dumps(record), flush=True)
 

@@ -7,53 +7,22 @@ Run with `make bench` or `python bench/bench_tabular.py --epochs 40`. Never coll
 from __future__ import annotations
 
 import argparse
-import json
-import resource
-import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pyarrow.parquet as pq
 import torch
+from record import emit
 
 import validators
 from pipelines.steps import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.transformer import TableTransformer
-from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
-
-
-def _peak_mem_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def _git_sha() -> str:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT
-        ).stdout.strip()
-    except OSError:
-        return "unknown"
-
-
-def _emit(name: str, device: str, rows: int, seconds: float, **extra: Any) -> None:
-    record = {
-        "name": name,
-        "device": device,
-        "rows": rows,
-        "seconds": round(seconds, 4),
-        "peak_mem_mb": round(_peak_mem_mb(), 1),
-        **extra,
-        "versions": package_versions(),
-        "git_sha": _git_sha(),
-    }
-    print(json.dumps(record), flush=True)
 
 
 def main() -> None:
@@ -74,8 +43,8 @@ def main() -> None:
     started = time.perf_counter()
     encoded = transformer.transform(train, np.random.default_rng(0))
     transform_seconds = time.perf_counter() - started
-    _emit("transformer_fit", "cpu", len(train), fit_seconds, encoded_width=encoded.shape[1])
-    _emit("transformer_transform", "cpu", len(train), transform_seconds)
+    emit("transformer_fit", "cpu", len(train), fit_seconds, encoded_width=encoded.shape[1])
+    emit("transformer_transform", "cpu", len(train), transform_seconds)
 
     model = TabularSynthesizer(epochs=args.epochs, seed=args.seed, device=args.device)
     started = time.perf_counter()
@@ -86,8 +55,8 @@ def main() -> None:
     device = str(model.device_)
     epoch_seconds = [s.seconds for s in model.history_]
     steady = float(np.median(epoch_seconds[1:] if len(epoch_seconds) > 1 else epoch_seconds))
-    _emit("fit_total", device, len(train), fit_total, epochs=args.epochs)
-    _emit("seconds_per_epoch", device, len(train), steady, training_rows_per_s=round(len(train) / steady))
+    emit("fit_total", device, len(train), fit_total, epochs=args.epochs)
+    emit("seconds_per_epoch", device, len(train), steady, training_rows_per_s=round(len(train) / steady))
 
     model.sample(1000, seed=0)  # warm-up
     started = time.perf_counter()
@@ -95,14 +64,14 @@ def main() -> None:
     if model.device_.type == "cuda":
         torch.cuda.synchronize()
     sample_seconds = time.perf_counter() - started
-    _emit("sample", device, args.sample_rows, sample_seconds, rows_per_s=round(args.sample_rows / sample_seconds))
+    emit("sample", device, args.sample_rows, sample_seconds, rows_per_s=round(args.sample_rows / sample_seconds))
 
     synthetic = model.sample(len(train), seed=1)
     started = time.perf_counter()
     report = validators.evaluate(train, synthetic, holdout, schema=schema, seed=0)
     evaluate_seconds = time.perf_counter() - started
     for metric in report.metrics:
-        _emit(
+        emit(
             f"metric_{metric.name}",
             device,
             len(synthetic),
@@ -111,7 +80,7 @@ def main() -> None:
             reference=round(metric.reference, 4),
             passed=metric.passed,
         )
-    _emit("peak_memory", device, len(train), 0.0)
+    emit("peak_memory", device, len(train), 0.0)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ import json
 import logging
 import pickle
 import secrets
-import shutil
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -28,6 +27,7 @@ from synth.image.training import (
     to_memory_format,
     train_image_gan,
 )
+from synth.model_folder import replacing_folder
 from synth.versions import package_versions
 
 __all__ = ["MAX_SIDE", "MIN_IMAGES", "MIN_SIDE", "ImageSynthesizer"]
@@ -226,11 +226,7 @@ class ImageSynthesizer:
     def save(self, path: str | Path) -> Path:
         """Write the model to a folder: JSON for everything but the EMA generator's weights. Replaces an older save."""
         self._check_is_fitted()
-        target = Path(path)
-        staging = target.with_name(f".{target.name}.saving-{secrets.token_hex(4)}")
-        retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-        staging.mkdir(parents=True)
-        try:
+        with replacing_folder(path) as staging:
             params = {k: v.item() if isinstance(v, np.generic) else v for k, v in self.get_params().items()}
             (staging / "params.json").write_text(json.dumps(params, indent=2))
             state = {
@@ -244,16 +240,7 @@ class ImageSynthesizer:
             }
             (staging / "model.json").write_text(json.dumps(state, indent=2))
             torch.save(self.generator_.state_dict(), staging / "generator.pt")
-            if target.exists():
-                target.rename(retired)  # the old save stays whole until the new one is in place
-            staging.rename(target)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
-            if retired.exists() and not target.exists():
-                retired.rename(target)  # the new save failed: put the old one back
-        shutil.rmtree(retired, ignore_errors=True)
-        return target
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> ImageSynthesizer:

@@ -8,7 +8,6 @@ import logging
 import math
 import pickle
 import secrets
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Self
@@ -20,6 +19,7 @@ import torch
 
 from synth.devices import resolve_device
 from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
+from synth.model_folder import replacing_folder
 from synth.schema import Schema, infer_schema, table_to_frame
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import IdCodec
@@ -440,11 +440,7 @@ class TabularSynthesizer:
     def save(self, path: str | Path) -> Path:
         """Write the model to a folder: JSON for everything but the generator's weights. Replaces an older save."""
         self._check_is_fitted()
-        target = Path(path)
-        staging = target.with_name(f".{target.name}.saving-{secrets.token_hex(4)}")
-        retired = target.with_name(f".{target.name}.old-{secrets.token_hex(4)}")
-        staging.mkdir(parents=True)
-        try:
+        with replacing_folder(path) as staging:
             (staging / "params.json").write_text(json.dumps(jsonable_params(self.get_params()), indent=2))
             (staging / "schema.json").write_text(self.schema_.to_json())
             (staging / "transformer.json").write_text(json.dumps(self.transformer_.to_dict()))
@@ -460,16 +456,7 @@ class TabularSynthesizer:
             }
             (staging / "model.json").write_text(json.dumps(state, indent=2))
             torch.save(self.generator_.state_dict(), staging / "generator.pt")
-            if target.exists():
-                target.rename(retired)  # the old save stays whole until the new one is in place
-            staging.rename(target)
-        finally:
-            if staging.exists():
-                shutil.rmtree(staging)
-            if retired.exists() and not target.exists():
-                retired.rename(target)  # the new save failed: put the old one back
-        shutil.rmtree(retired, ignore_errors=True)
-        return target
+        return Path(path)
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> TabularSynthesizer:
