@@ -217,7 +217,7 @@ def measure_task(
         elif config.model.kind == "image":
             report = images.measure_images(split, sample, produced, model, config, source.schema_json, run_dir)
         else:
-            report = steps.measure(split, sample, produced, source.schema_json, config, run_dir)
+            report = steps.measure(split, sample, produced, source.schema_json, config, run_dir, model)
         logger.info("gate verdict: %s", report.verdict)
     return sample, report
 
@@ -328,7 +328,7 @@ def _mode_details(
 ) -> dict[str, Any]:
     """The manifest's privacy block (budget spent, what the filter dropped) or augmentation block (rows added)."""
     if config.privacy is not None:
-        spent = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8")).get("privacy_spent_")
+        spent = steps.privacy_spent(model)
         return {"privacy": {**(spent or {}), "filter": steps.filter_summary(parts),
                             "rare_category_min": config.privacy.rare_category_min}}  # fmt: skip
     if augmented is not None:

@@ -48,6 +48,7 @@ __all__ = [
     "metrics_summary",
     "model_key",
     "part_plan",
+    "privacy_spent",
     "read_table",
     "sample_parts",
     "split_source",
@@ -378,10 +379,22 @@ def sample_parts(parts: list[TableRef], rows: int, seed: int, path: Path) -> Tab
 
 
 def measure(
-    split: SplitRef, sample: TableRef, produced_rows: int, schema_json: str, config: PipelineConfig, run_dir: Path
-) -> ReportRef:
-    """Run the validator suite on the measured sample; the report says how many rows were made and measured."""
-    return write_report(measure_report(split, sample, produced_rows, schema_json, config), run_dir)
+    split: SplitRef, sample: TableRef, produced_rows: int, schema_json: str, config: PipelineConfig, run_dir: Path,
+    model: ModelRef | None = None,
+) -> ReportRef:  # fmt: skip
+    """Run the validator suite on the measured sample; the report says how many rows were made and measured, and in
+    privacy mode the budget the model spent."""
+    report = measure_report(split, sample, produced_rows, schema_json, config)
+    if config.privacy is not None and model is not None:
+        report = replace(report, context={**report.context, "privacy": privacy_spent(model)})
+    return write_report(report, run_dir)
+
+
+def privacy_spent(model: ModelRef) -> dict[str, Any] | None:
+    """The accountant's figures a private model saved (None for a model trained without privacy)."""
+    saved = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8"))
+    spent: dict[str, Any] | None = saved.get("privacy_spent_")
+    return spent
 
 
 def measure_report(

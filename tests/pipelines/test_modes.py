@@ -52,6 +52,7 @@ def test_privacy_mode_records_its_budget_filters_and_gates_strictly(tmp_path: Pa
     assert privacy["epsilon_target"] == 3.0 and 0 < privacy["epsilon_spent"] <= 3.0 and privacy["delta"] == 1e-5
     assert privacy["filter"]["asked"] == 300 and privacy["filter"]["drawn"] >= 300 and privacy["filter"]["line"] >= 0
     report = json.loads((folder / "report.json").read_text())
+    assert report["context"]["privacy"]["epsilon_spent"] == privacy["epsilon_spent"]  # in the report too
     levels = {m["name"]: m["threshold"] for m in report["metrics"]}
     assert levels["mia_auc"] == PRIVACY_BOUNDS["mia_auc"].fail  # the stricter default
     frame = load_published("modes", root=config.output)
