@@ -76,8 +76,8 @@ def _augment_table(
     synthesizer = TabularSynthesizer.load(model.path)
     train = table_to_frame(read_table(split.train))
     frame = rebalance(synthesizer, train, label, config.augmentation_settings().balance, seed=config.generate.seed)
-    counts = train[label].astype(object).value_counts(sort=False)
-    plan = plan_rebalance({_plain(v): int(counts[v]) for v in counts.index}, config.augmentation_settings().balance)
+    added = frame.loc[frame[SYNTHETIC_FLAG], label].astype(object).value_counts(sort=False)
+    plan = {_plain(value): int(count) for value, count in added.items()}  # what was added, read off the rows
     arrow = Schema.from_json(schema_json).arrow_schema().append(pa.field(SYNTHETIC_FLAG, pa.bool_()))
     return to_arrow(frame, arrow), plan
 

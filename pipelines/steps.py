@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, PrivacyConfig, SplitConfig
-from pipelines.errors import ConfigError, ContractViolation, DataError
+from pipelines.errors import ConfigError, ContractViolation, DataError, GateFailed
 from pipelines.publish import missing_folders, remove_if_empty, to_arrow, version_numbers
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
@@ -168,6 +168,10 @@ def _limit_to_model(contract: dict[str, Any], model: ModelRef, schema: Schema) -
     from synth.tabular.codecs import CategoricalCodec, NumericCodec
 
     codecs = dict(zip(schema.names, TabularSynthesizer.load(model.path).transformer_.codecs_, strict=True))
+    # the real null shares are statistics the accountant never saw: no expectation may publish them
+    contract["expectations"] = [
+        e for e in contract["expectations"] if e["type"] != "expect_column_proportion_of_non_null_values_to_be_between"
+    ]
     for expectation in contract["expectations"]:
         kwargs = expectation["kwargs"]
         codec = codecs.get(kwargs.get("column", ""))
@@ -329,9 +333,15 @@ def generate_part(
             if flt is None:
                 frame = synthesizer.sample(n, seed=seed)
             else:
+                from validators.errors import PrivacyFilterError
                 from validators.privacy_filter import filter_and_refill
 
-                frame, report = filter_and_refill(lambda count, s: synthesizer.sample(count, seed=s), n, flt, seed=seed)
+                try:
+                    frame, report = filter_and_refill(
+                        lambda count, s: synthesizer.sample(count, seed=s), n, flt, seed=seed
+                    )
+                except PrivacyFilterError as exc:  # the model keeps reproducing training rows: nothing to publish
+                    raise GateFailed(str(exc)) from exc
                 reports.append(report)
             writer.write_table(to_arrow(frame, arrow_schema))
     if reports:

@@ -272,7 +272,13 @@ class _PrivateTrainer:
             stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
             history.append(stats)
             log.debug("private epoch %d/%d: D(fake) %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
-            if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
+            # no checkpoint once the budget is spent: that epoch may be partial, and a resume counts whole epochs
+            if (
+                checkpointing is not None
+                and epoch % checkpointing.every == 0
+                and epoch < plan.epochs
+                and done < allowed
+            ):
                 checkpointing.save(self._state(epoch, history))
             if progress is not None:
                 progress(stats)
