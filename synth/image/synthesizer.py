@@ -18,6 +18,7 @@ from torch.nn import functional as F
 
 from synth.devices import resolve_device
 from synth.errors import ConditionError, ImageDataError, ModelFileError, NotFittedError, ParameterError
+from synth.estimator import Estimator
 from synth.image.augment import parse_policy
 from synth.image.networks import ImageGenerator, working_size
 from synth.image.training import (
@@ -42,7 +43,7 @@ _SAMPLE_CHUNK_IMAGES = 1_000
 _FILES = ("params.json", "model.json", "generator.pt")
 
 
-class ImageSynthesizer:
+class ImageSynthesizer(Estimator):
     """A class-conditional GAN for labelled images (grayscale or RGB, 8 to 128 pixels a side).
 
     Images are padded with black to a square power-of-two working size for the networks and cropped back on output,
@@ -90,22 +91,6 @@ class ImageSynthesizer:
         self.learning_rate = learning_rate
         self.ema_decay = ema_decay
         self.augment = augment
-
-    # the estimator contract
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _PARAM_NAMES}
-
-    def set_params(self, **params: Any) -> Self:
-        unknown = sorted(set(params) - set(_PARAM_NAMES))
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}; known: {list(_PARAM_NAMES)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != _DEFAULTS[k])
-        return f"ImageSynthesizer({changed})"
 
     def validate_params(self) -> None:
         """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
@@ -289,20 +274,6 @@ class ImageSynthesizer:
         except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
             raise ModelFileError(f"{file} cannot be loaded: {exc}") from exc
         return to_memory_format(net, self.device_).eval()
-
-
-_PARAM_NAMES = (
-    "epochs",
-    "batch_size",
-    "seed",
-    "device",
-    "noise_dim",
-    "channels",
-    "learning_rate",
-    "ema_decay",
-    "augment",
-)
-_DEFAULTS = {name: getattr(ImageSynthesizer(), name) for name in _PARAM_NAMES}
 
 
 def _is_int(value: object) -> bool:

@@ -19,6 +19,7 @@ import torch
 
 from synth.devices import resolve_device
 from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
+from synth.estimator import Estimator
 from synth.model_folder import replacing_folder
 from synth.schema import Schema, infer_schema, table_to_frame
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
@@ -50,7 +51,7 @@ _SAMPLE_CHUNK_ROWS = 20_000
 DEFAULT_MAX_TRIES = 20
 
 
-class TabularSynthesizer:
+class TabularSynthesizer(Estimator):
     """A CTGAN-class conditional GAN for mixed-type tables.
 
     Args:
@@ -124,23 +125,6 @@ class TabularSynthesizer:
         self.metadata_share = metadata_share
         self.public_metadata = public_metadata
         self.rare_category_min = rare_category_min
-
-    # the estimator contract
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        return {name: getattr(self, name) for name in _PARAM_NAMES}
-
-    def set_params(self, **params: Any) -> Self:
-        unknown = sorted(set(params) - set(_PARAM_NAMES))
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}; known: {list(_PARAM_NAMES)}")
-        for name, value in params.items():
-            setattr(self, name, value)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = _DEFAULTS
-        changed = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k])
-        return f"TabularSynthesizer({changed})"
 
     def validate_params(self) -> None:
         """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
@@ -511,28 +495,6 @@ class TabularSynthesizer:
             raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
         model.generator_ = net.eval()
         return model
-
-
-_PARAM_NAMES = (
-    "epochs",
-    "batch_size",
-    "seed",
-    "device",
-    "max_categories",
-    "noise_dim",
-    "generator_dims",
-    "discriminator_dims",
-    "pac",
-    "learning_rate",
-    "discriminator_steps",
-    "privacy_epsilon",
-    "privacy_delta",
-    "max_grad_norm",
-    "metadata_share",
-    "public_metadata",
-    "rare_category_min",
-)
-_DEFAULTS = {name: getattr(TabularSynthesizer(), name) for name in _PARAM_NAMES}
 
 
 def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
