@@ -6,7 +6,7 @@ import torch
 
 from synth.errors import ParameterError
 
-__all__ = ["resolve_device"]
+__all__ = ["fast_bfloat16", "resolve_device"]
 
 
 def resolve_device(device: str) -> torch.device:
@@ -20,3 +20,13 @@ def resolve_device(device: str) -> torch.device:
     if resolved.type == "cuda" and not torch.cuda.is_available():
         raise ParameterError(f"device {device!r} was asked for but CUDA is not available here; use 'auto' or 'cpu'")
     return resolved
+
+
+def fast_bfloat16(device: torch.device) -> bool:
+    """Whether bfloat16 matrix products run natively here (CUDA with bf16, or a CPU oneDNN has bf16 kernels for)."""
+    if device.type == "cuda":
+        return bool(torch.cuda.is_bf16_supported())
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False

@@ -55,6 +55,8 @@ class CheckpointFile:
             "discriminator_optimizer": state.discriminator_optimizer,
             "rng_state": state.rng_state,
             "history": [asdict(stats) for stats in state.history],
+            "best_generator": state.best_generator,
+            "best_epoch": state.best_epoch,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.folder / f".{CHECKPOINT_FILE}.{secrets.token_hex(4)}"
@@ -86,6 +88,8 @@ class CheckpointFile:
                 discriminator_optimizer=payload["discriminator_optimizer"],
                 rng_state=payload["rng_state"],
                 history=tuple(EpochStats(**stats) for stats in payload["history"]),
+                best_generator=payload["best_generator"],
+                best_epoch=int(payload["best_epoch"]),
             )
             seed = int(payload["seed"])
         except Exception as exc:  # any damage to the file means: train from the start, never crash on it

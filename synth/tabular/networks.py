@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-__all__ = ["PacDiscriminator", "Residual", "TabularGenerator", "activate"]
+__all__ = ["PacDiscriminator", "Residual", "TabularGenerator"]
 
 
 def _reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
@@ -81,7 +81,9 @@ class TabularGenerator(nn.Module):
         _reset_linear(self.head, generator)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.blocks(x))
+        hidden = self.blocks(x)
+        with torch.autocast(x.device.type, enabled=False):  # the output stays float32 under mixed precision
+            return self.head(hidden.float())
 
 
 class PacDiscriminator(nn.Module):
@@ -123,26 +125,3 @@ class PacDiscriminator(nn.Module):
                 keep = torch.rand(h.shape, generator=generator, device=h.device) >= self.dropout
                 h = h * keep / (1 - self.dropout)
         return self.head(h)
-
-
-def activate(
-    raw: Tensor,
-    spans: list[tuple[int, int, str]],
-    *,
-    generator: torch.Generator | None,
-    tau: float = 0.2,
-    hard: bool = False,
-) -> Tensor:
-    """tanh on scalar spans, Gumbel-softmax on one-hot spans (one-hot argmax when ``hard``).
-
-    ``spans`` holds (start, width, activation) triples.
-    """
-    parts = []
-    for start, width, kind in spans:
-        logits = raw[:, start : start + width]
-        if kind == "tanh":
-            parts.append(torch.tanh(logits))
-            continue
-        u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
-        parts.append(F.softmax((logits - torch.log(-torch.log(u))) / tau, dim=1))
-    return torch.cat(parts, dim=1)

@@ -49,7 +49,8 @@ from torch.nn import functional as F
 
 from synth.errors import ParameterError
 from synth.schema import Schema
-from synth.tabular.networks import PacDiscriminator, TabularGenerator, activate
+from synth.tabular.layout import OutputLayout
+from synth.tabular.networks import PacDiscriminator, TabularGenerator
 from synth.tabular.private_metadata import private_codecs
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.training import Checkpointing, EpochStats, ProgressCallback, TrainingPlan, TrainingState
@@ -157,9 +158,9 @@ def _training_inputs(
     counts: list[int],
     rng: np.random.Generator,
     device: torch.device,
-) -> tuple[Tensor, list[tuple[int, int, str]], list[tuple[int, int]], Tensor, ConditionalSampler]:
-    """The encoded rows, output heads, condition blocks, each row's global slot per discrete column, and a sampler
-    of conditions built from the noisy slot counts."""
+) -> tuple[Tensor, OutputLayout, Tensor, ConditionalSampler]:
+    """The encoded rows, the output layout, each row's global slot per discrete column, and a sampler of conditions
+    built from the noisy slot counts."""
     data = torch.as_tensor(transformer.transform(frame, rng), device=device)
     discrete = transformer.discrete_columns()
     widths = [codec.width for _, _, codec in discrete]
@@ -167,13 +168,8 @@ def _training_inputs(
     offsets = np.cumsum([0, *widths])[:-1]
     local = [codec.codes(frame[name]) for name, _, codec in discrete]
     slots = np.stack(local, axis=1) + offsets if local else np.zeros((len(frame), 0), dtype=np.int64)
-    spans: list[tuple[int, int, str]] = []
-    start = 0
-    for span in transformer.spans:
-        spans.append((start, span.width, span.activation))
-        start += span.width
-    blocks = [(start, codec.width) for _, start, codec in discrete]
-    return data, spans, blocks, torch.as_tensor(slots, device=device).long(), sampler
+    layout = OutputLayout.of(transformer, device)
+    return data, layout, torch.as_tensor(slots, device=device).long(), sampler
 
 
 @contextmanager
@@ -227,14 +223,13 @@ class _PrivateTrainer:
     def __init__(
         self,
         data: Tensor,
-        spans: list[tuple[int, int, str]],
-        blocks: list[tuple[int, int]],
+        layout: OutputLayout,
         row_slots: Tensor,
         sampler: ConditionalSampler,
         plan: TrainingPlan,
         generator: torch.Generator,
     ) -> None:
-        self.data, self.spans, self.blocks, self.row_slots = data, spans, blocks, row_slots
+        self.data, self.layout, self.row_slots = data, layout, row_slots
         self.sampler, self.plan, self.generator = sampler, plan, generator
         self.device = data.device
         self.sample_rate = min(1.0, plan.batch_size / len(data))
@@ -385,7 +380,7 @@ class _PrivateTrainer:
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         noise = torch.randn(len(cond), self.plan.noise_dim, generator=self.generator, device=self.device)
         raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return raw, torch.cat([activate(raw, self.spans, generator=self.generator), cond], dim=1)
+        return raw, torch.cat([self.layout.activate(raw, generator=self.generator), cond], dim=1)
 
     def _critic_step(self) -> Tensor:
         """One DP-SGD step of the critic on a Poisson sample of real rows and a batch of generated ones."""
@@ -411,26 +406,10 @@ class _PrivateTrainer:
         self.d_module.disable_hooks()  # Opacus's hooks (per-sample gradients) stay off through this backward
         try:
             adversarial = F.softplus(-self.d_module(fake, self.generator)).mean()
-            cond_loss = _condition_loss(raw, slot, self.sampler, self.blocks)
+            cond_loss = self.layout.condition_loss(raw, slot, self.sampler)
             self.g_opt.zero_grad(set_to_none=True)
             (adversarial + cond_loss).backward(inputs=list(self.g_net.parameters()))
         finally:
             self.d_module.enable_hooks()
         self.g_opt.step()
         return adversarial.detach(), cond_loss.detach()
-
-
-def _condition_loss(
-    raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler, blocks: list[tuple[int, int]]
-) -> Tensor:
-    """Cross-entropy between the generator's output for the conditioned column and the drawn slot."""
-    if slot is None:
-        return torch.zeros((), device=raw.device)
-    column = sampler.column_of(slot)
-    local = slot - sampler.column_first[column]
-    loss = torch.zeros(len(raw), device=raw.device)
-    for j, (start, width) in enumerate(blocks):
-        chosen = column == j
-        target = torch.where(chosen, local, torch.zeros_like(local))
-        loss = loss + F.cross_entropy(raw[:, start : start + width], target, reduction="none") * chosen
-    return loss.mean()

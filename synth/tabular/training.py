@@ -2,20 +2,31 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import torch
 from torch import Tensor
-from torch.nn import functional as F
 
-from synth.tabular.networks import PacDiscriminator, TabularGenerator, activate
+from synth.tabular.layout import OutputLayout
+from synth.tabular.networks import PacDiscriminator, TabularGenerator
 from synth.tabular.sampler import ConditionalSampler
+from synth.tabular.selection import ProbeScore
 
-__all__ = ["Checkpointing", "EpochStats", "ProgressCallback", "TrainingPlan", "TrainingState", "train_gan"]
+__all__ = [
+    "Checkpointing",
+    "EpochStats",
+    "ProgressCallback",
+    "Selection",
+    "TrainingPlan",
+    "TrainingResult",
+    "TrainingState",
+    "train_gan",
+]
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +41,11 @@ class EpochStats:
     generator_loss: float
     condition_loss: float
     seconds: float
+    #: The checkpoint-selection probe's figures, for the epochs it scored (see synth/tabular/selection.py).
+    probe_shapes: float | None = None
+    probe_pairs: float | None = None
+    probe_detection: float | None = None
+    probe_score: float | None = None
 
 
 ProgressCallback = Callable[[EpochStats], None]
@@ -47,6 +63,7 @@ class TrainingPlan:
     pac: int
     learning_rate: float
     discriminator_steps: int
+    bfloat16: bool = False
     gradient_penalty: float = 10.0
 
 
@@ -61,6 +78,19 @@ class TrainingState:
     discriminator_optimizer: dict[str, Any]
     rng_state: Tensor
     history: tuple[EpochStats, ...]
+    best_generator: dict[str, Any] | None = None
+    best_epoch: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    """Score the generator every ``every`` epochs (and after the last) and keep the weights that scored best.
+
+    ``probe`` scores a generator in eval mode and must not touch the training random stream.
+    """
+
+    every: int
+    probe: Callable[[TabularGenerator], ProbeScore]
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,21 +102,32 @@ class Checkpointing:
     resume_from: TrainingState | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TrainingResult:
+    """The trained generator (the best-scoring one under selection), the curve, and which epoch's weights it has."""
+
+    generator: TabularGenerator
+    history: list[EpochStats]
+    best_epoch: int
+
+
 def train_gan(
     data: Tensor,
-    spans: list[tuple[int, int, str]],
-    condition_blocks: list[tuple[int, int]],
+    layout: OutputLayout,
     sampler: ConditionalSampler,
     plan: TrainingPlan,
     generator: torch.Generator,
     progress: ProgressCallback | None = None,
     checkpointing: Checkpointing | None = None,
-) -> tuple[TabularGenerator, list[EpochStats]]:
-    """Train a conditional generator on the encoded ``data`` (already on its device); return it and the loss curve.
+    selection: Selection | None = None,
+    deadline: float | None = None,
+) -> TrainingResult:
+    """Train a conditional generator on the encoded ``data`` (already on its device).
 
-    ``spans`` are the (start, width, activation) output heads; ``condition_blocks`` the (start, width) of each
-    column the condition vector covers, in the sampler's column order. A resumed run restores the random stream
-    with the weights, so it ends with the same model as a run that was never interrupted.
+    ``layout`` locates the output heads and the conditioned columns in an encoded row. Training runs ``plan.epochs``
+    epochs, or stops early at ``deadline`` (a ``time.monotonic()`` value): an epoch starts only when the slowest
+    epoch so far, and a probe when one is due, still fit before it. A resumed run restores the random stream with the
+    weights, so it ends with the same model as a run that was never interrupted.
     """
     device = data.device
     cond_dim = sampler.width
@@ -96,9 +137,10 @@ def train_gan(
     )
     g_opt = torch.optim.Adam(g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     d_opt = torch.optim.Adam(d_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
-    step = _Step(data, spans, condition_blocks, sampler, plan, generator, g_net, d_net)
+    step = _Step(data, layout, sampler, plan, generator, g_net, d_net)
     steps_per_epoch = max(1, len(data) // plan.batch_size)
     history: list[EpochStats] = []
+    best = _Best()
     resume = checkpointing.resume_from if checkpointing is not None else None
     if resume is not None:
         g_net.load_state_dict(resume.generator)
@@ -107,22 +149,44 @@ def train_gan(
         d_opt.load_state_dict(resume.discriminator_optimizer)
         generator.set_state(resume.rng_state)
         history = list(resume.history)
+        best = _Best.resumed(resume, history)
+    slowest_epoch = slowest_probe = 0.0
     for epoch in range(len(history) + 1, plan.epochs + 1):
+        if deadline is not None and history and time.monotonic() + slowest_epoch + slowest_probe > deadline:
+            log.info("time budget spent after %d of %d epochs", epoch - 1, plan.epochs)
+            break
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
         for _ in range(steps_per_epoch):
             for _ in range(plan.discriminator_steps):
                 d_opt.zero_grad(set_to_none=True)
-                d_loss = step.discriminator_loss()
+                with step.precision():
+                    d_loss = step.discriminator_loss()
                 d_loss.backward()
                 d_opt.step()
             g_opt.zero_grad(set_to_none=True)
-            g_loss, cond_loss = step.generator_loss()
+            with step.precision():
+                g_loss, cond_loss = step.generator_loss()
             (g_loss + cond_loss).backward()
             g_opt.step()
             totals += torch.stack([d_loss.detach(), g_loss.detach(), cond_loss.detach()])
         d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
+        slowest_epoch = max(slowest_epoch, stats.seconds)
+        last = epoch == plan.epochs or (deadline is not None and time.monotonic() + slowest_epoch > deadline)
+        if selection is not None and (epoch % selection.every == 0 or last):
+            probe_started = time.perf_counter()
+            score = selection.probe(g_net.eval())
+            g_net.train()
+            slowest_probe = max(slowest_probe, time.perf_counter() - probe_started)
+            stats = replace(
+                stats,
+                probe_shapes=score.shapes,
+                probe_pairs=score.pairs,
+                probe_detection=score.detection,
+                probe_score=score.score,
+            )
+            best.offer(epoch, score.score, g_net)
         history.append(stats)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
         if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
@@ -135,12 +199,39 @@ def train_gan(
                     d_opt.state_dict(),
                     generator.get_state(),
                     tuple(history),
+                    best.weights,
+                    best.epoch,
                 )
             )
         if progress is not None:
             progress(stats)
-    g_net.eval()
-    return g_net, history
+    best_epoch = len(history)
+    if best.weights is not None:
+        g_net.load_state_dict(best.weights)
+        best_epoch = best.epoch
+        log.info("keeping the generator of epoch %d (probe score %.4f)", best.epoch, best.score)
+    return TrainingResult(g_net.eval(), history, best_epoch)
+
+
+class _Best:
+    """The best-scoring generator weights so far (copied, since training goes on changing them)."""
+
+    def __init__(self) -> None:
+        self.epoch, self.score = 0, float("-inf")
+        self.weights: dict[str, Any] | None = None
+
+    @classmethod
+    def resumed(cls, state: TrainingState, history: list[EpochStats]) -> _Best:
+        best = cls()
+        if state.best_generator is not None:
+            best.epoch, best.weights = state.best_epoch, state.best_generator
+            scored = [s.probe_score for s in history if s.epoch == state.best_epoch and s.probe_score is not None]
+            best.score = scored[0] if scored else float("-inf")
+        return best
+
+    def offer(self, epoch: int, score: float, net: TabularGenerator) -> None:
+        if score > self.score:
+            self.epoch, self.score, self.weights = epoch, score, copy.deepcopy(net.state_dict())
 
 
 class _Step:
@@ -149,18 +240,21 @@ class _Step:
     def __init__(
         self,
         data: Tensor,
-        spans: list[tuple[int, int, str]],
-        condition_blocks: list[tuple[int, int]],
+        layout: OutputLayout,
         sampler: ConditionalSampler,
         plan: TrainingPlan,
         generator: torch.Generator,
         g_net: TabularGenerator,
         d_net: PacDiscriminator,
     ) -> None:
-        self.data, self.spans, self.condition_blocks = data, spans, condition_blocks
+        self.data, self.layout = data, layout
         self.sampler, self.plan = sampler, plan
         self.generator, self.g_net, self.d_net = generator, g_net, d_net
         self.batch = max(plan.pac, plan.batch_size - plan.batch_size % plan.pac)
+
+    def precision(self) -> torch.autocast:
+        """bfloat16 autocast for the hidden layers when the plan asks for it (weights and outputs stay float32)."""
+        return torch.autocast(self.data.device.type, dtype=torch.bfloat16, enabled=self.plan.bfloat16)
 
     def _conditions(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
         if self.sampler.n_columns == 0:
@@ -172,7 +266,7 @@ class _Step:
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         noise = torch.randn(self.batch, self.plan.noise_dim, generator=self.generator, device=self.data.device)
         raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return raw, activate(raw, self.spans, generator=self.generator)
+        return raw, self.layout.activate(raw, generator=self.generator)
 
     def discriminator_loss(self) -> Tensor:
         cond, _, rows = self._conditions()
@@ -198,18 +292,4 @@ class _Step:
         cond, slot, _ = self._conditions()
         raw, fake = self._fake(cond)
         adversarial = -self.d_net(torch.cat([fake, cond], dim=1), self.generator).mean()
-        return adversarial, self._condition_loss(raw, slot)
-
-    def _condition_loss(self, raw: Tensor, slot: Tensor | None) -> Tensor:
-        """Cross-entropy between the generator's output for the conditioned column and the asked-for slot."""
-        if slot is None:
-            return torch.zeros((), device=raw.device)
-        column = self.sampler.column_of(slot)
-        local = slot - self.sampler.column_first[column]
-        loss = torch.zeros(len(raw), device=raw.device)
-        for j, (start, width) in enumerate(self.condition_blocks):
-            chosen = column == j
-            target = torch.where(chosen, local, torch.zeros_like(local))
-            ce = F.cross_entropy(raw[:, start : start + width], target, reduction="none")
-            loss = loss + ce * chosen
-        return loss.mean()
+        return adversarial, self.layout.condition_loss(raw, slot, self.sampler)
