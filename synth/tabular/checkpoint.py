@@ -57,6 +57,7 @@ class CheckpointFile:
             "history": [asdict(stats) for stats in state.history],
             "best_generator": state.best_generator,
             "best_epoch": state.best_epoch,
+            "average_generator": state.average_generator,
         }
         self.folder.mkdir(parents=True, exist_ok=True)
         partial = self.folder / f".{CHECKPOINT_FILE}.{secrets.token_hex(4)}"
@@ -90,6 +91,7 @@ class CheckpointFile:
                 history=tuple(EpochStats(**stats) for stats in payload["history"]),
                 best_generator=payload["best_generator"],
                 best_epoch=int(payload["best_epoch"]),
+                average_generator=payload["average_generator"],
             )
             seed = int(payload["seed"])
         except Exception as exc:  # any damage to the file means: train from the start, never crash on it

@@ -25,18 +25,23 @@ def fit_modes(
     rng: np.random.Generator,
     *,
     max_modes: int = 10,
-    spike_share: float = 0.05,
-    max_spikes: int = 10,
+    spike_share: float = 0.005,
+    max_spikes: int = 64,
+    discrete_max: int = 32,
     min_weight: float = 0.005,
     max_fit_rows: int = 5_000,
 ) -> list[Mode]:
     """Split values into exact spikes (values held by >= ``spike_share`` of rows) and a Gaussian mixture of the rest.
 
+    A column of at most ``discrete_max`` distinct values is all spikes: it is generated as exactly those values
+    (a one-hot over them), so a GAN never blurs a code such as years of education between its levels.
     The mixture is fitted on at most ``max_fit_rows`` values so the fit stays fast on large tables.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
     uniques, counts = np.unique(values, return_counts=True)
+    if len(uniques) <= discrete_max:
+        return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
     order = np.argsort(-counts, kind="stable")[:max_spikes]
     spike_values = [uniques[i] for i in order if counts[i] >= spike_share * n]
     modes = [Mode(float(v), 0.0, float(counts[uniques == v][0]) / n) for v in spike_values]

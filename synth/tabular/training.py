@@ -64,6 +64,7 @@ class TrainingPlan:
     learning_rate: float
     discriminator_steps: int
     bfloat16: bool = False
+    ema_decay: float = 0.995
     gradient_penalty: float = 10.0
 
 
@@ -80,6 +81,7 @@ class TrainingState:
     history: tuple[EpochStats, ...]
     best_generator: dict[str, Any] | None = None
     best_epoch: int = 0
+    average_generator: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +139,7 @@ def train_gan(
     )
     g_opt = torch.optim.Adam(g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     d_opt = torch.optim.Adam(d_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
+    average = copy.deepcopy(g_net)  # the weights' moving average: what is scored, kept and sampled from
     step = _Step(data, layout, sampler, plan, generator, g_net, d_net)
     steps_per_epoch = max(1, len(data) // plan.batch_size)
     history: list[EpochStats] = []
@@ -144,6 +147,7 @@ def train_gan(
     resume = checkpointing.resume_from if checkpointing is not None else None
     if resume is not None:
         g_net.load_state_dict(resume.generator)
+        average.load_state_dict(resume.average_generator or resume.generator)
         d_net.load_state_dict(resume.discriminator)
         g_opt.load_state_dict(resume.generator_optimizer)
         d_opt.load_state_dict(resume.discriminator_optimizer)
@@ -169,6 +173,7 @@ def train_gan(
                 g_loss, cond_loss = step.generator_loss()
             (g_loss + cond_loss).backward()
             g_opt.step()
+            _follow(average, g_net, plan.ema_decay)
             totals += torch.stack([d_loss.detach(), g_loss.detach(), cond_loss.detach()])
         d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
@@ -176,8 +181,7 @@ def train_gan(
         last = epoch == plan.epochs or (deadline is not None and time.monotonic() + slowest_epoch > deadline)
         if selection is not None and (epoch % selection.every == 0 or last):
             probe_started = time.perf_counter()
-            score = selection.probe(g_net.eval())
-            g_net.train()
+            score = selection.probe(average.eval())
             slowest_probe = max(slowest_probe, time.perf_counter() - probe_started)
             stats = replace(
                 stats,
@@ -186,7 +190,7 @@ def train_gan(
                 probe_detection=score.detection,
                 probe_score=score.score,
             )
-            best.offer(epoch, score.score, g_net)
+            best.offer(epoch, score.score, average)
         history.append(stats)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
         if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
@@ -201,16 +205,25 @@ def train_gan(
                     tuple(history),
                     best.weights,
                     best.epoch,
+                    average.state_dict(),
                 )
             )
         if progress is not None:
             progress(stats)
     best_epoch = len(history)
     if best.weights is not None:
-        g_net.load_state_dict(best.weights)
+        average.load_state_dict(best.weights)
         best_epoch = best.epoch
         log.info("keeping the generator of epoch %d (probe score %.4f)", best.epoch, best.score)
-    return TrainingResult(g_net.eval(), history, best_epoch)
+    return TrainingResult(average.eval(), history, best_epoch)
+
+
+@torch.no_grad()
+def _follow(average: TabularGenerator, net: TabularGenerator, decay: float) -> None:
+    """One step of the exponential moving average of the weights; batch-norm statistics are copied as they are."""
+    torch._foreach_lerp_(list(average.parameters()), list(net.parameters()), 1.0 - decay)
+    for kept, live in zip(average.buffers(), net.buffers(), strict=True):
+        kept.copy_(live)
 
 
 class _Best:

@@ -159,8 +159,8 @@ def test_rare_rows_decode_to_null_or_the_most_frequent_level_outside_text_column
 
 
 def test_the_plain_path_is_unchanged_by_default() -> None:
-    """Digests of the default transformer on a fixed table, taken with the code from before the privacy mode; the
-    whole plain fit and sample were also checked equal to that code's (tests/synth/test_synthesizer.py etc. pass)."""
+    """Digests of the default transformer on a fixed table, so the privacy mode's code can never alter the plain
+    path unnoticed. Only a change meant to alter the encoding updates them (last: spikes down to 0.5 % shares)."""
     rng = np.random.default_rng(0)
     n = 400
     frame = pd.DataFrame(
@@ -175,7 +175,7 @@ def test_the_plain_path_is_unchanged_by_default() -> None:
     encoded = transformer.transform(frame, np.random.default_rng(2))
     decoded = transformer.inverse_transform(encoded, np.random.default_rng(3))
     codes = np.rint(encoded.astype(np.float64) * 1000).astype(np.int64)
-    assert hashlib.sha256(codes.tobytes()).hexdigest()[:16] == "b1f0b2ee27ed0963"
+    assert hashlib.sha256(codes.tobytes()).hexdigest()[:16] == "1220401b9873eb84"
     assert hashlib.sha256(decoded.round(2).to_csv().encode()).hexdigest()[:16] == "1a8a3a2f3ce57002"
 
 
