@@ -89,7 +89,8 @@ class TabularGenerator(nn.Module):
 class PacDiscriminator(nn.Module):
     """A critic that scores packs of ``pac`` rows at once, so a collapsed generator is easy to spot (PacGAN).
 
-    Dropout masks are drawn from the caller's generator, keeping training reproducible.
+    Dropout is off unless asked for (the private critic uses it; the plain one trained better without it on Adult).
+    Its masks are drawn from the caller's generator, keeping training reproducible.
 
     Shape:
         input (N, in_features) with N divisible by pac -> output (N / pac, 1)
@@ -100,7 +101,7 @@ class PacDiscriminator(nn.Module):
         in_features: int,
         hidden: tuple[int, ...],
         pac: int,
-        dropout: float = 0.5,
+        dropout: float = 0.0,
         device: torch.device | None = None,
         generator: torch.Generator | None = None,
     ) -> None:

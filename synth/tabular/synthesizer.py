@@ -52,7 +52,7 @@ MIN_ROWS = 10
 _MIN_VALIDATION_ROWS = 100
 _MAX_VALIDATION_ROWS = 5_000
 _FORMAT_VERSION = 1
-_SAMPLE_CHUNK_ROWS = 20_000
+_SAMPLE_CHUNK_ROWS = 5_000
 #: Batches targeted sampling may draw for a combination of conditions or a range before it reports a shortfall.
 DEFAULT_MAX_TRIES = 20
 
@@ -439,10 +439,11 @@ class TabularSynthesizer(Estimator):
         ``net`` is the generator to draw from: the fitted one unless checkpoint selection is scoring another.
         """
         chunks = []
+        layout = OutputLayout.of(self.transformer_, self.device_)
         with torch.no_grad():
             for start in range(0, n, _SAMPLE_CHUNK_ROWS):
                 size = min(_SAMPLE_CHUNK_ROWS, n - start)
-                chunks.append(self._generate(net or self.generator_, size, fixed, sampler, generator))
+                chunks.append(self._generate(net or self.generator_, layout, size, fixed, sampler, generator))
         encoded = np.concatenate(chunks) if chunks else np.zeros((0, self.transformer_.width), dtype=np.float32)
         frame = self.transformer_.inverse_transform(encoded, rng)
         if fixed is not None:
@@ -460,6 +461,7 @@ class TabularSynthesizer(Estimator):
     def _generate(
         self,
         net: TabularGenerator,
+        layout: OutputLayout,
         size: int,
         fixed: tuple[str, int | None, Any] | None,
         sampler: ConditionalSampler,
@@ -472,8 +474,9 @@ class TabularSynthesizer(Estimator):
         else:
             cond = sampler.one_hot(sampler.sample_generation(size, generator))
         noise = torch.randn(size, self.noise_dim, generator=generator, device=self.device_)
-        raw = net(torch.cat([noise, cond], dim=1))
-        return OutputLayout.of(self.transformer_, self.device_).activate(raw, generator=generator).cpu().numpy()
+        with torch.autocast(self.device_.type, dtype=torch.bfloat16, enabled=self._plan().bfloat16):
+            raw = net(torch.cat([noise, cond], dim=1))
+        return layout.draw(raw, generator=generator).cpu().numpy()
 
     def _generation_sampler(self) -> ConditionalSampler:
         """A sampler rebuilt from the stored slot counts (no training rows are kept in the model)."""

@@ -165,12 +165,13 @@ def train_gan(
             for _ in range(plan.discriminator_steps):
                 d_opt.zero_grad(set_to_none=True)
                 with step.precision():
-                    d_loss = step.discriminator_loss()
+                    batch = step.draw()
+                    d_loss = step.discriminator_loss(batch)
                 d_loss.backward()
                 d_opt.step()
             g_opt.zero_grad(set_to_none=True)
             with step.precision():
-                g_loss, cond_loss = step.generator_loss()
+                g_loss, cond_loss = step.generator_loss(batch)  # the critic's last batch, judged by the updated critic
             (g_loss + cond_loss).backward()
             g_opt.step()
             _follow(average, g_net, plan.ema_decay)
@@ -269,26 +270,23 @@ class _Step:
         """bfloat16 autocast for the hidden layers when the plan asks for it (weights and outputs stay float32)."""
         return torch.autocast(self.data.device.type, dtype=torch.bfloat16, enabled=self.plan.bfloat16)
 
-    def _conditions(self) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    def draw(self) -> _Batch:
+        """Conditions, matching real rows, and generated rows (with their graph, for the generator's step)."""
         if self.sampler.n_columns == 0:
             rows = torch.randint(len(self.data), (self.batch,), generator=self.generator, device=self.data.device)
-            return torch.zeros(self.batch, 0, device=self.data.device), None, rows
-        slot, rows = self.sampler.sample_training(self.batch, self.generator)
-        return self.sampler.one_hot(slot), slot, rows
-
-    def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
+            cond, slot = torch.zeros(self.batch, 0, device=self.data.device), None
+        else:
+            slot, rows = self.sampler.sample_training(self.batch, self.generator)
+            cond = self.sampler.one_hot(slot)
         noise = torch.randn(self.batch, self.plan.noise_dim, generator=self.generator, device=self.data.device)
         raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return raw, self.layout.activate(raw, generator=self.generator)
+        return _Batch(cond, slot, rows, raw, self.layout.activate(raw, generator=self.generator))
 
-    def discriminator_loss(self) -> Tensor:
-        cond, _, rows = self._conditions()
-        assert rows is not None
-        with torch.no_grad():
-            _, fake = self._fake(cond)
-        real = torch.cat([self.data[rows], cond], dim=1)
-        fake = torch.cat([fake, cond], dim=1)
-        wasserstein = self.d_net(fake, self.generator).mean() - self.d_net(real, self.generator).mean()
+    def discriminator_loss(self, batch: _Batch) -> Tensor:
+        real = torch.cat([self.data[batch.rows], batch.cond], dim=1)
+        fake = torch.cat([batch.fake.detach(), batch.cond], dim=1)
+        scores = self.d_net(torch.cat([fake, real]), self.generator)
+        wasserstein = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
         return wasserstein + self.plan.gradient_penalty * self._gradient_penalty(real, fake)
 
     def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
@@ -301,8 +299,17 @@ class _Step:
         norms = grads.reshape(-1, pac * real.shape[1]).norm(2, dim=1)
         return ((norms - 1) ** 2).mean()
 
-    def generator_loss(self) -> tuple[Tensor, Tensor]:
-        cond, slot, _ = self._conditions()
-        raw, fake = self._fake(cond)
-        adversarial = -self.d_net(torch.cat([fake, cond], dim=1), self.generator).mean()
-        return adversarial, self.layout.condition_loss(raw, slot, self.sampler)
+    def generator_loss(self, batch: _Batch) -> tuple[Tensor, Tensor]:
+        adversarial = -self.d_net(torch.cat([batch.fake, batch.cond], dim=1), self.generator).mean()
+        return adversarial, self.layout.condition_loss(batch.raw, batch.slot, self.sampler)
+
+
+@dataclass(frozen=True, slots=True)
+class _Batch:
+    """One step's conditions (one-hot and global slots), matching real rows, and generated rows (raw and activated)."""
+
+    cond: Tensor
+    slot: Tensor | None
+    rows: Tensor
+    raw: Tensor
+    fake: Tensor
