@@ -38,7 +38,16 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-_TABULAR_ONLY = ("max_categories", "discriminator_steps", "generator_dims", "discriminator_dims")
+_TABULAR_ONLY = (
+    "max_categories",
+    "discriminator_steps",
+    "generator_dims",
+    "discriminator_dims",
+    "time_budget_s",
+    "validation_share",
+    "select_every",
+    "precision",
+)
 _IMAGE_ONLY = ("channels", "ema_decay", "augment", "classifier_epochs")
 
 
@@ -61,6 +70,10 @@ class ModelConfig(_Section):
     discriminator_steps: int | None = Field(default=None, ge=1)
     generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
     discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
+    time_budget_s: float | None = Field(default=None, gt=0)  # stop training sooner when the fit would run past it
+    validation_share: float | None = Field(default=None, ge=0, lt=1)  # rows held out to choose the best checkpoint
+    select_every: int | None = Field(default=None, ge=1)  # epochs between two scorings of the generator
+    precision: Literal["auto", "float32", "bfloat16"] | None = None
     checkpoint_every: int = Field(default=5, ge=1)  # epochs between training checkpoints (a killed run resumes)
     # image only
     channels: int | None = Field(default=None, ge=1)

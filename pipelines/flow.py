@@ -115,7 +115,9 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
                 for name in stats.__slots__
                 if name.endswith("_loss")
             )
-            logger.info("epoch %d/%d: %s (%.2f s)", stats.epoch, stats.epochs, losses, stats.seconds)
+            probe = getattr(stats, "probe_score", None)
+            scored = f", probe score {probe:.4f}" if probe is not None else ""
+            logger.info("epoch %d/%d: %s%s (%.2f s)", stats.epoch, stats.epochs, losses, scored, stats.seconds)
 
     with _timed("train"):
         try:

@@ -127,9 +127,9 @@ def train_gan(
     """Train a conditional generator on the encoded ``data`` (already on its device).
 
     ``layout`` locates the output heads and the conditioned columns in an encoded row. Training runs ``plan.epochs``
-    epochs, or stops early at ``deadline`` (a ``time.monotonic()`` value): an epoch starts only when the slowest
-    epoch so far, and a probe when one is due, still fit before it. A resumed run restores the random stream with the
-    weights, so it ends with the same model as a run that was never interrupted.
+    epochs, or stops early at ``deadline`` (a ``time.monotonic()`` value): another epoch starts only when the slowest
+    epoch so far and the slowest probe (the last epoch is always scored) still fit before it. A resumed run restores
+    the random stream with the weights, so it ends with the same model as a run that was never interrupted.
     """
     device = data.device
     cond_dim = sampler.width
@@ -156,9 +156,6 @@ def train_gan(
         best = _Best.resumed(resume, history)
     slowest_epoch = slowest_probe = 0.0
     for epoch in range(len(history) + 1, plan.epochs + 1):
-        if deadline is not None and history and time.monotonic() + slowest_epoch + slowest_probe > deadline:
-            log.info("time budget spent after %d of %d epochs", epoch - 1, plan.epochs)
-            break
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
         for _ in range(steps_per_epoch):
@@ -179,7 +176,8 @@ def train_gan(
         d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
         slowest_epoch = max(slowest_epoch, stats.seconds)
-        last = epoch == plan.epochs or (deadline is not None and time.monotonic() + slowest_epoch > deadline)
+        out_of_time = deadline is not None and time.monotonic() + slowest_epoch + slowest_probe > deadline
+        last = epoch == plan.epochs or out_of_time
         if selection is not None and (epoch % selection.every == 0 or last):
             probe_started = time.perf_counter()
             score = selection.probe(average.eval())
@@ -211,6 +209,9 @@ def train_gan(
             )
         if progress is not None:
             progress(stats)
+        if out_of_time:
+            log.info("time budget spent after %d of %d epochs", epoch, plan.epochs)
+            break
     best_epoch = len(history)
     if best.weights is not None:
         average.load_state_dict(best.weights)

@@ -1,0 +1,74 @@
+"""The output layout: fused activations and condition loss agree with the per-column definitions they replace."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch.nn import functional as F
+
+from synth import infer_schema
+from synth.tabular.layout import OutputLayout
+from synth.tabular.sampler import ConditionalSampler
+from synth.tabular.transformer import TableTransformer
+
+# scalar, a 3-way head, a 1-way head, scalar, a 7-way head, a 2-way head: widths 1, 2, 4 and 8 share no bucket
+SPANS = [(0, 1, "tanh"), (1, 3, "softmax"), (4, 1, "softmax"), (5, 1, "tanh"), (6, 7, "softmax"), (13, 2, "softmax")]
+CONDITION_BLOCKS = [(1, 3), (6, 7)]
+
+
+@pytest.fixture()
+def layout() -> OutputLayout:
+    return OutputLayout(SPANS, CONDITION_BLOCKS, torch.device("cpu"))
+
+
+def test_activate_gives_tanh_scalars_and_a_distribution_per_head(layout: OutputLayout) -> None:
+    raw = torch.randn(500, 15, generator=torch.Generator().manual_seed(0)) * 3
+    out = layout.activate(raw, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(out[:, [0, 5]], torch.tanh(raw[:, [0, 5]]))
+    for start, width, kind in SPANS:
+        if kind == "softmax":
+            head = out[:, start : start + width]
+            assert (head >= 0).all()
+            torch.testing.assert_close(head.sum(dim=1), torch.ones(500))
+
+
+def test_draw_samples_each_head_from_its_softmax(layout: OutputLayout) -> None:
+    """Gumbel-max: the argmax of a drawn head follows softmax(logits), the distribution training samples from."""
+    logits = torch.tensor([0.0, np.log(3.0), np.log(6.0)])
+    raw = torch.zeros(40_000, 15)
+    raw[:, 1:4] = logits
+    drawn = layout.draw(raw, generator=torch.Generator().manual_seed(0))
+    shares = np.bincount(drawn[:, 1:4].argmax(dim=1).numpy(), minlength=3) / len(raw)
+    np.testing.assert_allclose(shares, [0.1, 0.3, 0.6], atol=0.01)
+    assert torch.equal(drawn[:, 0], torch.tanh(raw[:, 0]))
+
+
+def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_column(layout: OutputLayout) -> None:
+    sampler = ConditionalSampler(np.ones(10, dtype=np.int64), [3, 7], torch.device("cpu"))
+    raw = torch.randn(64, 15, generator=torch.Generator().manual_seed(0))
+    slot = torch.randint(10, (64,), generator=torch.Generator().manual_seed(1))
+    expected = []
+    for row, global_slot in zip(raw, slot.tolist(), strict=True):
+        start, width = CONDITION_BLOCKS[0] if global_slot < 3 else CONDITION_BLOCKS[1]
+        local = global_slot if global_slot < 3 else global_slot - 3
+        expected.append(F.cross_entropy(row[start : start + width][None], torch.tensor([local])))
+    torch.testing.assert_close(layout.condition_loss(raw, slot, sampler), torch.stack(expected).mean())
+    assert layout.condition_loss(raw, None, sampler).item() == 0.0
+
+
+def test_layout_of_a_fitted_transformer_covers_every_encoded_position() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "code": rng.integers(0, 5, 300),  # five values: generated exactly, as one-hot spikes
+            "c": rng.choice(list("abcdefghij"), 300),
+            "n": np.where(rng.random(300) < 0.2, np.nan, rng.normal(size=300)),
+        }
+    )
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    layout = OutputLayout.of(transformer, torch.device("cpu"))
+    covered = torch.cat([layout.scalars, layout.choices]).sort().values
+    assert torch.equal(covered, torch.arange(transformer.width))
