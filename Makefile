@@ -26,7 +26,8 @@ test: lint
 	$(BIN)/pytest -q
 
 bench: $(STAMP)
-	$(BIN)/python bench/bench_tabular.py
+	$(BIN)/python bench/tabular.py
+	$(BIN)/python bench/tables.py
 	$(BIN)/python bench/bench_validators.py
 	$(BIN)/python bench/bench_generation.py --rows 10000000
 	$(BIN)/python bench/bench_image.py --epochs 20 --train-images 8000

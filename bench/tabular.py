@@ -64,6 +64,7 @@ ROWS = (
     ("epochs", "epochs run", "{:,.0f}", None),
     ("epoch_s", "seconds per epoch", "{:.3f}", "ratio"),
     ("training_rows_per_s", "training rows/s", "{:,.0f}", "ratio"),
+    ("ctgan_settings_rows_per_s", "training rows/s at CTGAN's settings (pac 10, batch 500)", "{:,.0f}", "ratio"),
     ("sample_rows_per_s", "sampling rows/s", "{:,.0f}", "ratio"),
     ("peak_mem_gb", "peak memory, GB", "{:.2f}", "ratio"),
     ("worker_mem_gb", "largest worker process's peak memory, GB", "{:.2f}", None),  # ours has none
@@ -109,8 +110,7 @@ def fit_ours(args: argparse.Namespace, train: pd.DataFrame, schema: Schema) -> t
     _, transformer_s = timed(lambda: TableTransformer(schema).fit(train, np.random.default_rng(0)), cpu)
     model = TabularSynthesizer(time_budget_s=args.budget, epochs=100_000, seed=args.seed, device=args.device)
     _, fit_s = timed(lambda: model.fit(train, schema), resolve_device(args.device))
-    # The rows the GAN trains on: train less the validation rows that choose the checkpoint (the model's own split).
-    gan_rows = len(model._validation_split(train, np.random.default_rng(0))[0])
+    gan_rows = model.training_rows_  # train less the validation rows that choose the checkpoint
     epoch_seconds = sum(s.seconds for s in model.history_)
     model.sample(1000, seed=0)  # warm-up
     _, sample_s = timed(lambda: model.sample(args.sample_rows, seed=1), model.device_)
@@ -123,10 +123,18 @@ def fit_ours(args: argparse.Namespace, train: pd.DataFrame, schema: Schema) -> t
         "sample_rows_per_s": args.sample_rows / sample_s,
         "peak_mem_gb": peak_memory_gb(),
         "gan_rows": gan_rows,
+        "ctgan_settings_rows_per_s": rows_per_s_at_ctgan_settings(args, train, schema),
     }
     if model.device_.type == "cuda":
         figures["gpu_peak_mem_gb"] = torch.cuda.max_memory_allocated(model.device_) / 1e9
     return model, figures
+
+
+def rows_per_s_at_ctgan_settings(args: argparse.Namespace, train: pd.DataFrame, schema: Schema) -> float:
+    """Our training speed with CTGAN's network and step (pac 10, batch 500, every row trained on), 3 epochs."""
+    model = TabularSynthesizer(pac=10, batch_size=500, learning_rate=2e-4, epochs=3, validation_share=0,
+                               seed=args.seed, device=args.device).fit(train, schema)  # fmt: skip
+    return len(train) / float(np.median([s.seconds for s in model.history_]))
 
 
 def fit_peer(peer: str, args: argparse.Namespace, train: pd.DataFrame, workdir: Path) -> tuple[Figures, pd.DataFrame]:
@@ -165,6 +173,7 @@ def targets(ctgan_rows_per_s: float, holdout_copy_rate: float) -> dict[str, tupl
     """Issue 7's targets for our figures: (comparison, level)."""
     return {
         "training_rows_per_s": (">=", 5 * ctgan_rows_per_s),
+        "ctgan_settings_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "transformer_fit_s": ("<", 1.0),
         "sample_rows_per_s": (">=", 500_000),
         "peak_mem_gb": ("<", 1.0),

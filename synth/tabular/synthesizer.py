@@ -100,6 +100,7 @@ class TabularSynthesizer(Estimator):
     Attributes:
         schema_, transformer_, generator_, history_, seed_, device_: set by ``fit``.
         best_epoch_: the epoch whose generator weights were kept (the last one without checkpoint selection).
+        training_rows_: the rows the GAN trained on (the rest of the data chose the checkpoint).
         privacy_spent_: None, or for a private fit {"epsilon_target", "epsilon_spent" (metadata + DP-SGD, basic
             composition), "epsilon_sgd", "epsilon_metadata", "delta", "delta_sgd", "delta_metadata",
             "noise_multiplier", "steps", "planned_steps", "sample_rate", "stopped_early"}.
@@ -274,6 +275,7 @@ class TabularSynthesizer(Estimator):
             encoded, layout, sampler, self._plan(), generator, progress, checkpointing, selection, deadline
         )
         self.generator_, self.history_, self.best_epoch_ = result.generator, result.history, result.best_epoch
+        self.training_rows_ = len(train_rows)
         if store is not None:
             store.remove()
         return self
@@ -343,7 +345,7 @@ class TabularSynthesizer(Estimator):
         self.transformer_, self.generator_, self.history_ = result.transformer, result.generator, result.history
         self.condition_counts_ = result.condition_counts
         self.privacy_spent_ = result.privacy_spent
-        self.best_epoch_ = len(self.history_)
+        self.best_epoch_, self.training_rows_ = len(self.history_), len(frame)
         if store is not None:
             store.remove()
         return self
@@ -511,6 +513,7 @@ class TabularSynthesizer(Estimator):
                 "condition_width": len(self.condition_counts_),
                 "history_": [_stats_dict(s) for s in self.history_],
                 "best_epoch_": self.best_epoch_,
+                "training_rows_": self.training_rows_,
                 "privacy_spent_": self.privacy_spent_,
             }
             (staging / "model.json").write_text(json.dumps(state, indent=2))
@@ -555,7 +558,8 @@ class TabularSynthesizer(Estimator):
         model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
         model.condition_counts_ = state["condition_counts_"]
         model.history_ = [EpochStats(**s) for s in state["history_"]]
-        model.best_epoch_ = state["best_epoch_"]
+        model.best_epoch_ = state.get("best_epoch_", len(model.history_))  # saves from before checkpoint selection
+        model.training_rows_ = state.get("training_rows_")
         model.privacy_spent_ = state.get("privacy_spent_")
         net = TabularGenerator(
             model.noise_dim,
