@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import functools
-import json
 import logging
-import math
-import pickle
 import secrets
 import time
 from collections.abc import Callable, Mapping
@@ -19,22 +16,22 @@ import pyarrow as pa
 import torch
 
 from synth.devices import fast_bfloat16, resolve_device
-from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
+from synth.errors import NotFittedError, ParameterError, SchemaError
 from synth.estimator import Estimator
-from synth.model_folder import replacing_folder
 from synth.schema import Schema, infer_schema, table_to_frame
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
 from synth.tabular.layout import OutputLayout
+from synth.tabular.model_files import read_model, write_model
 from synth.tabular.networks import TabularGenerator
-from synth.tabular.params_json import jsonable_params, untag_tuples
-from synth.tabular.private_metadata import check_public_metadata, check_public_metadata_shape
+from synth.tabular.param_checks import check_params
+from synth.tabular.params_json import jsonable_params
+from synth.tabular.private_metadata import check_public_metadata
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.selection import FidelityProbe, ProbeScore
 from synth.tabular.training import (
     Checkpointing,
-    EpochStats,
     ProgressCallback,
     Selection,
     TrainingPlan,
@@ -51,7 +48,6 @@ log = logging.getLogger(__name__)
 MIN_ROWS = 10
 _MIN_VALIDATION_ROWS = 100
 _MAX_VALIDATION_ROWS = 5_000
-_FORMAT_VERSION = 1
 _SAMPLE_CHUNK_ROWS = 5_000
 #: Batches targeted sampling may draw for a combination of conditions or a range before it reports a shortfall.
 DEFAULT_MAX_TRIES = 20
@@ -155,54 +151,7 @@ class TabularSynthesizer(Estimator):
 
     def validate_params(self) -> None:
         """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
-        positive_ints = ("epochs", "batch_size", "max_categories", "noise_dim", "pac", "discriminator_steps")
-        for name in positive_ints:
-            value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-                raise ParameterError(f"{name} must be an int >= 1, got {value!r}")
-        if self.max_categories < 2:
-            raise ParameterError(f"max_categories must be >= 2, got {self.max_categories}")
-        if self.seed is not None and (not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0):
-            raise ParameterError(f"seed must be None or an int >= 0, got {self.seed!r}")
-        if not (isinstance(self.learning_rate, int | float) and 0 < self.learning_rate < 1):
-            raise ParameterError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}")
-        resolve_device(self.device)
-        if self.precision not in ("auto", "float32", "bfloat16"):
-            raise ParameterError(f"precision must be 'auto', 'float32' or 'bfloat16', got {self.precision!r}")
-        for name in ("generator_dims", "discriminator_dims"):
-            dims = getattr(self, name)
-            if not isinstance(dims, list | tuple) or not dims or not all(isinstance(d, int) and d >= 1 for d in dims):
-                raise ParameterError(f"{name} must be a non-empty sequence of ints >= 1, got {dims!r}")
-        self._validate_budget_params()
-        self._validate_privacy_params()
-
-    def _validate_budget_params(self) -> None:
-        budget = self.time_budget_s
-        if budget is not None and not (_is_number(budget) and budget > 0):
-            raise ParameterError(f"time_budget_s must be None or a number of seconds > 0, got {budget!r}")
-        if not (_is_number(self.validation_share) and 0 <= self.validation_share < 1):
-            raise ParameterError(f"validation_share must be a number in [0, 1), got {self.validation_share!r}")
-        every = self.select_every
-        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
-            raise ParameterError(f"select_every must be an int >= 1, got {every!r}")
-        if self.privacy_epsilon is not None and budget is not None:
-            raise ParameterError("time_budget_s cannot be combined with privacy_epsilon: a private fit's steps are "
-                                 "planned for its budget; set epochs instead")  # fmt: skip
-
-    def _validate_privacy_params(self) -> None:
-        """The privacy parameters' ranges, and the shape of public_metadata (its columns are checked by fit)."""
-        if self.privacy_epsilon is not None and not (_is_number(self.privacy_epsilon) and self.privacy_epsilon > 0):
-            raise ParameterError(f"privacy_epsilon must be None or a number > 0, got {self.privacy_epsilon!r}")
-        for name in ("privacy_delta", "metadata_share"):
-            value = getattr(self, name)
-            if not (_is_number(value) and 0 < value < 1):
-                raise ParameterError(f"{name} must be a number in (0, 1), got {value!r}")
-        if not (_is_number(self.max_grad_norm) and self.max_grad_norm > 0):
-            raise ParameterError(f"max_grad_norm must be a number > 0, got {self.max_grad_norm!r}")
-        rare = self.rare_category_min
-        if not isinstance(rare, int) or isinstance(rare, bool) or rare < 1:
-            raise ParameterError(f"rare_category_min must be an int >= 1, got {rare!r}")
-        check_public_metadata_shape(self.public_metadata)
+        check_params(self.get_params())
 
     # fit
     def fit(
@@ -496,29 +445,11 @@ class TabularSynthesizer(Estimator):
         if not hasattr(self, "generator_"):
             raise NotFittedError("TabularSynthesizer is not fitted yet; call fit() first")
 
-    # save / load
+    # save / load (synth/tabular/model_files.py)
     def save(self, path: str | Path) -> Path:
         """Write the model to a folder: JSON for everything but the generator's weights. Replaces an older save."""
         self._check_is_fitted()
-        with replacing_folder(path) as staging:
-            (staging / "params.json").write_text(json.dumps(jsonable_params(self.get_params()), indent=2))
-            (staging / "schema.json").write_text(self.schema_.to_json())
-            (staging / "transformer.json").write_text(json.dumps(self.transformer_.to_dict()))
-            state = {
-                "format_version": _FORMAT_VERSION,
-                "versions": package_versions(),
-                "seed_": self.seed_,
-                "condition_counts_": self.condition_counts_,
-                "data_width": self.transformer_.width,
-                "condition_width": len(self.condition_counts_),
-                "history_": [_stats_dict(s) for s in self.history_],
-                "best_epoch_": self.best_epoch_,
-                "training_rows_": self.training_rows_,
-                "privacy_spent_": self.privacy_spent_,
-            }
-            (staging / "model.json").write_text(json.dumps(state, indent=2))
-            torch.save(self.generator_.state_dict(), staging / "generator.pt")
-        return Path(path)
+        return write_model(self, Path(path))
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> TabularSynthesizer:
@@ -526,55 +457,7 @@ class TabularSynthesizer(Estimator):
 
         ``device`` defaults to the saved model's own ``device`` parameter, so samples match the saved model's.
         """
-        folder = Path(path)
-        files = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
-        missing = [name for name in files if not (folder / name).is_file()]
-        if missing:
-            raise ModelFileError(f"{folder} is not a saved TabularSynthesizer: missing {missing}")
-        try:
-            params = json.loads((folder / "params.json").read_text())
-            state = json.loads((folder / "model.json").read_text())
-            schema = Schema.from_json((folder / "schema.json").read_text())
-            transformer_dict = json.loads((folder / "transformer.json").read_text())
-        except (json.JSONDecodeError, SchemaError) as exc:
-            raise ModelFileError(f"{folder} holds a malformed model file: {exc}") from exc
-        if state.get("format_version") != _FORMAT_VERSION:
-            raise ModelFileError(f"{folder} has model format {state.get('format_version')}, expected {_FORMAT_VERSION}")
-        saved_with = state["versions"].get("synth-pipeline")
-        if saved_with != package_versions()["synth-pipeline"]:
-            log.warning(
-                "model in %s was saved by synth %s, loading with %s",
-                folder,
-                saved_with,
-                package_versions()["synth-pipeline"],
-            )
-        for key in ("generator_dims", "discriminator_dims"):
-            params[key] = tuple(params[key])
-        params["public_metadata"] = untag_tuples(params.get("public_metadata"))
-        model = cls(**params) if device is None else cls(**{**params, "device": device})
-        model.device_ = resolve_device(model.device)
-        model.seed_ = state["seed_"]
-        model.schema_ = schema
-        model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
-        model.condition_counts_ = state["condition_counts_"]
-        model.history_ = [EpochStats(**s) for s in state["history_"]]
-        model.best_epoch_ = state.get("best_epoch_", len(model.history_))  # saves from before checkpoint selection
-        model.training_rows_ = state.get("training_rows_")
-        model.privacy_spent_ = state.get("privacy_spent_")
-        net = TabularGenerator(
-            model.noise_dim,
-            state["condition_width"],
-            tuple(model.generator_dims),
-            state["data_width"],
-            device=model.device_,
-            generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
-        )
-        try:
-            net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))
-        except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
-            raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
-        model.generator_ = net.eval()
-        return model
+        return read_model(cls, Path(path), device)
 
 
 def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
@@ -587,11 +470,3 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
     for column in frame.columns:
         if frame[column].isna().all():
             raise SchemaError(f"column '{column}' is entirely null; drop it or fill it before training")
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _stats_dict(stats: EpochStats) -> dict[str, Any]:
-    return {name: getattr(stats, name) for name in stats.__slots__}
