@@ -23,10 +23,12 @@ def resolve_device(device: str) -> torch.device:
 
 
 def fast_bfloat16(device: torch.device) -> bool:
-    """Whether bfloat16 matrix products run natively here (CUDA with bf16, or a CPU oneDNN has bf16 kernels for)."""
+    """Whether bfloat16 matrix products run natively on ``device``: a CUDA GPU with bf16 units, or a CPU with
+    AVX-512 BF16 or AMX (where oneDNN has bf16 kernels; elsewhere bf16 is emulated, slower and less precise)."""
     if device.type == "cuda":
-        return bool(torch.cuda.is_bf16_supported())
+        with torch.cuda.device(device):
+            return bool(torch.cuda.is_bf16_supported(including_emulation=False))
     try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:  # a torch without these probes: assume not
         return False

@@ -54,6 +54,7 @@ class OutputLayout:
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:
+        """The layout of a fitted transformer's encoded rows."""
         spans: list[tuple[int, int, str]] = []
         start = 0
         for span in transformer.spans:

@@ -47,6 +47,7 @@ def write_model(model: TabularSynthesizer, folder: Path) -> Path:
             "history_": [_stats_dict(s) for s in model.history_],
             "best_epoch_": model.best_epoch_,
             "training_rows_": model.training_rows_,
+            "precision_": model.precision_,
             "privacy_spent_": model.privacy_spent_,
         }
         (staging / "model.json").write_text(json.dumps(state, indent=2))
@@ -88,6 +89,7 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
     model.history_ = [EpochStats(**s) for s in state["history_"]]
     model.best_epoch_ = state.get("best_epoch_", len(model.history_))  # saves from before checkpoint selection
     model.training_rows_ = state.get("training_rows_")
+    model.precision_ = state.get("precision_", "float32")  # saves from before mixed precision sampled in float32
     model.privacy_spent_ = state.get("privacy_spent_")
     net = TabularGenerator(
         model.noise_dim,

@@ -64,7 +64,6 @@ log = logging.getLogger(__name__)
 MAX_NOISE_MULTIPLIER = 10.0
 #: RDP orders: Opacus's defaults plus larger ones, so that small epsilons are reachable and bounds stay tight.
 _ALPHAS: list[float] = [*RDPAccountant.DEFAULT_ALPHAS, 80, 100, 128, 160, 200, 256, 384, 512, 768, 1024, 2048, 4096]
-_CRITIC_DROPOUT = 0.0  # DP noise already regularises the critic
 
 
 @dataclass(frozen=True, slots=True)
@@ -238,7 +237,7 @@ class _PrivateTrainer:
             plan.noise_dim, sampler.width, plan.generator_dims, data.shape[1], self.device, generator
         )
         self.critic = PacDiscriminator(
-            data.shape[1] + sampler.width, plan.discriminator_dims, 1, _CRITIC_DROPOUT, self.device, generator
+            data.shape[1] + sampler.width, plan.discriminator_dims, 1, self.device, generator
         )
         self.g_opt = torch.optim.Adam(
             self.g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
@@ -391,7 +390,7 @@ class _PrivateTrainer:
         with torch.no_grad():
             _, fake = self._fake(cond)
         rows_in = torch.cat([real, fake]).requires_grad_(True)  # else torch warns that Opacus's hooks see no input
-        scores = self.d_module(rows_in, self.generator).squeeze(1)
+        scores = self.d_module(rows_in).squeeze(1)
         per_row = torch.cat([F.softplus(-scores[: len(rows)]), F.softplus(scores[len(rows) :])])
         self.d_opt.zero_grad(set_to_none=True)
         # Ghost clipping: one backward for the per-row gradient norms, a second for the sum of clipped gradients.
@@ -405,7 +404,7 @@ class _PrivateTrainer:
         raw, fake = self._fake(cond)
         self.d_module.disable_hooks()  # Opacus's hooks (per-sample gradients) stay off through this backward
         try:
-            adversarial = F.softplus(-self.d_module(fake, self.generator)).mean()
+            adversarial = F.softplus(-self.d_module(fake)).mean()
             cond_loss = self.layout.condition_loss(raw, slot, self.sampler)
             self.g_opt.zero_grad(set_to_none=True)
             (adversarial + cond_loss).backward(inputs=list(self.g_net.parameters()))

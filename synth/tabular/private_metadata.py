@@ -66,7 +66,7 @@ _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**
 _YEAR_NS = 365 * 86_400 * 10**9
 _FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
 _MAX_VALUE_MODES = 128  # integer columns with at most this many possible values get one mode per value
-_SPIKE_SHARE = 0.05  # a noisy share of exact zeros above this gets its own exact mode (as fit_modes' spikes)
+_SPIKE_SHARE = 0.05  # a noisy share of exact zeros above this gets its own exact mode (a spike, as in fit_modes)
 _UNITS_NS = (("timestamp[s", 1e9), ("timestamp[ms", 1e6), ("timestamp[us", 1e3), ("timestamp[ns", 1.0))
 
 

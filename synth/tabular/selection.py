@@ -22,6 +22,8 @@ from synth.schema import Schema
 __all__ = ["FidelityProbe", "ProbeScore"]
 
 _NUMERIC_BINS = 10
+_MAX_LEVELS = 30  # so a column has at most 32 bins
+_MAX_COLUMNS = 100  # and the joint matrix at most 3,200 square (41 MB); wider tables are probed on a sample
 _MODELLED_KINDS = ("continuous", "integer", "datetime", "categorical", "boolean")
 
 
@@ -48,39 +50,61 @@ class FidelityProbe:
     """
 
     def __init__(self, validation: pd.DataFrame, schema: Schema, seed: int) -> None:
-        self.columns = [spec.name for spec in schema if spec.kind in _MODELLED_KINDS]
+        columns = [spec.name for spec in schema if spec.kind in _MODELLED_KINDS]
+        if len(columns) > _MAX_COLUMNS:  # a seeded sample of the columns, so the probe's cost stays bounded
+            picked = np.random.default_rng(seed).choice(len(columns), size=_MAX_COLUMNS, replace=False)
+            columns = [columns[i] for i in np.sort(picked)]
+        self.columns = columns
         self.numeric = {spec.name for spec in schema if spec.kind in ("continuous", "integer", "datetime")}
+        self.dates = {spec.name for spec in schema if spec.kind == "datetime"}
         self.seed = seed
         self.edges: dict[str, np.ndarray] = {}
         self.levels: dict[str, pd.Index] = {}
         for name in self.columns:
             values = validation[name]
             if name in self.numeric:
-                present = _numbers(values)
+                present = self._numbers(name, values)
                 present = present[~np.isnan(present)]
                 quantiles = np.linspace(0, 1, _NUMERIC_BINS + 1)[1:-1]
                 self.edges[name] = np.unique(np.quantile(present, quantiles)) if len(present) else np.zeros(0)
-            else:
-                self.levels[name] = pd.Index(values.dropna().astype(object).unique())
+            else:  # the most frequent levels; rarer ones share the "outside" bin, so the joint matrix stays small
+                counts = values.dropna().astype(object).value_counts()
+                self.levels[name] = pd.Index(counts.index[:_MAX_LEVELS])
         self.widths = [self._width(name) for name in self.columns]
         self.offsets = np.cumsum([0, *self.widths])[:-1]
         self.rows = len(validation)
         self.real = self._one_hot(validation)
         self.real_joint = self.real.T @ self.real / len(self.real)
 
+    @staticmethod
+    def probes(schema: Schema) -> bool:
+        """Whether a table has a column to probe (ids and constants are not modelled)."""
+        return any(spec.kind in _MODELLED_KINDS for spec in schema)
+
     def _width(self, name: str) -> int:
-        """Bins of a column: its levels or numeric bins, one for values outside them, one for null."""
+        """Bins of a column: its levels or numeric bins, one for other values (rarer levels, unseen ones), one for
+        null."""
         inner = len(self.edges[name]) + 1 if name in self.numeric else len(self.levels[name])
         return inner + 2
 
     def _codes(self, name: str, values: pd.Series) -> np.ndarray:
         null = values.isna().to_numpy()
         if name in self.numeric:
-            codes = np.searchsorted(self.edges[name], np.nan_to_num(_numbers(values)), side="right")
+            codes = np.searchsorted(self.edges[name], np.nan_to_num(self._numbers(name, values)), side="right")
         else:
             codes = self.levels[name].get_indexer(pd.Index(values.astype(object)))
-            codes = np.where(codes < 0, len(self.levels[name]), codes)  # a level the validation rows lack
+            codes = np.where(codes < 0, len(self.levels[name]), codes)  # a rarer level, or one never seen
         return np.where(null, self.widths[self.columns.index(name)] - 1, codes)
+
+    def _numbers(self, name: str, values: pd.Series) -> np.ndarray:
+        """A numeric column's values as float64 (datetimes as nanoseconds), nulls as NaN."""
+        if name not in self.dates:
+            return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        stamps = pd.to_datetime(values)
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+        ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+        return np.where(values.isna().to_numpy(), np.nan, ns)
 
     def _one_hot(self, frame: pd.DataFrame) -> Tensor:
         codes = np.stack([self._codes(name, frame[name]) for name in self.columns], axis=1) + self.offsets
@@ -138,14 +162,3 @@ def _auc(scores: Tensor, labels: Tensor) -> float:
     if n_pos == 0 or n_neg == 0:
         return 0.5
     return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-def _numbers(values: pd.Series) -> np.ndarray:
-    """Numeric or datetime values as float64 (datetimes as nanoseconds), nulls as NaN."""
-    if pd.api.types.is_datetime64_any_dtype(values.dtype) or values.dtype == object:
-        stamps = pd.to_datetime(values)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
-        return np.where(values.isna().to_numpy(), np.nan, ns)
-    return values.to_numpy(dtype=np.float64, na_value=np.nan)

@@ -81,9 +81,11 @@ class TabularSynthesizer(Estimator):
         rare_category_min: categories seen fewer times are never emitted verbatim, in both modes: their rows are
             pooled and decode to "other" in text columns, else to null when the column is nullable, else to its
             most frequent kept level.
-        precision: "auto" trains the hidden layers in bfloat16 where matrix products run natively in it (CUDA, and
-            CPUs with AVX-512 BF16 or AMX: about 1.8x faster there), else in float32; "float32" or "bfloat16" force
-            one. Weights, output heads and sampling stay float32.
+        precision: "auto" runs the generator's and the critic's hidden layers in bfloat16 where matrix products are
+            native in it (CUDA GPUs with bf16 units, CPUs with AVX-512 BF16 or AMX: about 1.8x faster there), else
+            in float32; "float32" or "bfloat16" force one. Weights, output heads and losses stay float32. The
+            choice is made once, at fit, kept as ``precision_`` and used for sampling too. Private fits run in
+            float32 (Opacus's per-sample gradients).
         time_budget_s: None trains ``epochs`` epochs; a number of seconds stops training sooner when the fit
             (preprocessing included) would run past it. ``epochs`` stays the cap. The epochs run depend on the
             machine's speed: to repeat a budgeted fit exactly elsewhere, fit with ``epochs=len(history_)``.
@@ -96,7 +98,9 @@ class TabularSynthesizer(Estimator):
     Attributes:
         schema_, transformer_, generator_, history_, seed_, device_: set by ``fit``.
         best_epoch_: the epoch whose generator weights were kept (the last one without checkpoint selection).
-        training_rows_: the rows the GAN trained on (the rest of the data chose the checkpoint).
+        training_rows_: the rows the GAN trained on; the rest chose the checkpoint (the transformer sees every row,
+            so every category of the data can be generated).
+        precision_: "float32" or "bfloat16", as decided for this machine at fit.
         privacy_spent_: None, or for a private fit {"epsilon_target", "epsilon_spent" (metadata + DP-SGD, basic
             composition), "epsilon_sgd", "epsilon_metadata", "delta", "delta_sgd", "delta_metadata",
             "noise_multiplier", "steps", "planned_steps", "sample_rate", "stopped_early"}.
@@ -177,6 +181,7 @@ class TabularSynthesizer(Estimator):
         schema = schema if schema is not None else infer_schema(data)
         _check_frame(frame, schema)
         self.device_ = resolve_device(self.device)
+        self.precision_ = self._resolved_precision()
         store: CheckpointFile | None = None
         found: tuple[int, TrainingState] | None = None
         if checkpoint_dir is not None:
@@ -216,7 +221,7 @@ class TabularSynthesizer(Estimator):
         if store is not None:
             checkpointing = Checkpointing(checkpoint_every, functools.partial(store.save, self.seed_), resume_from)
         selection = None
-        if validation is not None:
+        if validation is not None and FidelityProbe.probes(schema):
             selection = Selection(self.select_every, self._probe(FidelityProbe(validation, schema, self.seed_)))
         deadline = started + self.time_budget_s if self.time_budget_s is not None else None
         layout = OutputLayout.of(self.transformer_, self.device_)
@@ -299,6 +304,14 @@ class TabularSynthesizer(Estimator):
             store.remove()
         return self
 
+    def _resolved_precision(self) -> str:
+        """ "float32" or "bfloat16": "auto" decided once, at fit, and kept with the model so sampling matches."""
+        if self.privacy_epsilon is not None:
+            return "float32"  # the private loop (Opacus's per-sample gradients) runs in float32
+        if self.precision != "auto":
+            return str(self.precision)
+        return "bfloat16" if fast_bfloat16(self.device_) else "float32"
+
     def _training_settings(self) -> dict[str, Any]:
         """What decides the trained weights, for a checkpoint's fingerprint: every parameter but the device string,
         the kind of device it resolves to (CPU and CUDA random streams differ) and the package versions.
@@ -306,7 +319,12 @@ class TabularSynthesizer(Estimator):
         An explicit seed is in it; with seed=None the seed drawn by the interrupted fit is taken from its checkpoint.
         """
         params = {k: v for k, v in jsonable_params(self.get_params()).items() if k != "device"}
-        return {**params, "device_type": self.device_.type, "versions": package_versions()}
+        return {
+            **params,
+            "device_type": self.device_.type,
+            "precision_": self.precision_,
+            "versions": package_versions(),
+        }
 
     def _plan(self) -> TrainingPlan:
         return TrainingPlan(
@@ -318,7 +336,7 @@ class TabularSynthesizer(Estimator):
             pac=self.pac,
             learning_rate=float(self.learning_rate),
             discriminator_steps=self.discriminator_steps,
-            bfloat16=self.precision == "bfloat16" or (self.precision == "auto" and fast_bfloat16(self.device_)),
+            bfloat16=self.precision_ == "bfloat16",
         )
 
     def _sampler(self, frame: pd.DataFrame) -> ConditionalSampler:
@@ -394,7 +412,9 @@ class TabularSynthesizer(Estimator):
         with torch.no_grad():
             for start in range(0, n, _SAMPLE_CHUNK_ROWS):
                 size = min(_SAMPLE_CHUNK_ROWS, n - start)
-                chunks.append(self._generate(net or self.generator_, layout, size, fixed, sampler, generator))
+                chunks.append(
+                    self._generate(self.generator_ if net is None else net, layout, size, fixed, sampler, generator)
+                )
         encoded = np.concatenate(chunks) if chunks else np.zeros((0, self.transformer_.width), dtype=np.float32)
         frame = self.transformer_.inverse_transform(encoded, rng)
         if fixed is not None:
@@ -425,7 +445,7 @@ class TabularSynthesizer(Estimator):
         else:
             cond = sampler.one_hot(sampler.sample_generation(size, generator))
         noise = torch.randn(size, self.noise_dim, generator=generator, device=self.device_)
-        with torch.autocast(self.device_.type, dtype=torch.bfloat16, enabled=self._plan().bfloat16):
+        with torch.autocast(self.device_.type, dtype=torch.bfloat16, enabled=self.precision_ == "bfloat16"):
             raw = net(torch.cat([noise, cond], dim=1))
         return layout.draw(raw, generator=generator).cpu().numpy()
 

@@ -158,6 +158,7 @@ def train_gan(
     for epoch in range(len(history) + 1, plan.epochs + 1):
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
+        generator_steps = (epoch - 1) * steps_per_epoch
         for _ in range(steps_per_epoch):
             for _ in range(plan.discriminator_steps):
                 d_opt.zero_grad(set_to_none=True)
@@ -169,27 +170,20 @@ def train_gan(
             g_opt.zero_grad(set_to_none=True)
             with step.precision():
                 g_loss, cond_loss = step.generator_loss(batch)  # the critic's last batch, judged by the updated critic
-            (g_loss + cond_loss).backward()
+            (g_loss + cond_loss).backward(inputs=list(g_net.parameters()))  # the critic's gradients are not needed
             g_opt.step()
-            _follow(average, g_net, plan.ema_decay)
+            generator_steps += 1
+            _follow(average, g_net, min(plan.ema_decay, (1 + generator_steps) / (10 + generator_steps)))
             totals += torch.stack([d_loss.detach(), g_loss.detach(), cond_loss.detach()])
         d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
         slowest_epoch = max(slowest_epoch, stats.seconds)
+        due = selection is not None and epoch % selection.every == 0
+        if selection is not None and due:
+            stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)
         out_of_time = deadline is not None and time.monotonic() + slowest_epoch + slowest_probe > deadline
-        last = epoch == plan.epochs or out_of_time
-        if selection is not None and (epoch % selection.every == 0 or last):
-            probe_started = time.perf_counter()
-            score = selection.probe(average.eval())
-            slowest_probe = max(slowest_probe, time.perf_counter() - probe_started)
-            stats = replace(
-                stats,
-                probe_shapes=score.shapes,
-                probe_pairs=score.pairs,
-                probe_detection=score.detection,
-                probe_score=score.score,
-            )
-            best.offer(epoch, score.score, average)
+        if selection is not None and not due and (epoch == plan.epochs or out_of_time):
+            stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)  # the last is always scored
         history.append(stats)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
         if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
@@ -222,10 +216,32 @@ def train_gan(
 
 @torch.no_grad()
 def _follow(average: TabularGenerator, net: TabularGenerator, decay: float) -> None:
-    """One step of the exponential moving average of the weights; batch-norm statistics are copied as they are."""
+    """One step of the exponential moving average of the weights; batch-norm statistics are copied as they are.
+
+    The caller warms the decay up from 0.1 (``(1 + t) / (10 + t)`` after t steps), so on a small table, which takes
+    few steps, the average is not left holding its random initial weights.
+    """
     torch._foreach_lerp_(list(average.parameters()), list(net.parameters()), 1.0 - decay)
     for kept, live in zip(average.buffers(), net.buffers(), strict=True):
         kept.copy_(live)
+
+
+def _scored(
+    stats: EpochStats, selection: Selection, average: TabularGenerator, best: _Best, slowest_probe: float
+) -> tuple[EpochStats, float]:
+    """The epoch's stats with the probe's figures, offering the weights to ``best``; and the slowest probe so far."""
+    started = time.perf_counter()
+    score = selection.probe(average.eval())
+    slowest_probe = max(slowest_probe, time.perf_counter() - started)
+    best.offer(stats.epoch, score.score, average)
+    scored = replace(
+        stats,
+        probe_shapes=score.shapes,
+        probe_pairs=score.pairs,
+        probe_detection=score.detection,
+        probe_score=score.score,
+    )
+    return scored, slowest_probe
 
 
 class _Best:
@@ -286,7 +302,7 @@ class _Step:
     def discriminator_loss(self, batch: _Batch) -> Tensor:
         real = torch.cat([self.data[batch.rows], batch.cond], dim=1)
         fake = torch.cat([batch.fake.detach(), batch.cond], dim=1)
-        scores = self.d_net(torch.cat([fake, real]), self.generator)
+        scores = self.d_net(torch.cat([fake, real]))
         wasserstein = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
         return wasserstein + self.plan.gradient_penalty * self._gradient_penalty(real, fake)
 
@@ -295,13 +311,13 @@ class _Step:
         alpha = torch.rand(len(real) // pac, 1, 1, generator=self.generator, device=real.device)
         alpha = alpha.expand(-1, pac, 1).reshape(len(real), 1)
         mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-        scores = self.d_net(mixed, self.generator)
+        scores = self.d_net(mixed)
         (grads,) = torch.autograd.grad(scores.sum(), mixed, create_graph=True)
         norms = grads.reshape(-1, pac * real.shape[1]).norm(2, dim=1)
         return ((norms - 1) ** 2).mean()
 
     def generator_loss(self, batch: _Batch) -> tuple[Tensor, Tensor]:
-        adversarial = -self.d_net(torch.cat([batch.fake, batch.cond], dim=1), self.generator).mean()
+        adversarial = -self.d_net(torch.cat([batch.fake, batch.cond], dim=1)).mean()
         return adversarial, self.layout.condition_loss(batch.raw, batch.slot, self.sampler)
 
 

@@ -13,9 +13,18 @@ from synth.tabular.layout import OutputLayout
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.transformer import TableTransformer
 
-# scalar, a 3-way head, a 1-way head, scalar, a 7-way head, a 2-way head: widths 1, 2, 4 and 8 share no bucket
-SPANS = [(0, 1, "tanh"), (1, 3, "softmax"), (4, 1, "softmax"), (5, 1, "tanh"), (6, 7, "softmax"), (13, 2, "softmax")]
-CONDITION_BLOCKS = [(1, 3), (6, 7)]
+# scalar, 3-way, 1-way, scalar, 7-way, 2-way and 4-way heads: the 3- and 4-way heads share the bucket of width 4
+SPANS = [
+    (0, 1, "tanh"),
+    (1, 3, "softmax"),
+    (4, 1, "softmax"),
+    (5, 1, "tanh"),
+    (6, 7, "softmax"),
+    (13, 2, "softmax"),
+    (15, 4, "softmax"),
+]
+WIDTH = 19
+CONDITION_BLOCKS = [(1, 3), (6, 7), (15, 4)]
 
 
 @pytest.fixture()
@@ -24,7 +33,7 @@ def layout() -> OutputLayout:
 
 
 def test_activate_gives_tanh_scalars_and_a_distribution_per_head(layout: OutputLayout) -> None:
-    raw = torch.randn(500, 15, generator=torch.Generator().manual_seed(0)) * 3
+    raw = torch.randn(500, WIDTH, generator=torch.Generator().manual_seed(0)) * 3
     out = layout.activate(raw, generator=torch.Generator().manual_seed(1))
     assert torch.equal(out[:, [0, 5]], torch.tanh(raw[:, [0, 5]]))
     for start, width, kind in SPANS:
@@ -37,22 +46,27 @@ def test_activate_gives_tanh_scalars_and_a_distribution_per_head(layout: OutputL
 def test_draw_samples_each_head_from_its_softmax(layout: OutputLayout) -> None:
     """Gumbel-max: the argmax of a drawn head follows softmax(logits), the distribution training samples from."""
     logits = torch.tensor([0.0, np.log(3.0), np.log(6.0)])
-    raw = torch.zeros(40_000, 15)
+    raw = torch.zeros(40_000, WIDTH)
     raw[:, 1:4] = logits
+    raw[:, 16:19] = logits  # the 4-way head sharing the 3-way head's bucket: slot 15 has logit 0 too
     drawn = layout.draw(raw, generator=torch.Generator().manual_seed(0))
     shares = np.bincount(drawn[:, 1:4].argmax(dim=1).numpy(), minlength=3) / len(raw)
     np.testing.assert_allclose(shares, [0.1, 0.3, 0.6], atol=0.01)
+    shares = np.bincount(drawn[:, 15:19].argmax(dim=1).numpy(), minlength=4) / len(raw)
+    np.testing.assert_allclose(shares, [1 / 11, 1 / 11, 3 / 11, 6 / 11], atol=0.01)
     assert torch.equal(drawn[:, 0], torch.tanh(raw[:, 0]))
 
 
 def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_column(layout: OutputLayout) -> None:
-    sampler = ConditionalSampler(np.ones(10, dtype=np.int64), [3, 7], torch.device("cpu"))
-    raw = torch.randn(64, 15, generator=torch.Generator().manual_seed(0))
-    slot = torch.randint(10, (64,), generator=torch.Generator().manual_seed(1))
+    sampler = ConditionalSampler(np.ones(14, dtype=np.int64), [3, 7, 4], torch.device("cpu"))
+    raw = torch.randn(64, WIDTH, generator=torch.Generator().manual_seed(0))
+    slot = torch.randint(14, (64,), generator=torch.Generator().manual_seed(1))
+    first_slots = [0, 3, 10]
     expected = []
     for row, global_slot in zip(raw, slot.tolist(), strict=True):
-        start, width = CONDITION_BLOCKS[0] if global_slot < 3 else CONDITION_BLOCKS[1]
-        local = global_slot if global_slot < 3 else global_slot - 3
+        column = max(j for j, first in enumerate(first_slots) if first <= global_slot)
+        start, width = CONDITION_BLOCKS[column]
+        local = global_slot - first_slots[column]
         expected.append(F.cross_entropy(row[start : start + width][None], torch.tensor([local])))
     torch.testing.assert_close(layout.condition_loss(raw, slot, sampler), torch.stack(expected).mean())
     assert layout.condition_loss(raw, None, sampler).item() == 0.0

@@ -66,6 +66,14 @@ def test_probe_handles_nulls_unseen_levels_and_datetimes() -> None:
     assert probe.score(other).shapes < probe.score(real).shapes
 
 
+def test_probe_bins_stay_few_on_a_high_cardinality_column() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"code": pd.Series([f"c{i}" for i in rng.integers(0, 3000, 2000)], dtype="str")})
+    probe = FidelityProbe(real, infer_schema(real), seed=0)
+    assert probe.widths == [32]  # 30 most frequent levels, one bin for the rest, one for null
+    assert probe.score(real).shapes == pytest.approx(1.0)
+
+
 def test_fit_keeps_the_best_scored_epoch_and_records_the_curve(adult: pd.DataFrame, tmp_path: Path) -> None:
     model = TabularSynthesizer(epochs=6, select_every=2, **SMALL).fit(adult)
     scored = [s for s in model.history_ if s.probe_score is not None]
@@ -82,6 +90,22 @@ def test_without_a_validation_share_every_row_trains_and_nothing_is_scored(adult
     model = TabularSynthesizer(epochs=2, validation_share=0, **SMALL).fit(adult)
     assert model.best_epoch_ == 2 and all(s.probe_score is None for s in model.history_)
     assert sum(model.condition_counts_) == 3000 * len(model.transformer_.discrete_columns())
+
+
+def test_only_modelled_columns_are_probed() -> None:
+    ids_and_constants = pd.DataFrame({"id": np.arange(1, 1201), "x": [7.0] * 1200})
+    assert not FidelityProbe.probes(infer_schema(ids_and_constants))  # fit then keeps the last epoch
+    mixed = ids_and_constants.assign(c=np.where(np.arange(1200) % 3 == 0, "a", "b"))
+    probe = FidelityProbe(mixed, infer_schema(mixed), seed=0)
+    assert probe.columns == ["c"]
+
+
+def test_precision_is_decided_at_fit_and_kept(adult: pd.DataFrame, tmp_path: Path) -> None:
+    model = TabularSynthesizer(epochs=1, precision="float32", validation_share=0, **SMALL).fit(adult)
+    assert model.precision_ == "float32"
+    loaded = TabularSynthesizer.load(model.save(tmp_path / "model"))
+    assert loaded.precision_ == "float32"
+    pd.testing.assert_frame_equal(loaded.sample(100, seed=2), model.sample(100, seed=2))
 
 
 def test_time_budget_stops_training(adult: pd.DataFrame) -> None:
