@@ -305,7 +305,7 @@ class TabularSynthesizer(Estimator):
         return self
 
     def _resolved_precision(self) -> str:
-        """ "float32" or "bfloat16": "auto" decided once, at fit, and kept with the model so sampling matches."""
+        """The precision this fit runs in, "auto" decided here, once, and kept with the model so sampling matches."""
         if self.privacy_epsilon is not None:
             return "float32"  # the private loop (Opacus's per-sample gradients) runs in float32
         if self.precision != "auto":

@@ -1,4 +1,5 @@
-"""The WGAN-GP training loop with training-by-sampling, kept on one device with no host sync inside an epoch."""
+"""The WGAN-GP training loop: training-by-sampling, a moving-average generator, checkpoint selection and a time
+budget, kept on one device with no host sync inside an epoch."""
 
 from __future__ import annotations
 
