@@ -14,6 +14,7 @@ from synth.devices import resolve_device
 from synth.errors import ModelFileError, SchemaError
 from synth.model_folder import replacing_folder
 from synth.schema import Schema
+from synth.tabular.layout import OutputLayout
 from synth.tabular.networks import TabularGenerator
 from synth.tabular.params_json import jsonable_params, untag_tuples
 from synth.tabular.training import EpochStats
@@ -98,6 +99,7 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
         state["data_width"],
         device=model.device_,
         generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
+        exact=OutputLayout.of(model.transformer_, model.device_).scalars,
     )
     try:
         net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))

@@ -49,6 +49,8 @@ class TabularGenerator(nn.Module):
         hidden: widths of the residual blocks.
         data_dim: width of an encoded row.
         generator: the source of the initial weights (the global RNG is never touched when one is given).
+        exact: output positions computed in float32 under mixed precision (the scalar heads, whose values bfloat16
+            would round to about 3 digits); the one-hot heads' logits, most of the head, stay in bfloat16.
 
     Shape:
         input (N, noise_dim + cond_dim) -> output (N, data_dim)
@@ -62,6 +64,7 @@ class TabularGenerator(nn.Module):
         data_dim: int,
         device: torch.device | None = None,
         generator: torch.Generator | None = None,
+        exact: Tensor | None = None,
     ) -> None:
         super().__init__()
         with torch.device("meta"):  # no default initialisation drawn from the global RNG
@@ -73,6 +76,9 @@ class TabularGenerator(nn.Module):
             self.head = nn.Linear(width, data_dim)
         self.to_empty(device=device or "cpu")
         self.reset_parameters(generator)
+        exact = torch.zeros(0, dtype=torch.long) if exact is None else exact
+        self.exact: Tensor
+        self.register_buffer("exact", exact.to(device=device or "cpu", dtype=torch.long), persistent=False)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.blocks:
@@ -82,8 +88,12 @@ class TabularGenerator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         hidden = self.blocks(x)
-        with torch.autocast(x.device.type, enabled=False):  # the output stays float32 under mixed precision
-            return self.head(hidden.float())
+        out = self.head(hidden).float()
+        if not torch.is_autocast_enabled(x.device.type) or not len(self.exact):
+            return out
+        with torch.autocast(x.device.type, enabled=False):
+            exact = F.linear(hidden.float(), self.head.weight[self.exact], self.head.bias[self.exact])
+        return out.index_copy(1, self.exact, exact)
 
 
 class PacDiscriminator(nn.Module):

@@ -134,7 +134,9 @@ def train_gan(
     """
     device = data.device
     cond_dim = sampler.width
-    g_net = TabularGenerator(plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator)
+    g_net = TabularGenerator(
+        plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator, layout.scalars
+    )
     d_net = PacDiscriminator(
         data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device, generator=generator
     )

@@ -1,4 +1,5 @@
-"""The output layout: fused activations and condition loss agree with the per-column definitions they replace."""
+"""The output layout: fused activations and condition loss agree with the per-column definitions they replace; the
+generator keeps its scalar heads in float32 under mixed precision."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from torch.nn import functional as F
 
 from synth import infer_schema
 from synth.tabular.layout import OutputLayout
+from synth.tabular.networks import TabularGenerator
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.transformer import TableTransformer
 
@@ -86,3 +88,18 @@ def test_layout_of_a_fitted_transformer_covers_every_encoded_position() -> None:
     layout = OutputLayout.of(transformer, torch.device("cpu"))
     covered = torch.cat([layout.scalars, layout.choices]).sort().values
     assert torch.equal(covered, torch.arange(transformer.width))
+
+
+def test_scalar_heads_stay_float32_under_mixed_precision() -> None:
+    """bfloat16 would round a scalar head to about 3 digits; those positions are computed in float32 instead."""
+    exact = torch.tensor([0, 5])
+    net = TabularGenerator(8, 0, (16,), 10, generator=torch.Generator().manual_seed(0), exact=exact)
+    x = torch.randn(200, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        out = net(x)
+    assert out.dtype == torch.float32
+    logits = out[:, [1, 2, 3, 4, 6, 7, 8, 9]]
+    assert torch.equal(logits, logits.bfloat16().float())  # the one-hot logits: bfloat16 products
+    assert not torch.equal(out[:, exact], out[:, exact].bfloat16().float())  # the scalars: float32
+    with torch.no_grad():
+        torch.testing.assert_close(out, net(x), atol=0.05, rtol=0.05)  # the same network either way
