@@ -83,7 +83,7 @@ class TabularSynthesizer(Estimator):
             most frequent kept level.
         precision: "auto" runs the generator's and the critic's hidden layers in bfloat16 where matrix products are
             native in it (CUDA GPUs with bf16 units, CPUs with AVX-512 BF16 or AMX: about 1.8x faster there), else
-            in float32; "float32" or "bfloat16" force one. Weights, output heads and losses stay float32. The
+            in float32; "float32" or "bfloat16" force one. Weights, scalar output heads and losses stay float32. The
             choice is made once, at fit, kept as ``precision_`` and used for sampling too. Private fits run in
             float32 (Opacus's per-sample gradients).
         time_budget_s: None trains ``epochs`` epochs; a number of seconds stops training sooner when the fit
