@@ -18,6 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from synth.schema import Schema
+from synth.tabular.codecs import _datetime_ns
 
 __all__ = ["FidelityProbe", "ProbeScore"]
 
@@ -100,11 +101,7 @@ class FidelityProbe:
         """A numeric column's values as float64 (datetimes as nanoseconds), nulls as NaN."""
         if name not in self.dates:
             return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
-        stamps = pd.to_datetime(values)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
-        return np.where(values.isna().to_numpy(), np.nan, ns)
+        return np.where(values.isna().to_numpy(), np.nan, _datetime_ns(values).astype(np.float64))
 
     def _one_hot(self, frame: pd.DataFrame) -> Tensor:
         codes = np.stack([self._codes(name, frame[name]) for name in self.columns], axis=1) + self.offsets

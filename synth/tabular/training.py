@@ -143,6 +143,8 @@ def train_gan(
     g_opt = torch.optim.Adam(g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     d_opt = torch.optim.Adam(d_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6)
     average = copy.deepcopy(g_net)  # the weights' moving average: what is scored, kept and sampled from
+    follower = _Follower(average, g_net)
+    g_params = list(g_net.parameters())
     step = _Step(data, layout, sampler, plan, generator, g_net, d_net)
     steps_per_epoch = max(1, len(data) // plan.batch_size)
     history: list[EpochStats] = []
@@ -173,10 +175,10 @@ def train_gan(
             g_opt.zero_grad(set_to_none=True)
             with step.precision():
                 g_loss, cond_loss = step.generator_loss(batch)  # the critic's last batch, judged by the updated critic
-            (g_loss + cond_loss).backward(inputs=list(g_net.parameters()))  # the critic's gradients are not needed
+            (g_loss + cond_loss).backward(inputs=g_params)  # the critic's gradients are not needed
             g_opt.step()
             generator_steps += 1
-            _follow(average, g_net, min(plan.ema_decay, (1 + generator_steps) / (10 + generator_steps)))
+            follower.step(min(plan.ema_decay, (1 + generator_steps) / (10 + generator_steps)))
             totals += torch.stack([d_loss.detach(), g_loss.detach(), cond_loss.detach()])
         d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
@@ -217,16 +219,23 @@ def train_gan(
     return TrainingResult(average.eval(), history, best_epoch)
 
 
-@torch.no_grad()
-def _follow(average: TabularGenerator, net: TabularGenerator, decay: float) -> None:
-    """One step of the exponential moving average of the weights; batch-norm statistics are copied as they are.
+class _Follower:
+    """Keeps ``average`` an exponential moving average of ``net``'s weights; batch-norm statistics are copied as they
+    are. The tensor lists are taken once: loading a state dict later copies into the same tensors.
 
     The caller warms the decay up from 0.1 (``(1 + t) / (10 + t)`` after t steps), so on a small table, which takes
     few steps, the average is not left holding its random initial weights.
     """
-    torch._foreach_lerp_(list(average.parameters()), list(net.parameters()), 1.0 - decay)
-    for kept, live in zip(average.buffers(), net.buffers(), strict=True):
-        kept.copy_(live)
+
+    def __init__(self, average: TabularGenerator, net: TabularGenerator) -> None:
+        self.kept: list[Tensor] = list(average.parameters())
+        self.live: list[Tensor] = list(net.parameters())
+        self.kept_buffers, self.live_buffers = list(average.buffers()), list(net.buffers())
+
+    @torch.no_grad()
+    def step(self, decay: float) -> None:
+        torch._foreach_lerp_(self.kept, self.live, 1.0 - decay)
+        torch._foreach_copy_(self.kept_buffers, self.live_buffers)
 
 
 def _scored(
