@@ -1,4 +1,5 @@
-"""Shared fixtures: small real data, a mixed-type table, and one Prefect test harness for the few flow tests."""
+"""Shared fixtures: small real data, a mixed-type table, and one Prefect test harness for the few flow tests; and
+how decoders read real encoded rows (``span_values``)."""
 
 from __future__ import annotations
 
@@ -19,8 +20,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from synth.tabular.codecs import Span
+
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
+
+
+def span_values(encoded: np.ndarray, spans: tuple[Span, ...] | list[Span]) -> np.ndarray:
+    """What a decoder reads for encoded rows: a tanh head's value, a one-hot head's slot (its argmax)."""
+    columns, start = [], 0
+    for span in spans:
+        block = encoded[:, start : start + span.width]
+        columns.append(block[:, 0] if span.activation == "tanh" else block.argmax(axis=1).astype(np.float32))
+        start += span.width
+    return np.stack(columns, axis=1) if columns else np.zeros((len(encoded), 0), dtype=np.float32)
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,7 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Column values from the column's block of generated rows."""
+        """Column values from generated span values: (rows, spans), a tanh head's value or a one-hot head's slot."""
 
     @abstractmethod
     def to_dict(self) -> dict[str, Any]:
@@ -133,13 +133,13 @@ class NumericCodec(Codec):
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Floats with NaN for nulls; datetimes as int64 nanoseconds with NaT's value for nulls."""
-        chosen = block[:, 1 : 1 + len(self.modes)].argmax(axis=1)
+        chosen = block[:, 1].astype(np.int64)
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
         values = np.clip(means + block[:, 0].astype(np.float64) * _SCALE * stds, self.low, self.high)
         if self.step:
             values = np.round(values / self.step) * self.step
-        null = block[:, -1] > block[:, -2] if self.nullable else np.zeros(len(block), dtype=bool)
+        null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
             ns = self.origin + values.astype(np.int64)
             return np.where(null, np.iinfo(np.int64).min, ns)
@@ -263,7 +263,7 @@ class CategoricalCodec(Codec):
         return out
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        slots = block.argmax(axis=1)
+        slots = block[:, 0].astype(np.int64)
         values = np.empty(len(slots), dtype=object)
         table = np.empty(len(self.levels), dtype=object)
         table[:] = self.levels

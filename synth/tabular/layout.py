@@ -76,18 +76,6 @@ class OutputLayout:
             out[:, positions] = soft[:, valid]
         return out
 
-    def draw(self, raw: Tensor, *, generator: torch.Generator | None) -> Tensor:
-        """What the decoders read: tanh on scalar heads, Gumbel-perturbed logits on one-hot heads.
-
-        The argmax of a head's perturbed logits is a draw from its softmax (the Gumbel-max trick), the same draw
-        ``activate`` makes, without the softmax: sampling only ever takes that argmax.
-        """
-        out = raw.clone()
-        out[:, self.scalars] = torch.tanh(raw[:, self.scalars])
-        u = torch.rand(len(raw), len(self.choices), generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
-        out[:, self.choices] -= torch.log(-torch.log(u))
-        return out
-
     def condition_loss(self, raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler) -> Tensor:
         """Mean cross-entropy between each row's output for its conditioned column and the slot asked for."""
         if slot is None:

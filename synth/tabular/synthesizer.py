@@ -29,6 +29,7 @@ from synth.tabular.param_checks import check_params
 from synth.tabular.params_json import jsonable_params
 from synth.tabular.private_metadata import check_public_metadata
 from synth.tabular.sampler import ConditionalSampler
+from synth.tabular.sampling import FoldedGenerator
 from synth.tabular.selection import FidelityProbe, ProbeScore
 from synth.tabular.training import (
     Checkpointing,
@@ -407,16 +408,17 @@ class TabularSynthesizer(Estimator):
 
         ``net`` is the generator to draw from: the fitted one unless checkpoint selection is scoring another.
         """
-        chunks = []
-        layout = OutputLayout.of(self.transformer_, self.device_)
+        dtype = torch.bfloat16 if self.precision_ == "bfloat16" else torch.float32
+        folded = FoldedGenerator(
+            self.generator_ if net is None else net, self.transformer_.spans, self.noise_dim, dtype
+        )
         with torch.no_grad():
-            for start in range(0, n, _SAMPLE_CHUNK_ROWS):
-                size = min(_SAMPLE_CHUNK_ROWS, n - start)
-                chunks.append(
-                    self._generate(self.generator_ if net is None else net, layout, size, fixed, sampler, generator)
-                )
-        encoded = np.concatenate(chunks) if chunks else np.zeros((0, self.transformer_.width), dtype=np.float32)
-        frame = self.transformer_.inverse_transform(encoded, rng)
+            chunks = [
+                self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
+                for start in range(0, n, _SAMPLE_CHUNK_ROWS)
+            ]
+        values = np.concatenate(chunks) if chunks else np.zeros((0, len(self.transformer_.spans)), dtype=np.float32)
+        frame = self.transformer_.inverse_transform(values, rng)
         if fixed is not None:
             name, _, value = fixed
             frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
@@ -431,23 +433,21 @@ class TabularSynthesizer(Estimator):
 
     def _generate(
         self,
-        net: TabularGenerator,
-        layout: OutputLayout,
+        folded: FoldedGenerator,
         size: int,
         fixed: tuple[str, int | None, Any] | None,
         sampler: ConditionalSampler,
         generator: torch.Generator,
     ) -> np.ndarray:
+        """Span values of ``size`` generated rows."""
         if sampler.n_columns == 0:
-            cond = torch.zeros(size, 0, device=self.device_)
+            slot = None
         elif fixed is not None and fixed[1] is not None:
-            cond = sampler.one_hot(torch.full((size,), fixed[1], device=self.device_, dtype=torch.long))
+            slot = torch.full((size,), fixed[1], device=self.device_, dtype=torch.long)
         else:
-            cond = sampler.one_hot(sampler.sample_generation(size, generator))
+            slot = sampler.sample_generation(size, generator)
         noise = torch.randn(size, self.noise_dim, generator=generator, device=self.device_)
-        with torch.autocast(self.device_.type, dtype=torch.bfloat16, enabled=self.precision_ == "bfloat16"):
-            raw = net(torch.cat([noise, cond], dim=1))
-        return layout.draw(raw, generator=generator).cpu().numpy()
+        return folded.draw(noise, slot, generator).cpu().numpy()
 
     def _generation_sampler(self) -> ConditionalSampler:
         """A sampler rebuilt from the stored slot counts (no training rows are kept in the model)."""

@@ -71,11 +71,14 @@ class TableTransformer:
         blocks = [codec.encode(frame[spec.name], rng) for spec, codec in zip(self.schema, self.codecs_, strict=True)]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
-    def inverse_transform(self, matrix: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    def inverse_transform(self, span_values: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """The table from generated span values: (rows, spans), a tanh head's value or a one-hot head's slot."""
         columns: dict[str, pd.Series] = {}
-        for spec, start, codec in zip(self.schema, self.offsets(), self.codecs_, strict=True):
-            values = codec.decode(matrix[:, start : start + codec.width], rng)
+        start = 0
+        for spec, codec in zip(self.schema, self.codecs_, strict=True):
+            values = codec.decode(span_values[:, start : start + len(codec.spans)], rng)
             columns[spec.name] = build_column(values, spec)
+            start += len(codec.spans)
         return pd.DataFrame(columns)
 
     def to_dict(self) -> dict[str, Any]:

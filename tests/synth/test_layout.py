@@ -45,20 +45,6 @@ def test_activate_gives_tanh_scalars_and_a_distribution_per_head(layout: OutputL
             torch.testing.assert_close(head.sum(dim=1), torch.ones(500))
 
 
-def test_draw_samples_each_head_from_its_softmax(layout: OutputLayout) -> None:
-    """Gumbel-max: the argmax of a drawn head follows softmax(logits), the distribution training samples from."""
-    logits = torch.tensor([0.0, np.log(3.0), np.log(6.0)])
-    raw = torch.zeros(40_000, WIDTH)
-    raw[:, 1:4] = logits
-    raw[:, 16:19] = logits  # the 4-way head sharing the 3-way head's bucket: slot 15 has logit 0 too
-    drawn = layout.draw(raw, generator=torch.Generator().manual_seed(0))
-    shares = np.bincount(drawn[:, 1:4].argmax(dim=1).numpy(), minlength=3) / len(raw)
-    np.testing.assert_allclose(shares, [0.1, 0.3, 0.6], atol=0.01)
-    shares = np.bincount(drawn[:, 15:19].argmax(dim=1).numpy(), minlength=4) / len(raw)
-    np.testing.assert_allclose(shares, [1 / 11, 1 / 11, 3 / 11, 6 / 11], atol=0.01)
-    assert torch.equal(drawn[:, 0], torch.tanh(raw[:, 0]))
-
-
 def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_column(layout: OutputLayout) -> None:
     sampler = ConditionalSampler(np.ones(14, dtype=np.int64), [3, 7, 4], torch.device("cpu"))
     raw = torch.randn(64, WIDTH, generator=torch.Generator().manual_seed(0))
