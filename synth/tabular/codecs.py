@@ -262,19 +262,23 @@ class CategoricalCodec(Codec):
         out[np.arange(len(series)), self.codes(series)] = 1.0
         return out
 
+    def value_table(self) -> np.ndarray:
+        """Every value the column decodes to, the slots' levels first, then the pooled ones."""
+        table = np.empty(len(self.levels) + len(self.pooled), dtype=object)
+        table[:] = [*self.levels, *self.pooled]
+        return table
+
+    def positions(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Each generated row's position in ``value_table``; a pooled slot draws a pooled level by frequency."""
+        positions = block[:, 0].astype(np.int64)
+        pooled = positions >= len(self.levels)
+        n_pooled = int(pooled.sum())
+        if n_pooled:
+            positions[pooled] = len(self.levels) + rng.choice(len(self.pooled), size=n_pooled, p=self.pooled_weights)
+        return positions
+
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        slots = block[:, 0].astype(np.int64)
-        values = np.empty(len(slots), dtype=object)
-        table = np.empty(len(self.levels), dtype=object)
-        table[:] = self.levels
-        in_levels = slots < len(self.levels)
-        values[in_levels] = table[slots[in_levels]]
-        n_other = int((~in_levels).sum())
-        if n_other:
-            pooled = np.empty(len(self.pooled), dtype=object)
-            pooled[:] = self.pooled
-            values[~in_levels] = pooled[rng.choice(len(self.pooled), size=n_other, p=self.pooled_weights)]
-        return values
+        return self.value_table()[self.positions(block, rng)]
 
     def to_dict(self) -> dict[str, Any]:
         return {

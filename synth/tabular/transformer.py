@@ -76,8 +76,12 @@ class TableTransformer:
         columns: dict[str, pd.Series] = {}
         start = 0
         for spec, codec in zip(self.schema, self.codecs_, strict=True):
-            values = codec.decode(span_values[:, start : start + len(codec.spans)], rng)
-            columns[spec.name] = build_column(values, spec)
+            block = span_values[:, start : start + len(codec.spans)]
+            if isinstance(codec, CategoricalCodec):  # typed once per level, then gathered (Arrow take for text)
+                column = build_column(codec.value_table(), spec).take(codec.positions(block, rng))
+                columns[spec.name] = column.reset_index(drop=True)
+            else:
+                columns[spec.name] = build_column(codec.decode(block, rng), spec)
             start += len(codec.spans)
         return pd.DataFrame(columns)
 

@@ -8,6 +8,7 @@ import pandas as pd
 from synth.schema import infer_schema
 from synth.tabular.codecs import CategoricalCodec, NumericCodec, codec_from_dict
 from synth.tabular.mixture import fit_modes
+from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
 
 
@@ -53,3 +54,14 @@ def test_categorical_codec_json_round_trip_with_nulls() -> None:
     rng = np.random.default_rng(0)
     decoded = again.decode(span_values(codec.encode(series, rng), codec.spans), rng)
     assert list(decoded) == ["a", None, "b", "a", None]
+
+
+def test_decoded_categorical_columns_keep_their_values_and_dtypes(mixed_frame: pd.DataFrame) -> None:
+    """Levels are typed once and gathered per row: text (with nulls), pandas categories, booleans, and integer
+    categories all come back as they went in."""
+    frame = mixed_frame[["member", "plan", "city", "visits"]]
+    schema = infer_schema(frame).with_kinds({"visits": "categorical"})
+    transformer = TableTransformer(schema).fit(frame, np.random.default_rng(0))
+    encoded = transformer.transform(frame, np.random.default_rng(1))
+    decoded = transformer.inverse_transform(span_values(encoded, transformer.spans), np.random.default_rng(2))
+    pd.testing.assert_frame_equal(decoded, frame)
