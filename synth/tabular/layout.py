@@ -23,7 +23,8 @@ class OutputLayout:
     """Where each output head sits in an encoded row, as device tensors.
 
     Args:
-        spans: (start, width, activation) of every head, activation "tanh" (width 1) or "softmax".
+        spans: (start, width, activation) of every head in encoded order (its span number), activation "tanh"
+            (width 1) or "softmax".
         condition_blocks: (start, width) of each column the condition vector covers, in the sampler's order.
         device: where the index tables live.
     """
@@ -37,19 +38,34 @@ class OutputLayout:
             dtype=torch.long,
             device=device,
         )
-        self.choices = torch.as_tensor(
-            [i for start, width, kind in spans if kind == "softmax" for i in range(start, start + width)],
-            dtype=torch.long,
-            device=device,
+        self.scalar_spans = torch.as_tensor(
+            [number for number, (_, _, kind) in enumerate(spans) if kind == "tanh"], dtype=torch.long, device=device
         )
-        buckets: dict[int, list[tuple[int, int]]] = {}
-        for start, width, kind in spans:
+        # Every one-hot head's slots, heads grouped by padded width (the next power of two); padding slots read
+        # position 0 and are masked to -inf. The activation is assembled in this order, then gathered back.
+        classes: dict[int, list[int]] = {}
+        for number, (_, width, kind) in enumerate(spans):
             if kind == "softmax":
-                buckets.setdefault(1 << max(0, width - 1).bit_length(), []).append((start, width))
-        self.buckets = []
-        for _, groups in sorted(buckets.items()):
-            index, valid = _padded(groups, self.width, device)
-            self.buckets.append((index, valid, index[valid]))
+                classes.setdefault(1 << max(0, width - 1).bit_length(), []).append(number)
+        slots: list[int] = []
+        head_spans: list[int] = []
+        self.buckets: list[tuple[int, int]] = []  # (heads, padded width)
+        for padded_width, numbers in sorted(classes.items()):
+            for number in numbers:
+                start, width, _ = spans[number]
+                slots += [*range(start, start + width), *[-1] * (padded_width - width)]
+            self.buckets.append((len(numbers), padded_width))
+            head_spans += numbers
+        self.head_spans = torch.as_tensor(head_spans, dtype=torch.long, device=device)  # span number of each head
+        self.head_last = torch.as_tensor([spans[n][1] - 1 for n in head_spans], dtype=torch.long, device=device)
+        slot_index = torch.as_tensor(slots, dtype=torch.long, device=device)
+        self.pad = slot_index < 0
+        self.slots = slot_index.clamp(min=0)
+        self.pad_logits = torch.zeros(len(slots), device=device).masked_fill(self.pad, float("-inf"))
+        source = torch.empty(self.width, dtype=torch.long, device=device)
+        source[self.scalars] = torch.arange(len(self.scalars), device=device)
+        source[self.slots[~self.pad]] = len(self.scalars) + torch.arange(len(slots), device=device)[~self.pad]
+        self.source = source  # where each encoded position sits in [scalars, padded slots]
         self.condition_index, self.condition_valid = _padded(condition_blocks, self.width, device)
 
     @classmethod
@@ -64,17 +80,20 @@ class OutputLayout:
         return cls(spans, blocks, device)
 
     def activate(self, raw: Tensor, *, generator: torch.Generator | None, tau: float = 0.2) -> Tensor:
-        """tanh on scalar heads, Gumbel-softmax (temperature ``tau``) on every one-hot head, in one pass."""
-        out = torch.empty_like(raw)
-        out[:, self.scalars] = torch.tanh(raw[:, self.scalars])
-        padded = torch.cat([raw, raw.new_zeros(len(raw), 1)], dim=1)
-        for index, valid, positions in self.buckets:
-            logits = padded.index_select(1, index.flatten()).view(len(raw), *index.shape)
-            u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
-            gumbel = logits.masked_fill(~valid, float("-inf")) - torch.log(-torch.log(u))
-            soft = F.softmax(gumbel / tau, dim=2)
-            out[:, positions] = soft[:, valid]
-        return out
+        """tanh on scalar heads, Gumbel-softmax (temperature ``tau``) on every one-hot head, in one pass.
+
+        Gathers only (no scatter, no boolean mask): the padded logits are read, activated per width class, joined
+        to the scalars and gathered back into encoded order.
+        """
+        logits = raw.index_select(1, self.slots) + self.pad_logits
+        u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
+        gumbel = (logits - torch.log(-torch.log(u))) / tau
+        pieces, start = [torch.tanh(raw.index_select(1, self.scalars))], 0
+        for heads, width in self.buckets:
+            block = gumbel[:, start : start + heads * width].view(len(raw), heads, width)
+            pieces.append(F.softmax(block, dim=2).flatten(1))
+            start += heads * width
+        return torch.cat(pieces, dim=1).index_select(1, self.source)
 
     def condition_loss(self, raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler) -> Tensor:
         """Mean cross-entropy between each row's output for its conditioned column and the slot asked for."""

@@ -10,12 +10,11 @@ softmax, a cumulative sum and one uniform number (inverse CDF), where a Gumbel d
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 from torch import Tensor
 from torch.nn import functional as F
 
-from synth.tabular.codecs import Span
+from synth.tabular.layout import OutputLayout
 from synth.tabular.networks import Residual, TabularGenerator
 
 __all__ = ["FoldedGenerator"]
@@ -30,57 +29,42 @@ class FoldedGenerator:
 
     Args:
         net: the trained generator (its weights are copied, folded).
-        spans: the output heads, in encoded order.
+        layout: where its output heads sit; the one-hot logits come out in its padded order.
         noise_dim: width of the noise part of the generator's input; the rest is the one-hot condition.
         dtype: of the hidden layers' and the one-hot logits' matrix products (bfloat16 under mixed precision); the
             scalar heads are always computed in float32, whose values bfloat16 would round to about 3 digits.
     """
 
-    def __init__(self, net: TabularGenerator, spans: list[Span], noise_dim: int, dtype: torch.dtype) -> None:
+    def __init__(self, net: TabularGenerator, layout: OutputLayout, noise_dim: int, dtype: torch.dtype) -> None:
+        self.layout, self.dtype = layout, dtype
         with torch.no_grad():
-            self._fold(net, spans, noise_dim, dtype)
+            self._fold(net, noise_dim)
 
-    def _fold(self, net: TabularGenerator, spans: list[Span], noise_dim: int, dtype: torch.dtype) -> None:
+    def _fold(self, net: TabularGenerator, noise_dim: int) -> None:
         blocks = [_folded_block(block) for block in net.blocks if isinstance(block, Residual)]
         self.hidden = [weight.shape[0] for weight, _ in blocks]
-        self.dtype, self.n_spans = dtype, len(spans)
-        starts = np.cumsum([0, *(span.width for span in spans)])
-        scalar_spans = [i for i, span in enumerate(spans) if span.activation == "tanh"]
-        device = net.head.weight.device
-        self.scalar_spans = torch.as_tensor(scalar_spans, dtype=torch.long, device=device)
-        # The one-hot heads' rows, padded and grouped by width class; row `pad` is a padding row (logit -inf).
-        pad = net.head.out_features
+        # the head's rows in the layout's padded slot order; padding slots read an extra row of zeros, logit -inf
         head_weight = torch.cat([net.head.weight, net.head.weight.new_zeros(1, net.head.in_features)])
         head_bias = torch.cat([net.head.bias, net.head.bias.new_full((1,), float("-inf"))])
-        choice_rows: list[int] = []
-        self.buckets: list[tuple[int, int, Tensor, Tensor]] = []  # (heads, padded width, span numbers, last slots)
-        for width, members in sorted(_width_classes(spans).items()):
-            for i in members:
-                choice_rows += [*range(starts[i], starts[i + 1]), *[pad] * (width - spans[i].width)]
-            last = [spans[i].width - 1 for i in members]
-            self.buckets.append(
-                (len(members), width, torch.as_tensor(members, device=device), torch.as_tensor(last, device=device))
-            )
-        scalar_rows = [int(starts[i]) for i in scalar_spans]
-        readers = [*(weight for weight, _ in blocks), head_weight[choice_rows]]
-        last_layer = len(blocks)
-        # source 0 is the network's input, source s > 0 the output of block s (readers: layers s..last_layer)
-        self.choice_weights = [
-            torch.cat([_reads(readers[i], self.hidden, i, s) for i in range(s, last_layer + 1)]).to(dtype)
-            for s in range(last_layer + 1)
+        slot_rows = torch.where(self.layout.pad, net.head.out_features, self.layout.slots)
+        scalar_rows = self.layout.scalars
+        readers = [*(weight for weight, _ in blocks), head_weight[slot_rows]]
+        last = len(blocks)
+        # source 0 is the network's input, source s > 0 the output of block s (read by layers s..last)
+        self.slot_weights = [
+            torch.cat([_reads(readers[i], self.hidden, i, s) for i in range(s, last + 1)]).to(self.dtype)
+            for s in range(last + 1)
         ]
-        self.scalar_weights = [
-            _reads(head_weight[scalar_rows], self.hidden, last_layer, s) for s in range(last_layer + 1)
-        ]
+        self.scalar_weights = [_reads(head_weight[scalar_rows], self.hidden, last, s) for s in range(last + 1)]
         # one row per condition slot, the bias included (a single row when the generator takes no condition)
-        bias = torch.cat([*(b for _, b in blocks), head_bias[choice_rows]])
-        self.noise_weight = self.choice_weights[0][:, :noise_dim].contiguous()
-        self.condition_rows = _condition_rows(self.choice_weights[0][:, noise_dim:].float(), bias).to(dtype)
+        bias = torch.cat([*(b for _, b in blocks), head_bias[slot_rows]])
+        self.noise_weight = self.slot_weights[0][:, :noise_dim].contiguous()
+        self.condition_rows = _condition_rows(self.slot_weights[0][:, noise_dim:].float(), bias).to(self.dtype)
         self.scalar_noise_weight = self.scalar_weights[0][:, :noise_dim].contiguous()
         self.scalar_condition_rows = _condition_rows(self.scalar_weights[0][:, noise_dim:], head_bias[scalar_rows])
 
     def heads(self, noise: Tensor, slot: Tensor | None) -> tuple[Tensor, Tensor]:
-        """The scalar heads before tanh (float32), and the one-hot heads' logits, padded and grouped by width class.
+        """The scalar heads before tanh (float32), and the one-hot heads' logits in the layout's padded order.
 
         ``slot``: each row's condition slot, or None when the generator takes no condition.
         """
@@ -90,23 +74,25 @@ class FoldedGenerator:
         scalars = torch.addmm(scalar_rows, noise, self.scalar_noise_weight.t())
         for source, width in enumerate(self.hidden, start=1):
             out = F.relu(z[:, :width])
-            z = torch.addmm(z[:, width:], out, self.choice_weights[source].t())
+            z = torch.addmm(z[:, width:], out, self.slot_weights[source].t())
             scalars = torch.addmm(scalars, out.float(), self.scalar_weights[source].t())
         return scalars, z
 
     def draw(self, noise: Tensor, slot: Tensor | None, generator: torch.Generator | None) -> Tensor:
         """Span values (rows, spans): tanh of each scalar head, a slot drawn from each one-hot head's softmax."""
         scalars, logits = self.heads(noise, slot)
-        values = torch.empty(len(noise), self.n_spans, device=noise.device)
-        values[:, self.scalar_spans] = torch.tanh(scalars)
-        start = 0
-        for heads, width, members, last in self.buckets:
+        layout = self.layout
+        values = torch.empty(len(noise), len(layout.scalar_spans) + len(layout.head_spans), device=noise.device)
+        values[:, layout.scalar_spans] = torch.tanh(scalars)
+        drawn, start = [], 0
+        for heads, width in layout.buckets:
             block = logits[:, start : start + heads * width].reshape(len(noise), heads, width)
             cdf = torch.softmax(block, dim=2, dtype=torch.float32).cumsum_(dim=2)
             u = torch.rand(len(noise), heads, 1, generator=generator, device=noise.device)
-            slots = torch.searchsorted(cdf, u).squeeze(2)  # the first slot whose cumulative share reaches u
-            values[:, members] = torch.minimum(slots, last).float()  # rounding can leave the last share just under u
+            drawn.append(torch.searchsorted(cdf, u).squeeze(2))  # the first slot whose cumulative share reaches u
             start += heads * width
+        if drawn:  # rounding can leave a head's last cumulative share just under u: that draw is its last slot
+            values[:, layout.head_spans] = torch.minimum(torch.cat(drawn, dim=1), layout.head_last).float()
         return values
 
 
@@ -116,15 +102,6 @@ def _folded_block(block: Residual) -> tuple[Tensor, Tensor]:
     assert norm.running_mean is not None and norm.running_var is not None
     scale = norm.weight / torch.sqrt(norm.running_var + norm.eps)
     return block.linear.weight * scale[:, None], (block.linear.bias - norm.running_mean) * scale + norm.bias
-
-
-def _width_classes(spans: list[Span]) -> dict[int, list[int]]:
-    """Span numbers of the one-hot heads by padded width (the next power of two)."""
-    classes: dict[int, list[int]] = {}
-    for i, span in enumerate(spans):
-        if span.activation == "softmax":
-            classes.setdefault(1 << max(0, span.width - 1).bit_length(), []).append(i)
-    return classes
 
 
 def _reads(weight: Tensor, hidden: list[int], layer: int, source: int) -> Tensor:

@@ -115,8 +115,8 @@ class TabularSynthesizer(Estimator):
         seed: int | None = None,
         device: str = "auto",
         max_categories: int = 100,
-        noise_dim: int = 128,
-        generator_dims: tuple[int, ...] = (256, 256),
+        noise_dim: int = 64,
+        generator_dims: tuple[int, ...] = (256,),
         discriminator_dims: tuple[int, ...] = (256, 256),
         pac: int = 1,
         learning_rate: float = 3e-4,
@@ -409,9 +409,8 @@ class TabularSynthesizer(Estimator):
         ``net`` is the generator to draw from: the fitted one unless checkpoint selection is scoring another.
         """
         dtype = torch.bfloat16 if self.precision_ == "bfloat16" else torch.float32
-        folded = FoldedGenerator(
-            self.generator_ if net is None else net, self.transformer_.spans, self.noise_dim, dtype
-        )
+        layout = OutputLayout.of(self.transformer_, self.device_)
+        folded = FoldedGenerator(self.generator_ if net is None else net, layout, self.noise_dim, dtype)
         with torch.no_grad():
             chunks = [
                 self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)

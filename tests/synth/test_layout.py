@@ -72,7 +72,7 @@ def test_layout_of_a_fitted_transformer_covers_every_encoded_position() -> None:
     )
     transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
     layout = OutputLayout.of(transformer, torch.device("cpu"))
-    covered = torch.cat([layout.scalars, layout.choices]).sort().values
+    covered = torch.cat([layout.scalars, layout.slots[~layout.pad]]).sort().values
     assert torch.equal(covered, torch.arange(transformer.width))
 
 

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from synth.tabular.codecs import Span
+from synth.tabular.layout import OutputLayout
 from synth.tabular.networks import TabularGenerator
 from synth.tabular.sampling import FoldedGenerator
 
@@ -21,6 +22,8 @@ SPANS = [
     Span(4, "softmax"),
 ]
 STARTS = np.cumsum([0, *(span.width for span in SPANS)])
+HEADS = [(int(start), span.width, span.activation) for start, span in zip(STARTS, SPANS, strict=False)]
+LAYOUT = OutputLayout(HEADS, [], torch.device("cpu"))
 NOISE, CONDITION = 6, 5
 
 
@@ -72,7 +75,7 @@ def test_folded_heads_equal_the_modules_in_float32(hidden: tuple[int, ...], cond
     net = _trained_like(hidden, condition)
     noise = torch.randn(64, NOISE, generator=torch.Generator().manual_seed(2))
     slot = torch.randint(CONDITION, (64,), generator=torch.Generator().manual_seed(3)) if condition else None
-    folded = FoldedGenerator(net, SPANS, NOISE, torch.float32)
+    folded = FoldedGenerator(net, LAYOUT, NOISE, torch.float32)
     for expected, got in zip(_module_heads(net, noise, slot), _folded_heads(folded, noise, slot), strict=True):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
 
@@ -81,7 +84,7 @@ def test_bfloat16_keeps_the_scalar_heads_in_float32_and_close() -> None:
     net = _trained_like((16, 8), CONDITION)
     noise = torch.randn(256, NOISE, generator=torch.Generator().manual_seed(2))
     slot = torch.randint(CONDITION, (256,), generator=torch.Generator().manual_seed(3))
-    folded = FoldedGenerator(net, SPANS, NOISE, torch.bfloat16)
+    folded = FoldedGenerator(net, LAYOUT, NOISE, torch.bfloat16)
     scalars, logits = folded.heads(noise, slot)
     assert scalars.dtype == torch.float32 and logits.dtype == torch.bfloat16
     for expected, got in zip(_module_heads(net, noise, slot), _folded_heads(folded, noise, slot), strict=True):
@@ -100,7 +103,7 @@ def test_draw_samples_each_head_from_its_softmax_and_never_a_padding_slot() -> N
     with torch.no_grad():
         net.head.weight.zero_()
         net.head.bias.copy_(bias)
-    values = FoldedGenerator(net, SPANS, NOISE, torch.float32).draw(
+    values = FoldedGenerator(net, LAYOUT, NOISE, torch.float32).draw(
         torch.randn(60_000, NOISE), None, torch.Generator().manual_seed(0)
     )
     assert values.shape == (60_000, len(SPANS))
@@ -118,7 +121,7 @@ def test_draw_samples_each_head_from_its_softmax_and_never_a_padding_slot() -> N
 
 
 def test_the_same_generator_seed_draws_the_same_values() -> None:
-    folded = FoldedGenerator(_trained_like((8,), CONDITION), SPANS, NOISE, torch.float32)
+    folded = FoldedGenerator(_trained_like((8,), CONDITION), LAYOUT, NOISE, torch.float32)
     noise = torch.randn(500, NOISE)
     slot = torch.randint(CONDITION, (500,))
     first = folded.draw(noise, slot, torch.Generator().manual_seed(7))
