@@ -164,10 +164,14 @@ class CategoricalCodec(Codec):
 
     With ``rare_min`` > 1, levels seen fewer times are not kept at all: their rows go to the pooled slot, whose
     generated rows decode (in proportion to those rows) to ``rare_replacement`` instead, never to a rare level.
+    ``fallback``: the slot that values outside the levels are read as when there is no pooled slot (a private codec
+    whose public category list left no room for other values); None for every other codec.
     """
 
-    def __init__(self, levels: list[Any], pooled: list[Any], pooled_weights: list[float]) -> None:
-        self.levels, self.pooled, self.pooled_weights = levels, pooled, pooled_weights
+    def __init__(
+        self, levels: list[Any], pooled: list[Any], pooled_weights: list[float], fallback: int | None = None
+    ) -> None:
+        self.levels, self.pooled, self.pooled_weights, self.fallback = levels, pooled, pooled_weights, fallback
         self.spans = (Span(len(levels) + (1 if pooled else 0), "softmax"),)
 
     @classmethod
@@ -255,6 +259,8 @@ class CategoricalCodec(Codec):
             slots[null] = len(self.levels)
         if self.pooled:
             slots[(slots == -1) & ~null] = len(self.levels)
+        elif self.fallback is not None:
+            slots[slots == -1] = self.fallback
         return slots
 
     def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
@@ -286,6 +292,7 @@ class CategoricalCodec(Codec):
             "levels": self.levels,
             "pooled": self.pooled,
             "pooled_weights": self.pooled_weights,
+            "fallback": self.fallback,
         }
 
 
@@ -376,7 +383,7 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
             data.get("clip", False),
         )
     if kind == "categorical":
-        return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"])
+        return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data.get("fallback"))
     if kind == "constant":
         return ConstantCodec(data["value"], data["null_share"], data["is_datetime"])
     if kind == "id":

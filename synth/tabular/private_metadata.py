@@ -20,9 +20,12 @@ basic composition (their epsilons and deltas add up):
   fix the levels; otherwise the levels are the stability-based histogram's: a seen value is disclosed only when its
   noisy count reaches ``1 + ln(1 / (2 delta_q)) / epsilon_q``, which makes disclosing the list (epsilon_q,
   delta_q)-DP. Levels whose noisy count is under ``rare_category_min`` are dropped too (for public levels only when
-  it is above 1). A private codec always has a pooled slot: rows of dropped or undisclosed values go there, and
-  its generated rows decode to ``codecs.rare_replacement`` (``"other"`` in a text column, else null when the column
-  is nullable, else the most frequent kept level), never to a dropped value.
+  it is above 1). A private codec has a pooled slot: rows of dropped or undisclosed values go there, and its
+  generated rows decode to ``codecs.rare_replacement`` (``"other"`` in a text column, else null when the column is
+  nullable, else the most frequent kept level), never to a dropped value. The one exception is a public list that
+  keeps every level: its values outside the list are a noisy count of their own, and when that count is under
+  ``ln(1 / (2 _FALSE_SLOT)) / epsilon_q`` (an empty cell passes with chance ``_FALSE_SLOT``) there is no pooled
+  slot, so ``other`` is never emitted; such values are read as the most frequent level.
 - constant columns: the value (public, or disclosed by the same threshold) and a noisy null share.
 - id columns: nothing is read (fresh ids are made).
 
@@ -65,6 +68,7 @@ _GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices 
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
 _YEAR_NS = 365 * 86_400 * 10**9
 _FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
+_FALSE_SLOT = 1e-3  # chance that a public list's empty outside cell still gets a slot
 _MAX_VALUE_MODES = 128  # integer columns with at most this many possible values get one mode per value
 _SPIKE_SHARE = 0.05  # a noisy share of exact zeros above this gets its own exact mode (a spike, as in fit_modes)
 _UNITS_NS = (("timestamp[s", 1e9), ("timestamp[ms", 1e6), ("timestamp[us", 1e3), ("timestamp[ns", 1.0))
@@ -308,6 +312,8 @@ def _categorical_codec(
         keep = np.array([rare_min <= 1 or c is None or x >= rare_min for c, x in zip(cells, noisy, strict=True)])
         outside = len(series) - sum(true.get(c, 0) for c in cells)  # values the public list lacks: their own cell
         other = outside + float(rng.laplace(0, 1 / epsilon)) + float(np.clip(noisy[~keep], 0, None).sum())
+        if keep.all() and len(cells) <= max_categories and other < math.log(1 / (2 * _FALSE_SLOT)) / epsilon:
+            return _closed_codec(cells, noisy)
     else:
         need = max(threshold, rare_min)
         keep = np.array([c is None or x >= need for c, x in zip(cells, noisy, strict=True)], dtype=bool)
@@ -319,6 +325,19 @@ def _categorical_codec(
         kept, np.clip(noisy[keep], 0, None).tolist(), max(other, 0.0), replacement, max_categories
     )
     return codec, [max(1, round(c)) for c in slot_counts]  # every slot stays drawable
+
+
+def _closed_codec(cells: list[Any], noisy: np.ndarray) -> tuple[CategoricalCodec, list[int]]:
+    """A codec of exactly the public levels, ranked by noisy count, and the slot counts: no slot for other values.
+
+    The noisy count of values outside the list said there are none worth a slot; any there are (as many as that
+    count's noise hides) are read as the most frequent non-null level, so a model never emits ``other`` here.
+    """
+    order = np.argsort(-noisy, kind="stable")
+    levels = [cells[i] for i in order]
+    fallback = next((i for i, level in enumerate(levels) if level is not None), 0)
+    counts = [max(1, round(float(noisy[i]))) for i in order]  # every slot stays drawable
+    return CategoricalCodec(levels, [], [], fallback=fallback), counts
 
 
 def _constant_codec(

@@ -65,3 +65,10 @@ def test_decoded_categorical_columns_keep_their_values_and_dtypes(mixed_frame: p
     encoded = transformer.transform(frame, np.random.default_rng(1))
     decoded = transformer.inverse_transform(span_values(encoded, transformer.spans), np.random.default_rng(2))
     pd.testing.assert_frame_equal(decoded, frame)
+
+
+def test_a_fallback_slot_reads_values_outside_the_levels_and_survives_json() -> None:
+    codec = codec_from_dict(CategoricalCodec(["a", "b"], [], [], fallback=1).to_dict())
+    assert codec.fallback == 1
+    np.testing.assert_array_equal(codec.codes(pd.Series(["a", "zzz", "b"], dtype="str")), [0, 1, 1])
+    assert CategoricalCodec(["a", "b"], [], []).to_dict()["fallback"] is None

@@ -102,9 +102,23 @@ def test_public_metadata_is_used_verbatim_and_clips(adult_frame: pd.DataFrame) -
             assert (_codec(model, column).low, _codec(model, column).high) == (bounds["min"], bounds["max"])
     sex = _codec(model, "sex")
     assert isinstance(sex, CategoricalCodec) and set(sex.levels) == set(sexes)
+    assert sex.pooled == [] and sex.fallback is not None  # no value outside the list: no slot for one
     rows = model.sample(2000, seed=1)
     assert rows["age"].between(25, 60).all()
-    assert set(rows["sex"]) <= {*sexes, OTHER_LABEL}
+    assert set(rows["sex"]) <= set(sexes)
+
+
+def test_a_public_list_keeps_a_slot_only_when_values_fall_outside_it(adult_frame: pd.DataFrame) -> None:
+    """A public list that covers the rows leaves no slot for other values, so the label never comes out as
+    ``other``; a list that misses a third of the rows (every man) keeps one."""
+    public = {**ADULT_BOUNDS, "income": {"categories": ["<=50K", ">50K"]}, "sex": {"categories": ["Female"]}}
+    model = TabularSynthesizer(privacy_epsilon=10.0, public_metadata=public, **FAST).fit(adult_frame)
+    income, sex = _codec(model, "income"), _codec(model, "sex")
+    assert income.pooled == [] and income.levels[income.fallback] in {"<=50K", ">50K"}
+    assert sex.levels == ["Female"] and sex.pooled == [OTHER_LABEL]
+    rows = model.sample(5000, seed=1)
+    assert set(rows["income"]) <= {"<=50K", ">50K"}
+    assert set(rows["sex"]) <= {"Female", OTHER_LABEL}
 
 
 def test_no_real_extreme_value_or_rare_category_comes_out(adult_frame: pd.DataFrame) -> None:
