@@ -253,9 +253,8 @@ class TabularSynthesizer(Estimator):
 
         def score(net: TabularGenerator) -> ProbeScore:
             generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
-            rows = self._draw(
-                probe.rows, None, self._generation_sampler(), generator, np.random.default_rng(self.seed_), net
-            )
+            rng = np.random.default_rng(self.seed_)
+            rows = self._draw(self._folded(net), probe.rows, None, self._generation_sampler(), generator, rng)
             return probe.score(rows)
 
         return score
@@ -382,12 +381,12 @@ class TabularSynthesizer(Estimator):
         generator = torch.Generator(device=self.device_).manual_seed(seed)
         rng = np.random.default_rng(seed)
         plan = self._resolve_conditions(conditions or {})
-        sampler = self._generation_sampler()
+        sampler, folded = self._generation_sampler(), self._folded(self.generator_)
         if plan.single:
-            return self._draw(n, plan.fixed, sampler, generator, rng)
+            return self._draw(folded, n, plan.fixed, sampler, generator, rng)
 
         def draw(size: int) -> pd.DataFrame:
-            return self._draw(size, plan.fixed, sampler, generator, rng)
+            return self._draw(folded, size, plan.fixed, sampler, generator, rng)
 
         rows, stats = sample_matching(draw, plan, n, max_tries)
         rows = self._fresh_ids(rows, rng)
@@ -395,22 +394,22 @@ class TabularSynthesizer(Estimator):
             raise stats.shortfall(rows, plan)
         return rows
 
+    def _folded(self, net: TabularGenerator) -> FoldedGenerator:
+        """``net`` as sampling runs it: the fitted generator, or one checkpoint selection is scoring."""
+        dtype = torch.bfloat16 if self.precision_ == "bfloat16" else torch.float32
+        return FoldedGenerator(net, OutputLayout.of(self.transformer_, self.device_), self.noise_dim, dtype)
+
     def _draw(
         self,
+        folded: FoldedGenerator,
         n: int,
         fixed: tuple[str, int | None, Any] | None,
         sampler: ConditionalSampler,
         generator: torch.Generator,
         rng: np.random.Generator,
-        net: TabularGenerator | None = None,
     ) -> pd.DataFrame:
-        """``n`` decoded rows, conditioned on ``fixed`` (column, slot, value), whose column is written with it.
-
-        ``net`` is the generator to draw from: the fitted one unless checkpoint selection is scoring another.
-        """
-        dtype = torch.bfloat16 if self.precision_ == "bfloat16" else torch.float32
-        layout = OutputLayout.of(self.transformer_, self.device_)
-        folded = FoldedGenerator(self.generator_ if net is None else net, layout, self.noise_dim, dtype)
+        """``n`` decoded rows from ``folded``, conditioned on ``fixed`` (column, slot, value), whose column is
+        written with it."""
         with torch.no_grad():
             chunks = [
                 self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
