@@ -64,8 +64,19 @@ ROWS = (
     ("epochs", "epochs run", "{:,.0f}", None),
     ("epoch_s", "seconds per epoch", "{:.3f}", "ratio"),
     ("training_rows_per_s", "training rows/s", "{:,.0f}", "ratio"),
-    ("ctgan_network_rows_per_s", "training rows/s, CTGAN's network size (noise 128, 2 x 256)", "{:,.0f}", "ratio"),
-    ("ctgan_settings_rows_per_s", "training rows/s, CTGAN's network and step (pac 10, batch 500)", "{:,.0f}", "ratio"),
+    ("ctgan_network_rows_per_s", "training rows/s, CTGAN's layer widths (noise 128, 2 x 256)", "{:,.0f}", "ratio"),
+    (
+        "ctgan_networks_rows_per_s",
+        "training rows/s, CTGAN's networks (its widths, critic on packs of 10)",
+        "{:,.0f}",
+        "ratio",
+    ),
+    (
+        "ctgan_settings_rows_per_s",
+        "training rows/s, CTGAN's networks and step (batch 500, lr 2e-4)",
+        "{:,.0f}",
+        "ratio",
+    ),
     ("sample_rows_per_s", "sampling rows/s", "{:,.0f}", "ratio"),
     ("peak_mem_gb", "peak memory, GB", "{:.2f}", "ratio"),
     ("worker_mem_gb", "largest worker process's peak memory, GB", "{:.2f}", None),  # ours has none
@@ -124,8 +135,11 @@ def fit_ours(args: argparse.Namespace, train: pd.DataFrame, schema: Schema) -> t
         "sample_rows_per_s": args.sample_rows / sample_s,
         "peak_mem_gb": peak_memory_gb(),
         "gan_rows": gan_rows,
-        "ctgan_network_rows_per_s": rows_per_s_with_ctgan_network(args, train, schema, ctgan_step=False),
-        "ctgan_settings_rows_per_s": rows_per_s_with_ctgan_network(args, train, schema, ctgan_step=True),
+        "ctgan_network_rows_per_s": rows_per_s_with_ctgan_network(args, train, schema),
+        "ctgan_networks_rows_per_s": rows_per_s_with_ctgan_network(args, train, schema, pac=10),
+        "ctgan_settings_rows_per_s": rows_per_s_with_ctgan_network(
+            args, train, schema, pac=10, batch_size=500, learning_rate=2e-4
+        ),
     }
     if model.device_.type == "cuda":
         figures["gpu_peak_mem_gb"] = torch.cuda.max_memory_allocated(model.device_) / 1e9
@@ -133,13 +147,13 @@ def fit_ours(args: argparse.Namespace, train: pd.DataFrame, schema: Schema) -> t
 
 
 def rows_per_s_with_ctgan_network(
-    args: argparse.Namespace, train: pd.DataFrame, schema: Schema, *, ctgan_step: bool
+    args: argparse.Namespace, train: pd.DataFrame, schema: Schema, **settings: float
 ) -> float:
-    """Our training speed with CTGAN's network size (noise 128, two 256-wide layers in each network), 3 epochs,
-    every row trained on; with ``ctgan_step`` also its step (pac 10, batch 500, lr 2e-4)."""
-    step = {"pac": 10, "batch_size": 500, "learning_rate": 2e-4} if ctgan_step else {}
+    """Our training speed with CTGAN's layer widths (noise 128, two 256-wide layers in each network), 3 epochs,
+    every row trained on, and ``settings`` of CTGAN's on top: ``pac=10`` makes the critic CTGAN's own (its first layer
+    reads packs of 10 rows), then its batch size and learning rate make the step its own too."""
     network = {"noise_dim": 128, "generator_dims": (256, 256), "discriminator_dims": (256, 256)}
-    model = TabularSynthesizer(epochs=3, validation_share=0, seed=args.seed, device=args.device, **network, **step)
+    model = TabularSynthesizer(epochs=3, validation_share=0, seed=args.seed, device=args.device, **network, **settings)
     model.fit(train, schema)
     return len(train) / float(np.median([s.seconds for s in model.history_]))
 
@@ -181,6 +195,7 @@ def targets(ctgan_rows_per_s: float, holdout_copy_rate: float) -> dict[str, tupl
     return {
         "training_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "ctgan_network_rows_per_s": (">=", 5 * ctgan_rows_per_s),
+        "ctgan_networks_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "ctgan_settings_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "transformer_fit_s": ("<", 1.0),
         "sample_rows_per_s": (">=", 500_000),
