@@ -79,18 +79,21 @@ class OutputLayout:
         blocks = [(start, codec.width) for _, start, codec in transformer.discrete_columns()]
         return cls(spans, blocks, device)
 
-    def activate(self, raw: Tensor, *, generator: torch.Generator | None, tau: float = 0.2) -> Tensor:
+    @property
+    def gumbel_width(self) -> int:
+        """Gumbel values one row's activation reads: one per padded slot of the one-hot heads."""
+        return len(self.slots)
+
+    def activate(self, raw: Tensor, gumbel: Tensor, tau: float = 0.2) -> Tensor:
         """tanh on scalar heads, Gumbel-softmax (temperature ``tau``) on every one-hot head, in one pass.
 
-        Gathers only (no scatter, no boolean mask): the padded logits are read, activated per width class, joined
-        to the scalars and gathered back into encoded order.
+        ``gumbel``: standard Gumbel noise, (rows, ``gumbel_width``). Gathers only (no scatter, no boolean mask): the
+        padded logits are read, activated per width class, joined to the scalars and gathered back into encoded order.
         """
-        logits = raw.index_select(1, self.slots) + self.pad_logits
-        u = torch.rand(logits.shape, generator=generator, device=raw.device).clamp_(1e-10, 1 - 1e-10)
-        gumbel = (logits - torch.log(-torch.log(u))) / tau
+        logits = (raw.index_select(1, self.slots) + self.pad_logits + gumbel) / tau
         pieces, start = [torch.tanh(raw.index_select(1, self.scalars))], 0
         for heads, width in self.buckets:
-            block = gumbel[:, start : start + heads * width].view(len(raw), heads, width)
+            block = logits[:, start : start + heads * width].view(len(raw), heads, width)
             pieces.append(F.softmax(block, dim=2).flatten(1))
             start += heads * width
         return torch.cat(pieces, dim=1).index_select(1, self.source)

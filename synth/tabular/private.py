@@ -51,6 +51,7 @@ from synth.errors import ParameterError
 from synth.schema import Schema
 from synth.tabular.layout import OutputLayout
 from synth.tabular.networks import PacDiscriminator, TabularGenerator
+from synth.tabular.noise import TrainingNoise
 from synth.tabular.private_metadata import private_codecs
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.training import Checkpointing, EpochStats, ProgressCallback, TrainingPlan, TrainingState
@@ -242,6 +243,7 @@ class _PrivateTrainer:
         self.g_opt = torch.optim.Adam(
             self.g_net.parameters(), lr=plan.learning_rate, betas=(0.5, 0.9), weight_decay=1e-6
         )
+        self.noise = TrainingNoise(plan.batch_size, plan.noise_dim, layout.gumbel_width, generator, self.device)
 
     def run(
         self,
@@ -325,6 +327,7 @@ class _PrivateTrainer:
     def _epoch(self, done: int, allowed: int) -> tuple[tuple[float, float, float], int]:
         """One epoch's mean losses (critic on generated rows, generator, condition) and the DP steps done after it."""
         totals, steps = torch.zeros(3, device=self.device), 0
+        self.noise.plan(self.steps_per_epoch * (self.plan.discriminator_steps + 1), self.generator)
         for _ in range(self.steps_per_epoch):
             if done == allowed:
                 break
@@ -377,9 +380,9 @@ class _PrivateTrainer:
         return self.sampler.one_hot(slot), slot
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
-        noise = torch.randn(len(cond), self.plan.noise_dim, generator=self.generator, device=self.device)
+        noise, gumbel = self.noise.next()
         raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return raw, torch.cat([self.layout.activate(raw, generator=self.generator), cond], dim=1)
+        return raw, torch.cat([self.layout.activate(raw, gumbel), cond], dim=1)
 
     def _critic_step(self) -> Tensor:
         """One DP-SGD step of the critic on a Poisson sample of real rows and a batch of generated ones."""

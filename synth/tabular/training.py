@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from synth.tabular.layout import OutputLayout
 from synth.tabular.networks import PacDiscriminator, TabularGenerator
+from synth.tabular.noise import TrainingNoise
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.selection import ProbeScore
 
@@ -163,6 +164,7 @@ def train_gan(
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
         generator_steps = (epoch - 1) * steps_per_epoch
+        step.noise.plan(steps_per_epoch * plan.discriminator_steps, generator)
         for _ in range(steps_per_epoch):
             for _ in range(plan.discriminator_steps):
                 d_opt.zero_grad(set_to_none=True)
@@ -298,6 +300,7 @@ class _Step:
         self.sampler, self.plan = sampler, plan
         self.generator, self.g_net, self.d_net = generator, g_net, d_net
         self.batch = max(plan.pac, plan.batch_size - plan.batch_size % plan.pac)
+        self.noise = TrainingNoise(self.batch, plan.noise_dim, layout.gumbel_width, generator, data.device)
 
     def precision(self) -> torch.autocast:
         """bfloat16 autocast for the hidden layers when the plan asks for it (weights and outputs stay float32)."""
@@ -311,9 +314,9 @@ class _Step:
         else:
             slot, rows = self.sampler.sample_training(self.batch, self.generator)
             cond = self.sampler.one_hot(slot)
-        noise = torch.randn(self.batch, self.plan.noise_dim, generator=self.generator, device=self.data.device)
+        noise, gumbel = self.noise.next()
         raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return _Batch(cond, slot, rows, raw, self.layout.activate(raw, generator=self.generator))
+        return _Batch(cond, slot, rows, raw, self.layout.activate(raw, gumbel))
 
     def discriminator_loss(self, batch: _Batch) -> Tensor:
         real = torch.cat([self.data[batch.rows], batch.cond], dim=1)

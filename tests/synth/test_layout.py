@@ -36,13 +36,23 @@ def layout() -> OutputLayout:
 
 def test_activate_gives_tanh_scalars_and_a_distribution_per_head(layout: OutputLayout) -> None:
     raw = torch.randn(500, WIDTH, generator=torch.Generator().manual_seed(0)) * 3
-    out = layout.activate(raw, generator=torch.Generator().manual_seed(1))
+    gumbel = -torch.log(-torch.log(torch.rand(500, layout.gumbel_width, generator=torch.Generator().manual_seed(1))))
+    out = layout.activate(raw, gumbel)
     assert torch.equal(out[:, [0, 5]], torch.tanh(raw[:, [0, 5]]))
     for start, width, kind in SPANS:
         if kind == "softmax":
             head = out[:, start : start + width]
             assert (head >= 0).all()
             torch.testing.assert_close(head.sum(dim=1), torch.ones(500))
+
+
+def test_activate_without_noise_is_each_heads_softmax_at_the_temperature(layout: OutputLayout) -> None:
+    raw = torch.randn(50, WIDTH, generator=torch.Generator().manual_seed(0))
+    out = layout.activate(raw, torch.zeros(50, layout.gumbel_width), tau=0.5)
+    for start, width, kind in SPANS:
+        if kind == "softmax":
+            expected = torch.softmax(raw[:, start : start + width] / 0.5, dim=1)
+            torch.testing.assert_close(out[:, start : start + width], expected)
 
 
 def test_condition_loss_is_the_cross_entropy_of_each_rows_conditioned_column(layout: OutputLayout) -> None:
