@@ -150,6 +150,7 @@ def run_peer(
     epochs: int | None = None,
     max_seconds: float | None = None,
     seed: int = 0,
+    settings: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Fit `peer` on `train` in its own venv (built on first use) and sample n_rows. Returns:
     {"peer", "version", "synthetic": DataFrame (same columns and dtypes as train: cast back, categoricals as
@@ -159,7 +160,8 @@ def run_peer(
      process), "children_peak_mem_mb" (max RSS of its worker processes, RUSAGE_CHILDREN, or 0)}
 
     `epochs` defaults to 100 (CTGAN) or mostlyai's own (at most 100, early stopping); `max_seconds` caps mostlyai's
-    training time (CTGAN has none). Extra keys: "training_seconds", "training_rows" (mostlyai trains on 80% and
+    training time (CTGAN has none). `settings`: keywords for CTGAN's constructor (its network sizes), CTGAN only.
+    Extra keys: "training_seconds", "training_rows" (mostlyai trains on 80% and
     validates on the rest), "rows", and for mostlyai "rare_values" (cells it wrote as `_RARE_`). Files and logs go
     to workdir/<peer>/, which is emptied first.
     """
@@ -167,6 +169,8 @@ def run_peer(
 
     if peer not in _PEERS:
         raise ValueError(f"unknown peer {peer!r}; expected one of {PEERS}")
+    if settings and peer != "ctgan":
+        raise ValueError(f"settings are CTGAN's constructor keywords; {peer!r} takes none")
     python = ensure_venv(peer)
     workdir = Path(workdir) / peer
     if workdir.exists():
@@ -178,6 +182,7 @@ def run_peer(
         "epochs": epochs,
         "max_seconds": max_seconds,
         "seed": seed,
+        "settings": settings or {},
         "discrete": [str(name) for name, column in train.items() if not _is_numeric(column)],
     }
     (workdir / "request.json").write_text(json.dumps(request))
@@ -233,7 +238,8 @@ def _inner_ctgan(train: Any, request: dict[str, Any]) -> tuple[Any, dict[str, An
 
     ctgan_module.DataTransformer = TimedTransformer
     epochs = request["epochs"] or 100
-    model = CTGAN(epochs=epochs, verbose=False, enable_gpu=False)  # (256, 256) networks, batch 500: the defaults
+    # without settings: (256, 256) networks, noise 128, critic on packs of 10, batch 500: CTGAN's defaults
+    model = CTGAN(epochs=epochs, verbose=False, enable_gpu=False, **request["settings"])
     model.set_random_state(request["seed"])
     fit_start = time.perf_counter()
     model.fit(train, discrete_columns=request["discrete"])

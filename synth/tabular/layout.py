@@ -66,7 +66,7 @@ class OutputLayout:
         source[self.scalars] = torch.arange(len(self.scalars), device=device)
         source[self.slots[~self.pad]] = len(self.scalars) + torch.arange(len(slots), device=device)[~self.pad]
         self.source = source  # where each encoded position sits in [scalars, padded slots]
-        self.condition_index, self.condition_valid = _padded(condition_blocks, self.width, device)
+        self.condition_index, self.condition_valid = _padded(condition_blocks, device)
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:
@@ -104,16 +104,17 @@ class OutputLayout:
             return torch.zeros((), device=raw.device)
         column = sampler.column_of(slot)
         local = slot - sampler.column_first[column]
-        padded = torch.cat([raw, raw.new_zeros(len(raw), 1)], dim=1)
-        logits = torch.gather(padded, 1, self.condition_index[column])
+        logits = torch.gather(raw, 1, self.condition_index[column])
         logits = logits.masked_fill(~self.condition_valid[column], float("-inf"))
         return F.cross_entropy(logits, local)
 
 
-def _padded(blocks: list[tuple[int, int]], width: int, device: torch.device) -> tuple[Tensor, Tensor]:
-    """(blocks, widest) positions of each block's slots, padded with ``width`` (a zero column), and a validity mask."""
+def _padded(blocks: list[tuple[int, int]], device: torch.device) -> tuple[Tensor, Tensor]:
+    """(blocks, widest) positions of each block's slots and a validity mask; padding reads position 0 (then masked)."""
     widest = max((w for _, w in blocks), default=0)
-    index = np.full((len(blocks), widest), width, dtype=np.int64)
+    index = np.zeros((len(blocks), widest), dtype=np.int64)
+    valid = np.zeros((len(blocks), widest), dtype=bool)
     for row, (start, w) in enumerate(blocks):
         index[row, :w] = np.arange(start, start + w)
-    return torch.as_tensor(index, device=device), torch.as_tensor(index < width, device=device)
+        valid[row, :w] = True
+    return torch.as_tensor(index, device=device), torch.as_tensor(valid, device=device)
