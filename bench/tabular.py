@@ -66,7 +66,7 @@ ROWS = (
     ("training_rows_per_s", "training rows/s", "{:,.0f}", "ratio"),
     (
         "our_network_rows_per_s",
-        "training rows/s, our network (ctgan: at its size, 10 epochs)",
+        "training rows/s, our network (ctgan column: CTGAN at our sizes, 10 epochs)",
         "{:,.0f}",
         None,
     ),
