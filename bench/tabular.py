@@ -213,14 +213,14 @@ def targets(
     ctgan_rows_per_s: float, ctgan_at_our_size: float | None, holdout_copy_rate: float
 ) -> dict[str, tuple[str, float]]:
     """Issue 7's targets for our figures: (comparison, level). Speed is 5x CTGAN's at the same network size: CTGAN's
-    default speed for our network at CTGAN's sizes, and, when measured, CTGAN at our network's sizes for ours."""
+    default speed for our network at CTGAN's sizes, and, when measured, CTGAN at our network's sizes for ours. The
+    row with CTGAN's step too (batch 500) changes the step, not the size: it is shown, not held to a target."""
     at_our_size = {} if ctgan_at_our_size is None else {"our_network_rows_per_s": (">=", 5 * ctgan_at_our_size)}
     return {
         **at_our_size,
         "training_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "ctgan_network_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "ctgan_networks_rows_per_s": (">=", 5 * ctgan_rows_per_s),
-        "ctgan_settings_rows_per_s": (">=", 5 * ctgan_rows_per_s),
         "transformer_fit_s": ("<", 1.0),
         "sample_rows_per_s": (">=", 500_000),
         "peak_mem_gb": ("<", 1.0),
