@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import codecs
 import hashlib
+import json
+import re
+from collections import Counter
 from pathlib import Path
 
 import pyarrow as pa
@@ -36,7 +39,10 @@ def read_source(path: Path) -> pa.Table:
         raise DataError(
             f"unsupported file type '{path.suffix or '(none)'}' for {path}; use Parquet (.parquet) or CSV (.csv)"
         )
-    table = _read_csv(path) if suffix == ".csv" else _read_parquet(path)
+    table = _read_csv(path) if suffix == ".csv" else _without_pandas_index(_read_parquet(path))
+    repeated = sorted(name for name, count in Counter(table.column_names).items() if count > 1)
+    if repeated:
+        raise DataError(f"{path} has repeated column name(s) {repeated}; give every column its own name")
     if table.num_columns == 0:
         raise DataError(f"{path} has no columns")
     if table.num_rows == 0:
@@ -49,6 +55,36 @@ def _read_parquet(path: Path) -> pa.Table:
         return pq.read_table(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         raise DataError(f"could not read Parquet file {path}: it is corrupt or not Parquet ({exc})") from exc
+
+
+#: The name pandas gives an unnamed index it stores as a column (``df.sample(n).to_parquet(path)``).
+_UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
+
+
+def _without_pandas_index(table: pa.Table) -> pa.Table:
+    """The table as its columns, without the index pandas stored beside them.
+
+    An unnamed index is row positions from pandas' bookkeeping and is dropped; a named index (``set_index("id")``)
+    is data the user put there, so it becomes an ordinary column, first, as ``reset_index()`` would place it.
+    pandas stores a range index as metadata only: an unnamed one is dropped, a named one is written out as a column.
+    """
+    meta = table.schema.pandas_metadata
+    if not meta:
+        return table
+    stored = [name for name in meta.get("index_columns", []) if isinstance(name, str)]
+    unnamed = [name for name in stored if _UNNAMED_INDEX.fullmatch(name)]
+    named = [name for name in stored if name not in unnamed]
+    table = table.drop_columns(unnamed)
+    for index in meta.get("index_columns", []):
+        if isinstance(index, dict) and index.get("kind") == "range" and index.get("name") is not None:
+            name = str(index["name"])
+            if name not in table.column_names:
+                values = pa.array(range(index["start"], index["stop"], index["step"]), pa.int64())
+                table, named = table.append_column(name, values), [*named, name]
+    table = table.select(named + [name for name in table.column_names if name not in named])
+    columns = [column for column in meta.get("columns", []) if column.get("field_name") not in unnamed]
+    meta = {**meta, "index_columns": [], "columns": columns}
+    return table.replace_schema_metadata({**table.schema.metadata, b"pandas": json.dumps(meta).encode()})
 
 
 def _read_csv(path: Path) -> pa.Table:

@@ -122,8 +122,10 @@ class Schema:
 
 
 def table_to_frame(table: pa.Table) -> pd.DataFrame:
-    """Arrow to pandas without losing integers to floats: integer columns become nullable pandas ints."""
+    """Arrow to pandas without losing integers to floats or booleans to objects: integer and boolean columns with
+    nulls become pandas' nullable types, whether or not the file carries pandas metadata."""
     mapping = {
+        pa.bool_(): pd.BooleanDtype(),
         pa.int8(): pd.Int8Dtype(),
         pa.int16(): pd.Int16Dtype(),
         pa.int32(): pd.Int32Dtype(),
@@ -135,8 +137,9 @@ def table_to_frame(table: pa.Table) -> pd.DataFrame:
     }
     frame = table.to_pandas(types_mapper=mapping.get)
     for field in table.schema:
-        # Columns without nulls go back to plain numpy ints: what a user expects from pandas.
-        if pa.types.is_integer(field.type) and table.column(field.name).null_count == 0:
+        # Columns without nulls go back to plain numpy types: what a user expects from pandas.
+        plain = pa.types.is_integer(field.type) or pa.types.is_boolean(field.type)
+        if plain and table.column(field.name).null_count == 0:
             frame[field.name] = frame[field.name].astype(str(field.type))
     return frame
 
@@ -173,9 +176,8 @@ def _arrow_schema_of(data: pd.DataFrame | pa.Table, frame: pd.DataFrame) -> pa.S
 def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
     name = str(series.name)
     n_null = int(series.isna().sum())
-    if n_null == len(series):
-        raise SchemaError(f"column '{name}' is entirely null; drop it or fill it before training")
-    kind = _infer_kind(series, arrow_type)
+    # An all-null column has nothing to learn: it passes through as a constant null of its own type.
+    kind: ColumnKind = "constant" if n_null == len(series) else _infer_kind(series, arrow_type)
     dtype = series.dtype
     categories = None
     if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) <= _MAX_STORED_CATEGORIES:

@@ -105,6 +105,8 @@ def _check_inputs(
         if len(frame) < MIN_ROWS:
             raise MetricInputError(f"the {label} has {len(frame)} rows; at least {MIN_ROWS} are needed")
     for name in schema.names:
+        if train[name].isna().all():
+            continue  # an all-null real column passes through as null: nothing to compare
         for label, frame in (("real", train), ("synthetic", synthetic), ("holdout", holdout)):
             if frame[name].isna().all():
                 raise MetricInputError(f"column '{name}' is entirely null in the {label} data")

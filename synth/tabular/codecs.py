@@ -304,7 +304,10 @@ class ConstantCodec(Codec):
 
     @classmethod
     def fit(cls, series: pd.Series, spec: ColumnSpec) -> ConstantCodec:
-        value = series.dropna().iloc[0]
+        present = series.dropna()
+        if len(present) == 0:  # an all-null column stays all null
+            return cls(None, 1.0, False)
+        value = present.iloc[0]
         is_datetime = spec.kind == "datetime" or isinstance(value, pd.Timestamp)
         stored = pd.Timestamp(value).isoformat() if is_datetime else _as_python(pd.Series([value])).iloc[0]
         return cls(stored, float(series.isna().mean()), is_datetime)
@@ -356,7 +359,7 @@ def fit_codec(
         return NumericCodec.fit(series, spec, rng)
     if spec.kind in ("categorical", "boolean"):
         return CategoricalCodec.fit(series, max_categories, spec=spec, rare_min=rare_min)
-    if spec.kind == "constant" and int(series.notna().sum()) < rare_min:
+    if spec.kind == "constant" and 0 < int(series.notna().sum()) < rare_min:
         raise SchemaError(
             f"constant column '{spec.name}' holds its value fewer than rare_category_min={rare_min} times, so it "
             "may not be emitted: drop the column or lower rare_category_min"

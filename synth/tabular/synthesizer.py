@@ -485,6 +485,9 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
         raise SchemaError(f"the data's columns {list(frame.columns)} do not match the schema's {schema.names}")
     if len(frame) < MIN_ROWS:
         raise SchemaError(f"need at least {MIN_ROWS} rows to train, got {len(frame)}")
-    for column in frame.columns:
-        if frame[column].isna().all():
-            raise SchemaError(f"column '{column}' is entirely null; drop it or fill it before training")
+    for spec in schema:
+        if spec.kind != "constant" and frame[spec.name].isna().all():
+            raise SchemaError(
+                f"column '{spec.name}' is entirely null in the training rows but its schema kind is {spec.kind}; "
+                "drop it, fill it, or leave its kind to inference (an all-null column passes through as null)"
+            )

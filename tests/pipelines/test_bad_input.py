@@ -27,8 +27,8 @@ def _empty_parquet(path: Path) -> Path:
     return path
 
 
-def _all_null_column(path: Path) -> Path:
-    pq.write_table(pa.table({"a": list(range(50)), "gone": pa.nulls(50, type=pa.string())}), path)
+def _repeated_header(path: Path) -> Path:
+    path.write_text("a,b,a\n" + "1,x,2\n" * 50)
     return path
 
 
@@ -60,7 +60,7 @@ def _truncated_parquet(path: Path) -> Path:
 
 CASES: list[tuple[str, str, Callable[[Path], Path], str]] = [
     ("empty table", "empty.parquet", _empty_parquet, "has no rows"),
-    ("all-null column", "nulls.parquet", _all_null_column, "column 'gone' is entirely null"),
+    ("repeated header", "twice.csv", _repeated_header, "has repeated column name(s) ['a']"),
     ("single row", "one.parquet", _single_row, "has 1 row(s); need at least 20"),
     ("unknown file type", "data.xlsx", _excel, "unsupported file type '.xlsx'"),
     ("path that does not exist", "missing.parquet", lambda p: p, "source file not found"),

@@ -54,10 +54,10 @@ def test_override_changes_kind_and_refuses_nonsense(mixed_frame: pd.DataFrame) -
         schema.with_kinds({"city": "text"})
 
 
-def test_all_null_column_is_refused_by_name() -> None:
+def test_all_null_column_passes_through_as_a_constant() -> None:
     frame = pd.DataFrame({"a": [1, 2, 3], "empty": [None, None, None]})
-    with pytest.raises(SchemaError, match="column 'empty' is entirely null"):
-        infer_schema(frame)
+    spec = infer_schema(frame)["empty"]
+    assert (spec.kind, spec.nullable, spec.arrow_type) == ("constant", True, "null")
 
 
 def test_empty_table_is_refused() -> None:

@@ -11,7 +11,7 @@ import pytest
 from sklearn.base import clone
 
 from synth import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError, TabularSynthesizer
-from synth.schema import table_to_frame
+from synth.schema import infer_schema, table_to_frame
 
 FAST = {"epochs": 2, "batch_size": 100, "generator_dims": (32, 32), "discriminator_dims": (32, 32), "device": "cpu"}
 
@@ -122,11 +122,15 @@ def test_bad_parameters_name_themselves(adult_frame: pd.DataFrame) -> None:
         TabularSynthesizer(seed=0, **FAST).fit(adult_frame).sample(-1)
 
 
-def test_too_few_rows_and_all_null_columns_are_refused() -> None:
+def test_too_few_rows_are_refused_and_an_all_null_column_passes_through() -> None:
     with pytest.raises(SchemaError, match="at least 10 rows"):
         TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": [1.0], "b": ["x"]}))
-    with pytest.raises(SchemaError, match="column 'b' is entirely null"):
-        TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": np.arange(20.0), "b": [None] * 20}))
+    frame = pd.DataFrame({"a": np.arange(20.0), "b": pd.Series([None] * 20, dtype="float64")})
+    out = TabularSynthesizer(epochs=1, seed=0).fit(frame).sample(7, seed=0)
+    assert len(out) == 7 and out["b"].isna().all() and out["b"].dtype == np.float64
+    forced = infer_schema(frame.assign(b=np.arange(20.0))).with_kinds({"b": "continuous"})
+    with pytest.raises(SchemaError, match="column 'b' is entirely null in the training rows"):
+        TabularSynthesizer(epochs=1).fit(frame, forced)
 
 
 def test_load_refuses_an_incomplete_folder(fitted: TabularSynthesizer, tmp_path: Path) -> None:
