@@ -214,8 +214,13 @@ def split_table(table: pa.Table, holdout_share: float, seed: int) -> tuple[pa.Ta
 
 def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitRef:
     """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
-    train, holdout = split_table(read_table(source.table), split.holdout, split.seed)
-    empty = [name for name in train.column_names if train.column(name).null_count == train.num_rows]
+    table = read_table(source.table)
+    train, holdout = split_table(table, split.holdout, split.seed)
+    empty = [
+        name
+        for name in train.column_names
+        if train.column(name).null_count == train.num_rows and table.column(name).null_count < table.num_rows
+    ]
     if empty:
         raise DataError(
             f"column(s) {empty} have no values in the training split (seed {split.seed}); "

@@ -14,7 +14,18 @@ import pyarrow as pa
 
 from synth.errors import SchemaError
 
-__all__ = ["KINDS", "ColumnKind", "ColumnSpec", "Schema", "infer_schema", "table_to_frame"]
+__all__ = [
+    "KINDS",
+    "TEXT_DATE_FORMATS",
+    "ColumnKind",
+    "ColumnSpec",
+    "Schema",
+    "format_text_dates",
+    "infer_schema",
+    "parse_text_dates",
+    "table_to_frame",
+    "text_date_format",
+]
 
 ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime", "id", "constant"]
 KINDS: tuple[str, ...] = get_args(ColumnKind)
@@ -35,6 +46,8 @@ class ColumnSpec:
         arrow_type: the Arrow type, for people; the exact type travels in ``Schema.arrow_schema``.
         pandas_dtype: the pandas dtype the column is rebuilt with.
         categories: the categories of a pandas ``category`` dtype, in order (None otherwise).
+        text_format: for dates and timestamps stored as text, the ``strftime`` format they are read and written in
+            (they are modelled as datetimes and come out as text in that format); None otherwise.
     """
 
     name: str
@@ -43,6 +56,12 @@ class ColumnSpec:
     arrow_type: str
     pandas_dtype: str
     categories: tuple[Any, ...] | None = None
+    text_format: str | None = None
+
+    @property
+    def is_text_date(self) -> bool:
+        """A datetime stored as text: parsed before modelling, formatted back on the way out."""
+        return self.kind == "datetime" and self.text_format is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,7 +136,8 @@ class Schema:
         width = max([len(c.name) for c in self.columns] + [6])
         lines = [f"{'column':<{width}}  {'kind':<11}  {'nulls':<5}  arrow type"]
         for c in self.columns:
-            lines.append(f"{c.name:<{width}}  {c.kind:<11}  {'yes' if c.nullable else 'no':<5}  {c.arrow_type}")
+            stored = f"{c.arrow_type} ({c.text_format})" if c.is_text_date else c.arrow_type
+            lines.append(f"{c.name:<{width}}  {c.kind:<11}  {'yes' if c.nullable else 'no':<5}  {stored}")
         return "\n".join(lines)
 
 
@@ -182,6 +202,10 @@ def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
     categories = None
     if isinstance(dtype, pd.CategoricalDtype) and len(dtype.categories) <= _MAX_STORED_CATEGORIES:
         categories = tuple(dtype.categories.tolist())
+    text_format = None
+    if kind in ("categorical", "id") and (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)):
+        text_format = text_date_format(series)
+        kind = "datetime" if text_format is not None else kind
     return ColumnSpec(
         name=name,
         kind=kind,
@@ -189,7 +213,82 @@ def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
         arrow_type=str(arrow_type),
         pandas_dtype=str(dtype),
         categories=categories,
+        text_format=text_format,
     )
+
+
+#: Formats of dates and timestamps stored as text, most specific first; "%d/%m" only where "%m/%d" fails.
+TEXT_DATE_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%d %H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%f",
+    "%Y-%m-%dT%H:%M:%S.%fZ",
+    "%Y-%m-%d %H:%M:%S%z",
+    "%Y-%m-%dT%H:%M:%S%z",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%d",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d",
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y",
+    "%d-%m-%Y",
+    "%d %b %Y",
+    "%b %d %Y",
+)
+_FORMAT_PROBE_VALUES = 200
+
+
+def text_date_format(series: pd.Series) -> str | None:
+    """The one format in ``TEXT_DATE_FORMATS`` that reads every non-null value of a text column, or None."""
+    values = series.dropna()
+    if len(values) == 0 or not all(isinstance(v, str) for v in values.iloc[:_FORMAT_PROBE_VALUES]):
+        return None
+    probe = values.iloc[:_FORMAT_PROBE_VALUES]
+    for fmt in TEXT_DATE_FORMATS:
+        if _parses(probe, fmt) and _parses(values, fmt):
+            return fmt
+    return None
+
+
+def _parses(values: pd.Series, fmt: str) -> bool:
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc="%z" in fmt)
+    return bool(parsed.notna().all())
+
+
+def parse_text_dates(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """A copy with the schema's text dates as datetimes (nanoseconds; UTC where the format has an offset).
+
+    Values that do not read in the column's format become null. Frames without text dates come back as they are.
+    """
+    text_dates = [spec for spec in schema if spec.is_text_date and spec.name in frame.columns]
+    if not text_dates:
+        return frame
+    frame = frame.copy()
+    for spec in text_dates:
+        fmt = str(spec.text_format)
+        parsed = pd.to_datetime(frame[spec.name], format=fmt, errors="coerce", utc="%z" in fmt)
+        frame[spec.name] = parsed.astype("datetime64[ns, UTC]" if "%z" in fmt else "datetime64[ns]")
+    return frame
+
+
+def format_text_dates(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """The schema's text dates written back as text in their own format and pandas dtype (the inverse of
+    ``parse_text_dates``); changes ``frame`` in place and returns it."""
+    for spec in schema:
+        if spec.is_text_date and spec.name in frame.columns:
+            stamps = frame[spec.name]
+            text = stamps.dt.strftime(str(spec.text_format)).astype(object).where(stamps.notna(), None)
+            frame[spec.name] = text.astype(pd.api.types.pandas_dtype(spec.pandas_dtype))
+    return frame
 
 
 def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
@@ -248,7 +347,7 @@ def _check_kind_fits(column: ColumnSpec, kind: str) -> None:
     numeric = arrow.startswith(("int", "uint", "float", "double", "halffloat", "decimal"))
     if kind in _NUMERIC_KINDS and not numeric:
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as {kind}; it is not numeric")
-    if kind == "datetime" and not arrow.startswith(("timestamp", "date")):
+    if kind == "datetime" and not (arrow.startswith(("timestamp", "date")) or column.text_format is not None):
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as datetime")
     if kind == "id" and not (arrow.startswith(("int", "uint")) or "string" in arrow):
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be an id; ids are integer or text columns")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from synth.schema import Schema
+from synth.schema import Schema, parse_text_dates
 from validators.fidelity import modelled_columns, numeric_values
 
 __all__ = ["RowEncoder", "chunked_pairs", "nearest_distances", "nearest_k"]
@@ -36,6 +36,7 @@ class RowEncoder:
     def fit(self, train: pd.DataFrame) -> RowEncoder:
         self.numeric_: dict[str, tuple[float, float, bool]] = {}
         self.levels_: dict[str, pd.Index] = {}
+        train = parse_text_dates(train, self.schema)
         for column in modelled_columns(self.schema):
             series = train[column.name]
             if column.kind in ("categorical", "boolean"):
@@ -47,6 +48,7 @@ class RowEncoder:
         return self
 
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        frame = parse_text_dates(frame, self.schema)
         blocks = []
         for name, (lo, span, nullable) in self.numeric_.items():
             series = frame[name]

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 
-from synth.schema import Schema, infer_schema
+from synth.schema import Schema, infer_schema, parse_text_dates
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.detection import detection_auc
 from validators.diversity import category_coverage, prdc, range_coverage
@@ -45,6 +45,7 @@ def evaluate(
     """
     schema = schema if schema is not None else infer_schema(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
+    real_train, synthetic, holdout = (parse_text_dates(frame, schema) for frame in (real_train, synthetic, holdout))
     marks = {**DEFAULT_BOUNDS, **(bounds or {})}
     started = time.perf_counter()
     rng = np.random.default_rng(seed)

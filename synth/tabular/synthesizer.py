@@ -18,7 +18,7 @@ import torch
 from synth.devices import fast_bfloat16, resolve_device
 from synth.errors import NotFittedError, ParameterError, SchemaError
 from synth.estimator import Estimator
-from synth.schema import Schema, infer_schema, table_to_frame
+from synth.schema import Schema, format_text_dates, infer_schema, parse_text_dates, table_to_frame
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
@@ -181,6 +181,7 @@ class TabularSynthesizer(Estimator):
         frame = table_to_frame(data) if isinstance(data, pa.Table) else data
         schema = schema if schema is not None else infer_schema(data)
         _check_frame(frame, schema)
+        frame = parse_text_dates(frame, schema)
         self.device_ = resolve_device(self.device)
         self.precision_ = self._resolved_precision()
         store: CheckpointFile | None = None
@@ -383,13 +384,13 @@ class TabularSynthesizer(Estimator):
         plan = self._resolve_conditions(conditions or {})
         sampler, folded = self._generation_sampler(), self._folded(self.generator_)
         if plan.single:
-            return self._draw(folded, n, plan.fixed, sampler, generator, rng)
+            return format_text_dates(self._draw(folded, n, plan.fixed, sampler, generator, rng), self.schema_)
 
         def draw(size: int) -> pd.DataFrame:
             return self._draw(folded, size, plan.fixed, sampler, generator, rng)
 
         rows, stats = sample_matching(draw, plan, n, max_tries)
-        rows = self._fresh_ids(rows, rng)
+        rows = format_text_dates(self._fresh_ids(rows, rng), self.schema_)
         if stats.found < n:
             raise stats.shortfall(rows, plan)
         return rows

@@ -103,6 +103,8 @@ class TableTransformer:
 def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     """Decoded values as a Series of the column's original pandas dtype."""
     dtype = spec.pandas_dtype
+    if spec.is_text_date:  # modelled as a datetime; ``format_text_dates`` writes it as text on the way out
+        dtype = "datetime64[ns, UTC]" if "%z" in str(spec.text_format) else "datetime64[ns]"
     if dtype == "category":
         categories = list(spec.categories) if spec.categories is not None else None
         return pd.Series(pd.Categorical(values, categories=categories), name=spec.name)

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
+import pytest
 
+from pipelines.errors import DataError
 from pipelines.sources import file_sha256, read_source
 from synth import TabularSynthesizer, infer_schema
+from synth.schema import table_to_frame
 
 
 def test_csv_is_read_with_types_and_nulls(tmp_path: Path) -> None:
@@ -35,3 +39,42 @@ def test_checksum_changes_with_the_bytes(tmp_path: Path) -> None:
     before = file_sha256(path)
     path.write_text("a\n2\n")
     assert file_sha256(path) != before
+
+
+def _frame() -> pd.DataFrame:
+    return pd.DataFrame({"x": [1.5, 2.5, 3.5, 4.5], "flag": pd.array([True, None, False, True], dtype="boolean")})
+
+
+@pytest.mark.parametrize(
+    ("index", "columns"),
+    [
+        (None, ["x", "flag"]),  # a RangeIndex: metadata only
+        (pd.Index([7, 3, 9, 1]), ["x", "flag"]),  # what df.sample(n) leaves: stored as __index_level_0__
+        (pd.Index(["a", "b", "c", "d"], name="key"), ["key", "x", "flag"]),  # named: data the user put there
+        (pd.RangeIndex(5, 9, name="row"), ["row", "x", "flag"]),  # a named range: written out as a column
+        (pd.MultiIndex.from_arrays([[1, 1, 2, 2], [5, 6, 7, 8]], names=["k", None]), ["k", "x", "flag"]),
+    ],
+    ids=["range", "unnamed", "named", "named-range", "multi"],
+)
+def test_a_stored_pandas_index_is_dropped_or_kept_as_a_column(
+    tmp_path: Path, index: pd.Index | None, columns: list[str]
+) -> None:
+    frame = _frame() if index is None else _frame().set_index(index)
+    frame.to_parquet(tmp_path / "t.parquet")  # pandas' default: the index is stored
+    table = read_source(tmp_path / "t.parquet")
+    assert table.column_names == columns
+    back = table_to_frame(table)
+    assert list(back.columns) == columns and isinstance(back.index, pd.RangeIndex)
+    assert back["flag"].dtype == "boolean" and back["flag"].isna().sum() == 1
+    assert infer_schema(table).names == columns
+
+
+def test_a_column_named_like_pandas_bookkeeping_is_data(tmp_path: Path) -> None:
+    _frame().assign(__index_level_0__=[4, 3, 2, 1]).to_parquet(tmp_path / "t.parquet", index=False)
+    assert read_source(tmp_path / "t.parquet").column("__index_level_0__").to_pylist() == [4, 3, 2, 1]
+
+
+def test_repeated_column_names_are_refused_by_name(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_text("a,b,a,b,c\n1,2,3,4,5\n")
+    with pytest.raises(DataError, match=r"repeated column name\(s\) \['a', 'b'\]"):
+        read_source(tmp_path / "t.csv")

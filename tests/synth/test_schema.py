@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from synth import Schema, SchemaError, infer_schema
-from synth.schema import table_to_frame
+from synth.schema import format_text_dates, parse_text_dates, table_to_frame
 
 
 def test_kinds_and_nulls_of_a_mixed_table(mixed_frame: pd.DataFrame) -> None:
@@ -83,3 +83,37 @@ def test_arrow_ints_with_nulls_stay_integers() -> None:
     frame = table_to_frame(table)
     assert str(frame["n"].dtype) == "Int32"
     assert infer_schema(table)["n"].kind == "integer"
+
+
+@pytest.mark.parametrize(
+    ("text", "fmt"),
+    [
+        (["2013-05-24 06:06:17", "2014-01-02 23:59:00"], "%Y-%m-%d %H:%M:%S"),
+        (["1985-07-19", "1999-12-31"], "%Y-%m-%d"),
+        (["07/19/1985", "12/31/1999"], "%m/%d/%Y"),
+        (["19/07/1985", "31/12/1999"], "%d/%m/%Y"),
+        (["2013-05-24T06:06:17Z", "2014-01-02T00:00:00Z"], "%Y-%m-%dT%H:%M:%SZ"),
+        (["2013-05-24T06:06:17+02:00", "2014-01-02T00:00:00-05:00"], "%Y-%m-%dT%H:%M:%S%z"),
+    ],
+)
+def test_dates_stored_as_text_are_datetimes_that_come_back_as_text(text: list[str], fmt: str) -> None:
+    frame = pd.DataFrame({"when": [*(text * 15)[:30], None], "n": range(31)})
+    spec = infer_schema(frame)["when"]
+    assert (spec.kind, spec.text_format, spec.is_text_date) == ("datetime", fmt, True)
+    schema = infer_schema(frame)
+    parsed = parse_text_dates(frame, schema)
+    assert pd.api.types.is_datetime64_any_dtype(parsed["when"]) and parsed["when"].isna().sum() == 1
+    back = format_text_dates(parsed, schema)["when"]
+    assert back.dtype == frame["when"].dtype
+    assert (
+        pd.to_datetime(back, format=fmt, utc=True) == pd.to_datetime(frame["when"], format=fmt, utc=True)
+    ).sum() == 30
+    assert Schema.from_json(schema.to_json()) == schema
+
+
+def test_text_that_is_not_all_dates_stays_categorical() -> None:
+    frame = pd.DataFrame({"when": ["2013-05-24", "soon", "2014-01-02"] * 10})
+    spec = infer_schema(frame)["when"]
+    assert (spec.kind, spec.text_format) == ("categorical", None)
+    with pytest.raises(SchemaError, match="cannot be modelled as datetime"):
+        infer_schema(frame).with_kinds({"when": "datetime"})
