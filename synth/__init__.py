@@ -1,5 +1,9 @@
 """The generative side: schema inference, data transforms, conditional GANs for tables and images, sampling."""
 
+from synth.threads import prefer_sleeping_threads
+
+prefer_sleeping_threads()  # before anything below loads torch
+
 from synth.errors import (
     ConditionError,
     ConditionShortfall,

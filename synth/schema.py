@@ -16,10 +16,12 @@ from synth.errors import SchemaError
 
 __all__ = [
     "KINDS",
+    "LEARNED_KINDS",
     "TEXT_DATE_FORMATS",
     "ColumnKind",
     "ColumnSpec",
     "Schema",
+    "check_learnable",
     "format_text_dates",
     "infer_schema",
     "parse_text_dates",
@@ -46,6 +48,7 @@ class ColumnSpec:
         arrow_type: the Arrow type, for people; the exact type travels in ``Schema.arrow_schema``.
         pandas_dtype: the pandas dtype the column is rebuilt with.
         categories: the categories of a pandas ``category`` dtype, in order (None otherwise).
+        ordered: whether that ``category`` dtype is ordered.
         text_format: for dates and timestamps stored as text, the ``strftime`` format they are read and written in
             (they are modelled as datetimes and come out as text in that format); None otherwise.
     """
@@ -57,6 +60,7 @@ class ColumnSpec:
     pandas_dtype: str
     categories: tuple[Any, ...] | None = None
     text_format: str | None = None
+    ordered: bool = False
 
     @property
     def is_text_date(self) -> bool:
@@ -173,13 +177,32 @@ def infer_schema(data: pd.DataFrame | pa.Table) -> Schema:
         raise SchemaError("the table has no columns")
     if len(frame) == 0:
         raise SchemaError("the table has no rows")
+    if len(frame) == 1:
+        raise SchemaError("the table has 1 row; every column is then a constant and there is nothing to learn")
     if frame.columns.duplicated().any():
         dupes = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
         raise SchemaError(f"duplicate column names {dupes}")
     arrow_schema = _arrow_schema_of(data, frame)
     columns = tuple(_infer_column(frame[name], arrow_schema.field(str(name)).type) for name in frame.columns)
     serialized = arrow_schema.remove_metadata().serialize().to_pybytes()
-    return Schema(columns=columns, arrow_schema_b64=base64.b64encode(serialized).decode("ascii"))
+    schema = Schema(columns=columns, arrow_schema_b64=base64.b64encode(serialized).decode("ascii"))
+    check_learnable(schema)
+    return schema
+
+
+#: Kinds a model learns; identifiers are made afresh and constants (all-null columns too) repeated.
+LEARNED_KINDS = ("continuous", "integer", "datetime", "categorical", "boolean")
+
+
+def check_learnable(schema: Schema) -> None:
+    """Refuse a table in which no column is learned (all identifiers, constants or entirely null)."""
+    if any(spec.kind in LEARNED_KINDS for spec in schema):
+        return
+    listed = ", ".join(f"{spec.name}: {spec.kind}" for spec in schema.columns[:10])
+    raise SchemaError(
+        f"the table has no column to learn: every column is an identifier, a constant or entirely null ({listed}"
+        f"{', ...' if len(schema) > 10 else ''}); add a column with varying values or give one another kind"
+    )
 
 
 def _arrow_schema_of(data: pd.DataFrame | pa.Table, frame: pd.DataFrame) -> pa.Schema:
@@ -214,6 +237,7 @@ def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
         pandas_dtype=str(dtype),
         categories=categories,
         text_format=text_format,
+        ordered=bool(isinstance(dtype, pd.CategoricalDtype) and dtype.ordered),
     )
 
 

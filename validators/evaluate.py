@@ -41,7 +41,8 @@ def evaluate(
     """Measure ``synthetic`` against the real training rows, with the real holdout as every metric's reference.
 
     Metrics that compare shares see equal-size samples (the holdout's size, at most 10,000 rows) drawn with
-    ``seed``. ``bounds`` override the default pass marks by metric name.
+    ``seed``; detection draws its own, of up to 50,000 rows a set. ``bounds`` override the default pass marks by
+    metric name.
     """
     schema = schema if schema is not None else infer_schema(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
@@ -59,8 +60,8 @@ def evaluate(
     metrics: list[MetricResult] = [
         column_shapes(*equal, schema=schema, bound=marks["column_shapes"]),
         missing_values(*equal, schema=schema, bound=marks["missing_values"]),
-        pair_trends(*equal, schema=schema, bound=marks["pair_trends"]),
-        detection_auc(*equal, schema=schema, seed=seed, bound=marks["detection_auc"]),
+        pair_trends(*equal, schema=schema, seed=seed, bound=marks["pair_trends"]),
+        detection_auc(real_train, synthetic, holdout, schema=schema, seed=seed, bound=marks["detection_auc"]),
     ]
     if target is not None:
         from validators.utility import utility

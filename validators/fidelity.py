@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
+from validators.baselines import deficit_noise, independent_columns
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.errors import MetricInputError
 from validators.records import MetricResult, make_record
@@ -86,9 +87,10 @@ def column_shapes(
     details = {
         name: {"score": scores[name], "reference": references[name], "kind": schema[name].kind} for name in scores
     }
+    reference = _mean(references.values())
     return make_record(
-        "column_shapes", "fidelity", _mean(scores.values()), _mean(references.values()),
-        bound or DEFAULT_BOUNDS["column_shapes"], details,
+        "column_shapes", "fidelity", _mean(scores.values()), reference, bound or DEFAULT_BOUNDS["column_shapes"],
+        details, noise=deficit_noise(reference),
     )  # fmt: skip
 
 
@@ -104,9 +106,10 @@ def missing_values(
 
     scores, references = similarity(synthetic), similarity(holdout)
     details = {c: {"score": scores[c], "reference": references[c]} for c in columns}
+    reference = _mean(references.values())
     return make_record(
-        "missing_values", "fidelity", _mean(scores.values()), _mean(references.values()),
-        bound or DEFAULT_BOUNDS["missing_values"], details,
+        "missing_values", "fidelity", _mean(scores.values()), reference, bound or DEFAULT_BOUNDS["missing_values"],
+        details, noise=deficit_noise(reference),
     )  # fmt: skip
 
 
@@ -184,15 +187,23 @@ def pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSp
 
 
 def pair_trends(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
-) -> MetricResult:
-    """Mean similarity over all column pairs: correlation for two numbers, contingency (numbers binned) otherwise."""
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
+    bound: Bound | None = None,
+) -> MetricResult:  # fmt: skip
+    """Mean similarity over all column pairs: correlation for two numbers, contingency (numbers binned) otherwise.
+
+    The baseline is the holdout with its columns shuffled independently (drawn with ``seed``): what a set with
+    perfect columns and no relations between them scores.
+    """
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
     scores = pair_scores(train, synthetic, columns)
     references = pair_scores(train, holdout, columns)
+    baselines = pair_scores(train, independent_columns(holdout, np.random.default_rng(seed)), columns)
     details = {key: {**scores[key], "reference": references[key]["score"]} for key in scores}
+    reference = _mean(s["score"] for s in references.values())
+    baseline = _mean(s["score"] for s in baselines.values()) if scores else None
     return make_record(
-        "pair_trends", "fidelity", _mean(s["score"] for s in scores.values()),
-        _mean(s["score"] for s in references.values()), bound or DEFAULT_BOUNDS["pair_trends"], details,
+        "pair_trends", "fidelity", _mean(s["score"] for s in scores.values()), reference,
+        bound or DEFAULT_BOUNDS["pair_trends"], details, noise=deficit_noise(reference), baseline=baseline,
     )  # fmt: skip

@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import roc_auc_score, roc_curve
 
 from synth.schema import Schema
+from validators.baselines import auc_noise, mean_noise, share_noise
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.distances import RowEncoder, nearest_distances, nearest_k
 from validators.fidelity import check_columns, modelled_columns
@@ -64,8 +65,9 @@ def exact_copy_rate(
     reference = _copy_share(train_keys, holdout, schema)
     details = {"copies": round(value * len(synthetic)), "rows": len(synthetic)}
     return make_record(
-        "exact_copy_rate", "leakage", value, reference, bound or DEFAULT_BOUNDS["exact_copy_rate"], details
-    )
+        "exact_copy_rate", "leakage", value, reference, bound or DEFAULT_BOUNDS["exact_copy_rate"], details,
+        noise=share_noise(reference, len(synthetic), len(holdout)),
+    )  # fmt: skip
 
 
 class _Points:
@@ -112,7 +114,8 @@ def _dcr(points: _Points, bound: Bound) -> MetricResult:
         nearest_distances(points.half_a, points.train_half), nearest_distances(points.half_a, points.half_b)
     )
     details = {"rows_per_set": points.n, "seed": points.seed}
-    return make_record("dcr_holdout_share", "leakage", value, reference, bound, details)
+    noise = share_noise(reference, points.n, len(points.half_a))
+    return make_record("dcr_holdout_share", "leakage", value, reference, bound, details, noise=noise)
 
 
 def dcr_holdout_share(
@@ -143,7 +146,8 @@ def _low_dcr(points: _Points, bound: Bound, percentile: float = 1.0) -> MetricRe
             "holdout_to_train": np.histogram(holdout_to_train, edges)[0].tolist(),
         },
     }
-    return make_record("low_dcr_share", "leakage", value, reference, bound, details)
+    noise = share_noise(max(reference, percentile / 100.0), points.n, len(holdout_to_train) - half)
+    return make_record("low_dcr_share", "leakage", value, reference, bound, details, noise=noise)
 
 
 def low_dcr_share(
@@ -158,15 +162,16 @@ def low_dcr_share(
     return _low_dcr(points, bound or DEFAULT_BOUNDS["low_dcr_share"], percentile)
 
 
-def _mean_nndr(nearest_two: np.ndarray) -> float:
+def _nndr_ratios(nearest_two: np.ndarray) -> np.ndarray:
     # 0 / 0 (a copy of a row that train holds twice) is as close as it gets: ratio 0.
-    ratio = np.divide(nearest_two[:, 0], nearest_two[:, 1], out=np.zeros(len(nearest_two)), where=nearest_two[:, 1] > 0)
-    return float(ratio.mean())
+    return np.divide(nearest_two[:, 0], nearest_two[:, 1], out=np.zeros(len(nearest_two)), where=nearest_two[:, 1] > 0)
 
 
 def _nndr(points: _Points, bound: Bound) -> MetricResult:
-    value, reference = _mean_nndr(points.synthetic_to_train), _mean_nndr(points.holdout_to_train)
-    return make_record("nndr", "leakage", value, reference, bound, {"rows_per_set": points.n})
+    ratios, references = _nndr_ratios(points.synthetic_to_train), _nndr_ratios(points.holdout_to_train)
+    value, reference = float(ratios.mean()), float(references.mean())
+    noise = mean_noise(ratios, references)
+    return make_record("nndr", "leakage", value, reference, bound, {"rows_per_set": points.n}, noise=noise)
 
 
 def nndr(
@@ -189,7 +194,9 @@ def _mia(points: _Points, bound: Bound) -> MetricResult:
     value, tpr = _attack(points.train, points.holdout, points.synthetic)
     reference, reference_tpr = _attack(points.train_half, points.half_b, points.half_a)
     details = {"tpr_at_1pct_fpr": tpr, "reference_tpr_at_1pct_fpr": reference_tpr, "rows_per_set": points.n}
-    return make_record("mia_auc", "leakage", value, reference, bound, details)
+    half = len(points.half_a)
+    noise = float(np.hypot(auc_noise(points.n, points.n), auc_noise(half, half)))
+    return make_record("mia_auc", "leakage", value, reference, bound, details, noise=noise)
 
 
 def membership_inference(

@@ -56,13 +56,21 @@ def _json_float(value: float) -> float | None:
 
 
 def make_record(
-    name: str, family: Family, value: float, reference: float, bound: Bound, details: dict[str, Any] | None = None
-) -> MetricResult:
-    """A record judged against its bound."""
-    verdict = judge(value, reference, bound)
+    name: str, family: Family, value: float, reference: float, bound: Bound, details: dict[str, Any] | None = None,
+    *, noise: float = 0.0, baseline: float | None = None,
+) -> MetricResult:  # fmt: skip
+    """A record judged against its bound. ``noise``: the standard error of chance between the value and the
+    reference (relative levels keep at least a few of them); ``baseline``: the figure of the holdout with its
+    columns shuffled, for bounds that also judge against it. Both are kept in the details."""
+    verdict = judge(value, reference, bound, noise, baseline)
+    details = dict(details or {})
+    if noise:
+        details["reference_noise"] = float(noise)
+    if baseline is not None:
+        details["independence_baseline"] = float(baseline)
     return MetricResult(
         name, family, float(value), float(reference), verdict.threshold, verdict.warn_threshold, bound.direction,
-        verdict.status, details or {},
+        verdict.status, details,
     )  # fmt: skip
 
 

@@ -18,7 +18,14 @@ import torch
 from synth.devices import fast_bfloat16, resolve_device
 from synth.errors import NotFittedError, ParameterError, SchemaError
 from synth.estimator import Estimator
-from synth.schema import Schema, format_text_dates, infer_schema, parse_text_dates, table_to_frame
+from synth.schema import (
+    Schema,
+    check_learnable,
+    format_text_dates,
+    infer_schema,
+    parse_text_dates,
+    table_to_frame,
+)
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
@@ -33,6 +40,7 @@ from synth.tabular.sampling import FoldedGenerator
 from synth.tabular.selection import FidelityProbe, ProbeScore
 from synth.tabular.training import (
     Checkpointing,
+    EpochStats,
     ProgressCallback,
     Selection,
     TrainingPlan,
@@ -40,6 +48,7 @@ from synth.tabular.training import (
     train_gan,
 )
 from synth.tabular.transformer import TableTransformer, build_column
+from synth.threads import CpuShare
 from synth.versions import package_versions
 
 __all__ = ["MIN_ROWS", "TabularSynthesizer"]
@@ -173,7 +182,25 @@ class TabularSynthesizer(Estimator):
         With ``checkpoint_dir``, the training state is saved there every ``checkpoint_every`` epochs, and a fit
         of the same settings on the same data that finds a checkpoint there goes on from it (ending with the
         model an uninterrupted fit would have made); the checkpoint is removed when training ends.
+        Torch's CPU threads are this run's share of the cores while it trains (``synth.threads``).
         """
+        with CpuShare() as share:
+
+            def each_epoch(stats: EpochStats) -> None:
+                share.refresh()
+                if progress is not None:
+                    progress(stats)
+
+            return self._fit(data, schema, each_epoch, checkpoint_dir, checkpoint_every)
+
+    def _fit(
+        self,
+        data: pd.DataFrame | pa.Table,
+        schema: Schema | None,
+        progress: ProgressCallback,
+        checkpoint_dir: str | Path | None,
+        checkpoint_every: int,
+    ) -> Self:
         started = time.monotonic()
         self.validate_params()
         if isinstance(checkpoint_every, bool) or not isinstance(checkpoint_every, int) or checkpoint_every < 1:
@@ -486,6 +513,7 @@ def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:
         raise SchemaError(f"the data's columns {list(frame.columns)} do not match the schema's {schema.names}")
     if len(frame) < MIN_ROWS:
         raise SchemaError(f"need at least {MIN_ROWS} rows to train, got {len(frame)}")
+    check_learnable(schema)
     for spec in schema:
         if spec.kind != "constant" and frame[spec.name].isna().all():
             raise SchemaError(

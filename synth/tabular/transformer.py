@@ -107,7 +107,7 @@ def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
         dtype = "datetime64[ns, UTC]" if "%z" in str(spec.text_format) else "datetime64[ns]"
     if dtype == "category":
         categories = list(spec.categories) if spec.categories is not None else None
-        return pd.Series(pd.Categorical(values, categories=categories), name=spec.name)
+        return pd.Series(pd.Categorical(values, categories=categories, ordered=spec.ordered), name=spec.name)
     if dtype.startswith("datetime64"):
         return pd.Series(_to_timestamps(values, dtype), name=spec.name)
     if spec.kind == "datetime" and spec.arrow_type.startswith("date"):
@@ -126,6 +126,8 @@ def _to_timestamps(values: np.ndarray, dtype: str) -> pd.Series:
     """int64 nanoseconds (NaT's value for nulls) or, from constant columns, Timestamps, as the column's dtype."""
     if values.dtype == object:
         stamps = pd.Series(pd.to_datetime(pd.Series(values)))
+        if "," in dtype and getattr(stamps.dt, "tz", None) is None:  # constants (or all nulls) come back naive
+            stamps = stamps.dt.tz_localize("UTC")
     else:
         stamps = pd.Series(values.astype(np.int64).view("datetime64[ns]"))
         if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
