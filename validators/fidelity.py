@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
-from validators.baselines import deficit_noise, independent_columns
+from validators.baselines import PAIR_NOISE_FACTOR, SHAPE_NOISE_FACTOR, deficit_noise, independent_columns
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.errors import MetricInputError
 from validators.records import MetricResult, make_record
@@ -90,7 +90,7 @@ def column_shapes(
     reference = _mean(references.values())
     return make_record(
         "column_shapes", "fidelity", _mean(scores.values()), reference, bound or DEFAULT_BOUNDS["column_shapes"],
-        details, noise=deficit_noise(reference),
+        details, noise=deficit_noise(reference, SHAPE_NOISE_FACTOR),
     )  # fmt: skip
 
 
@@ -109,7 +109,7 @@ def missing_values(
     reference = _mean(references.values())
     return make_record(
         "missing_values", "fidelity", _mean(scores.values()), reference, bound or DEFAULT_BOUNDS["missing_values"],
-        details, noise=deficit_noise(reference),
+        details, noise=deficit_noise(reference, SHAPE_NOISE_FACTOR),
     )  # fmt: skip
 
 
@@ -205,5 +205,6 @@ def pair_trends(
     baseline = _mean(s["score"] for s in baselines.values()) if scores else None
     return make_record(
         "pair_trends", "fidelity", _mean(s["score"] for s in scores.values()), reference,
-        bound or DEFAULT_BOUNDS["pair_trends"], details, noise=deficit_noise(reference), baseline=baseline,
+        bound or DEFAULT_BOUNDS["pair_trends"], details,
+        noise=deficit_noise(reference, PAIR_NOISE_FACTOR), baseline=baseline,
     )  # fmt: skip

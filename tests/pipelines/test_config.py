@@ -104,11 +104,11 @@ def test_digest_is_stable_and_changes_with_content(tmp_path: Path) -> None:
 
 
 def test_gate_levels_override_and_stay_in_order(tmp_path: Path) -> None:
-    gate = load_config(_write(tmp_path, "name: a\nsource: x.csv\ngate: {column_shapes: 1.0, mia_auc: 0.58}\n")).gate
+    gate = load_config(_write(tmp_path, "name: a\nsource: x.csv\ngate: {column_shapes: 0.02, mia_auc: 0.08}\n")).gate
     bounds = gate.bounds()
-    assert bounds["column_shapes"].fail == 1.0 and bounds["column_shapes"].warn is None  # old warn lay beyond it
-    assert bounds["mia_auc"].fail == 0.58 and bounds["mia_auc"].warn == 0.55
-    switched = "name: a\nsource: x.csv\ngate: {pair_trends: {fail: 0.05, relative: true}}\n"
+    assert bounds["column_shapes"].fail == 0.02 and bounds["column_shapes"].warn is None  # old warn lay beyond it
+    assert bounds["mia_auc"].fail == 0.08 and bounds["mia_auc"].warn == 0.05
+    switched = "name: a\nsource: x.csv\ngate: {pair_trends: {fail: 0.85, relative: false}}\n"
     assert load_config(_write(tmp_path, switched)).gate.bounds()["pair_trends"].warn is None
     backwards = "name: a\nsource: x.csv\ngate: {exact_copy_rate: {fail: 0.01, warn: 0.02}}\n"
     with pytest.raises(ConfigError, match=r"gate.exact_copy_rate: warn level 0.02 is not stricter than fail level"):
