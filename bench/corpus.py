@@ -5,11 +5,12 @@ time; ``pip install -e '.[bench]'``), optionally shrunk to a seeded sample (``--
 folder as a user would write it: ``frame.to_parquet(path)`` with pandas' default index handling, so a stored pandas
 index is one of the shapes the pipeline meets. A config is written beside it (target from ``CORPUS``, ``--budget``
 seconds of training, as many rows generated as the training split holds, the gate enforced) and the real command line
-runs it, ``synth run --quiet CONFIG``, with its own Prefect home. From the run's manifest and report (published, or in
-quarantine when the gate failed) come the gate's figures beside the real holdout's, the epochs and the fit seconds.
-Then ``synth gate`` judges the real holdout itself (the run's split, redone with the flow's ``split_table`` and the
-config's seed, since a run removes its working folder) against the real training rows: the gate must pass it on every
-table. Each table runs in its own child process, so peak memory (the ``synth run`` process's ru_maxrss) is its own.
+runs it, ``synth run --quiet CONFIG``, on an ephemeral Prefect server whose home lasts as long as the bench. From the
+run's manifest (published, or in quarantine when the gate failed) and the model's saved history come the gate's
+figures beside the real holdout's, the verdict, the epochs and the fit seconds. Then ``synth gate`` judges the real
+holdout itself (the run's split, redone with the flow's ``split_table`` and the config's seed, since a run removes its
+working folder) against the real training rows: the gate must pass it on every table. Each table runs in its own
+child process, so peak memory (the ``synth run`` process's ru_maxrss) is that table's alone.
 
     python bench/corpus.py                                           # every table, whole, 60 s of training each
     python bench/corpus.py --budget 5 --max-rows 3000 --tables ggplot2/diamonds,AER/CPS1988
@@ -55,6 +56,7 @@ METRICS = ("column_shapes", "pair_trends", "detection_auc", "utility_ratio", "dc
 SEED = 0  # of the --max-rows sample, the split, the model and the metrics
 HOLDOUT = 0.2  # the config's split.holdout (the flow's default)
 TRACEBACK = "Traceback (most recent call last):"
+REPO = Path(__file__).resolve().parents[1]
 
 
 def synth_command() -> list[str]:
@@ -93,10 +95,10 @@ def write_config(folder: Path, name: str, target: str, train_rows: int, budget: 
     return path
 
 
-def run_cli(args: list[str], folder: Path, timeout: float) -> tuple[int | None, str, float]:
-    """(exit code or None on timeout, stderr, wall seconds) of a ``synth`` command with a Prefect home of its own."""
-    env = {**os.environ, "PREFECT_HOME": str(folder / "prefect-home")}
-    env.pop("PREFECT_API_URL", None)  # an ephemeral Prefect for the bench, never the user's server
+def run_cli(args: list[str], timeout: float) -> tuple[int | None, str, float]:
+    """(exit code or None on timeout, stderr, wall seconds) of a ``synth`` command."""
+    env = {"PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "180", **os.environ}  # 20 s is short on a busy CPU
+    env.pop("PREFECT_API_URL", None)  # an ephemeral Prefect server for the bench, never the user's
     started = time.perf_counter()
     proc = subprocess.Popen(
         [*synth_command(), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
@@ -125,8 +127,19 @@ def traceback_summary(stderr: str) -> dict[str, str] | None:
     text = stderr[stderr.rindex(TRACEBACK) :]
     lines = text.splitlines()
     frames = [line.strip() for line in lines if line.strip().startswith('File "')]
+    ours = [frame for frame in frames if frame.startswith(f'File "{REPO}/') and "/.venv/" not in frame]
     exception = next((line for line in lines[1:] if line and not line.startswith((" ", "\t"))), lines[-1])
-    return {"exception": exception.strip(), "raised_at": frames[-1] if frames else "", "text": text[-4000:]}
+    return {
+        "exception": exception.strip(),
+        "raised_at": frames[-1] if frames else "",
+        "project_frame": ours[-1] if ours else "",
+        "text": text[-4000:],
+    }
+
+
+def metric_errors(report: dict[str, Any]) -> dict[str, Any]:
+    """The details of every check a report could not compute (its reason, or what it holds when it gives none)."""
+    return {m["name"]: m["details"] for m in report["metrics"] if m["status"] == "error"}
 
 
 def run_figures(folder: Path) -> dict[str, Any]:
@@ -139,6 +152,8 @@ def run_figures(folder: Path) -> dict[str, Any]:
     saved = folder / "work" / "models" / manifest["model"]["id"] / "model" / "model.json"
     history = json.loads(saved.read_text(encoding="utf-8"))["history_"] if saved.is_file() else None
     metrics = manifest["metrics"]
+    report = found[0].with_name("report.json")
+    errors = metric_errors(json.loads(report.read_text(encoding="utf-8"))) if report.is_file() else {}
     return {
         "verdict": manifest["gate"]["verdict"],
         "quarantined": "quarantined" in manifest,
@@ -146,6 +161,7 @@ def run_figures(folder: Path) -> dict[str, Any]:
         "fit_s": manifest["model"]["training_seconds"],
         "epochs": None if history is None else len(history),
         "metrics": {name: [_figure(m["value"]), _figure(m["reference"])] for name, m in metrics.items()},
+        "metric_errors": errors,
     }
 
 
@@ -166,12 +182,13 @@ def gate_holdout(folder: Path, target: str, timeout: float) -> dict[str, Any]:
     report = folder / "holdout-gate.json"
     args = ["gate", "--real", str(folder / "train.parquet"), "--synthetic", str(folder / "holdout.parquet")]
     args += ["--target", target, "--seed", str(SEED), "--json", str(report)]
-    code, stderr, wall = run_cli(args, folder, timeout)
+    code, stderr, wall = run_cli(args, timeout)
     result: dict[str, Any] = {"exit": code, "wall_s": round(wall, 1), "error": error_line(stderr)}
     result["traceback"] = traceback_summary(stderr)
     if report.is_file():
         data = json.loads(report.read_text(encoding="utf-8"))
         result["verdict"], result["failures"] = data["verdict"], data["failures"]
+        result["metric_errors"] = metric_errors(data)
     return result
 
 
@@ -184,7 +201,7 @@ def run_inner(name: str, budget: float, max_rows: int | None, timeout: float) ->
         folder = Path(scratch)
         frame.to_parquet(folder / "data.parquet")
         config = write_config(folder, name, target, train_rows, budget)
-        code, stderr, wall = run_cli(["run", "--quiet", str(config)], folder, timeout)
+        code, stderr, wall = run_cli(["run", "--quiet", str(config)], timeout)
         peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024  # Linux reports KiB
         return {
             "table": name,
@@ -233,6 +250,8 @@ def markdown_row(result: dict[str, Any]) -> str:
     m, gate = result.get("metrics", {}), result["holdout_gate"]
     verdict = result.get("verdict", "-") + (" (quarantined)" if result.get("quarantined") else "")
     message = result["error"] or ""
+    if message.startswith("Error: gate failed") and result.get("failures"):  # the notes below give each line
+        message = "gate failed: " + ", ".join(line.split(" ", 1)[0] for line in result["failures"])
     if result["traceback"]:
         message += f" [traceback: {result['traceback']['exception']}]"
     cells = [
@@ -263,7 +282,11 @@ def notes(result: dict[str, Any]) -> list[str]:
         out += [f"{name}: real holdout FAILED the gate: {line}" for line in details]
     for where, found in (("synth run", result.get("traceback")), ("synth gate", gate.get("traceback"))):
         if found:
-            out.append(f"{name}: traceback in {where} stderr: {found['exception']} at {found['raised_at']}")
+            at = found["project_frame"] or found["raised_at"]
+            out.append(f"{name}: traceback in {where} stderr: {found['exception']} ({at})")
+    for where, errors in (("run", result.get("metric_errors", {})), ("holdout gate", gate.get("metric_errors", {}))):
+        for metric, details in errors.items():
+            out.append(f"{name}: {where}: {metric} not computed: {_one_line(json.dumps(details), 300)}")
     return out
 
 
@@ -284,9 +307,11 @@ def main(argv: list[str] | None = None) -> None:
     if unknown:
         parser.error(f"unknown table(s) {unknown}; choose from {', '.join(CORPUS)}")
     results = []
-    for name in names:
-        print(f"{name} ...", file=sys.stderr, flush=True)
-        results.append(run_child(name, args))
+    with tempfile.TemporaryDirectory(prefix="synth-corpus-prefect-") as home:
+        os.environ["PREFECT_HOME"] = home  # one Prefect database for the bench's runs, set up by the first
+        for name in names:
+            print(f"{name} ...", file=sys.stderr, flush=True)
+            results.append(run_child(name, args))
     shrink = f", at most {args.max_rows:,} rows each (seeded sample)" if args.max_rows else ""
     print(f"budget {args.budget:g} s of training per table{shrink}; metric cells are ours / real holdout's\n")
     print(HEADER)

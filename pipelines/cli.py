@@ -34,6 +34,8 @@ def _quiet_prefect_defaults() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("PREFECT_LOGGING_EXTRA_LOGGERS", "synth,validators,pipelines")
+    # Prefect's 20 s for its temporary server to start is too short on a busy machine (two runs on two cores).
+    os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 
 @click.group(
@@ -45,6 +47,7 @@ def _quiet_prefect_defaults() -> None:
 @click.version_option(package_name="synth-pipeline")
 def main() -> None:
     """Train conditional GANs on real tables and image sets, measure the synthetic data, publish it as Parquet."""
+    _quiet_prefect_defaults()  # before any command imports prefect, which reads its settings once
 
 
 @main.command()
@@ -64,7 +67,6 @@ def run(config_path: Path, quiet: bool) -> None:
         raise _BadInput(str(exc)) from None
     if not quiet:
         click.echo(f"Schema of {config.source}:\n{describe_source(source)}\n", err=True)
-    _quiet_prefect_defaults()
     if quiet:
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from pipelines.flow import synthesize
@@ -183,7 +185,6 @@ def serve(config_paths: tuple[Path, ...], limit: int | None) -> None:
     names = [config.name for config in configs]
     if len(set(names)) != len(names):
         raise _BadInput(f"two configs share a name ({', '.join(names)}); deployment names must differ")
-    _quiet_prefect_defaults()
     from pipelines.deployments import serve_configs
 
     serve_configs(configs, limit=limit)

@@ -7,6 +7,7 @@ import pandas as pd
 import torch
 
 from synth.schema import Schema
+from validators.baselines import mean_noise
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.distances import RowEncoder, chunked_pairs, nearest_k
 from validators.fidelity import check_columns, modelled_columns, numeric_values
@@ -68,26 +69,27 @@ def range_coverage(
                        details)  # fmt: skip
 
 
-def _prdc(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, float]:
-    """Precision, recall, density and coverage of ``fake`` against ``real`` with k-nearest-neighbour balls."""
+def _prdc(real: np.ndarray, fake: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Per-row terms of precision, recall, density and coverage of ``fake`` against ``real`` with k-nearest-neighbour
+    balls: each metric is the mean of its array (fake rows for precision and density, real rows for the others)."""
     real_radii = torch.as_tensor(nearest_k(real, real, k, exclude_self=True)[:, -1])
     fake_radii = torch.as_tensor(nearest_k(fake, fake, k, exclude_self=True)[:, -1])
     in_real_ball = np.zeros(len(fake), dtype=bool)
-    density_hits = 0.0
+    density = np.zeros(len(fake))
     nearest_fake = torch.full((len(real),), float("inf"), dtype=torch.float64)
     real_in_fake_ball = torch.zeros(len(real), dtype=torch.bool)
     for start, block in chunked_pairs(fake, real):  # block: (fake chunk, real)
         block = block.double().cpu()
         inside = block <= real_radii[None, :]
         in_real_ball[start : start + len(block)] = inside.any(dim=1).numpy()
-        density_hits += float(inside.sum())
+        density[start : start + len(block)] = inside.sum(dim=1).double().numpy() / k
         nearest_fake = torch.minimum(nearest_fake, block.min(dim=0).values)
         real_in_fake_ball |= (block <= fake_radii[start : start + len(block), None]).any(dim=0)
     return {
-        "precision": float(in_real_ball.mean()),
-        "recall": float(real_in_fake_ball.double().mean()),
-        "density": density_hits / (k * len(fake)),
-        "coverage": float((nearest_fake <= real_radii).double().mean()),
+        "precision": in_real_ball.astype(np.float64),
+        "recall": real_in_fake_ball.double().numpy(),
+        "density": density,
+        "coverage": (nearest_fake <= real_radii).double().numpy(),
     }
 
 
@@ -111,7 +113,8 @@ def prdc(
     values, references = _prdc(real, fake, k), _prdc(real, other, k)
     bounds = bounds or {}
     return [
-        make_record(f"prdc_{name}", "diversity", values[name], references[name],
-                    bounds.get(f"prdc_{name}", DEFAULT_BOUNDS[f"prdc_{name}"]), {"k": k, "rows_per_set": n})
+        make_record(f"prdc_{name}", "diversity", float(values[name].mean()), float(references[name].mean()),
+                    bounds.get(f"prdc_{name}", DEFAULT_BOUNDS[f"prdc_{name}"]), {"k": k, "rows_per_set": n},
+                    noise=mean_noise(values[name], references[name]))
         for name in ("precision", "recall", "density", "coverage")
     ]  # fmt: skip

@@ -24,6 +24,8 @@ class Verdict:
 def _line(record: MetricResult) -> str:
     if record.status == "error":
         return f"{record.name} could not be computed: {record.details.get('reason', 'unknown reason')}"
+    if record.status == "warn" and "reason" in record.details:
+        return f"{record.name} not judged: {record.details['reason']}"
     side = "below" if record.direction == "min" else "above"
     level = record.threshold if record.status == "fail" else record.warn_threshold
     return (

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from validators.baselines import mean_noise
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.distances import chunked_pairs, nearest_distances
 from validators.diversity import _prdc
@@ -201,7 +202,10 @@ def _per_class_prdc(rng: np.random.Generator, k: int, sets: list[tuple[np.ndarra
         values, references = _prdc(real, fake, k), _prdc(real, other, k)
         out[_label_key(label)] = {
             **entry,
-            **{name: {"value": values[name], "reference": references[name]} for name in _PRDC},
+            **{
+                name: {"value": float(values[name].mean()), "reference": float(references[name].mean())}
+                for name in _PRDC
+            },
         }
     return out
 
@@ -234,8 +238,10 @@ def image_prdc(
             for label, entry in per_class.items()
         }
         details = {"k": k, "images_per_set": n, "per_class": classes}
+        value, reference = float(values[name].mean()), float(references[name].mean())
+        noise = mean_noise(values[name], references[name])
         records.append(
-            make_record(f"image_{name}", "diversity", values[name], references[name], marks[f"image_{name}"], details)
+            make_record(f"image_{name}", "diversity", value, reference, marks[f"image_{name}"], details, noise=noise)
         )
     return records
 

@@ -74,8 +74,13 @@ def make_record(
     )  # fmt: skip
 
 
-def failed_record(name: str, family: Family, bound: Bound, reason: str) -> MetricResult:
-    """The record of a metric that could not be computed: an error that names why, never a silent skip."""
+def failed_record(name: str, family: Family, bound: Bound, reason: str, *, real_data_too: bool = False) -> MetricResult:
+    """The record of a metric that could not be computed: an error that names why, never a silent skip.
+
+    ``real_data_too``: the figure cannot be computed on the real data either (e.g. a target the other columns do not
+    predict), so it says nothing against the synthetic set: a warning that names why, not an error.
+    """
     fail, warn = bound.levels(float("nan")) if bound.relative else (bound.fail, bound.warn)
     nan = float("nan")
-    return MetricResult(name, family, nan, nan, fail, warn, bound.direction, "error", {"reason": reason})
+    status: Status = "warn" if real_data_too else "error"
+    return MetricResult(name, family, nan, nan, fail, warn, bound.direction, status, {"reason": reason})

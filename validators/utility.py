@@ -40,13 +40,24 @@ def _score(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: Featur
         positive = list(classifier.classes_).index(classes[1]) if classes[1] in classifier.classes_ else None
         auc = float(roc_auc_score(truth == classes[1], proba[:, positive])) if positive is not None else 0.5
     else:
-        full = np.zeros((len(test), len(classes)))
-        for j, label in enumerate(classifier.classes_):
-            full[:, classes.index(label)] = proba[:, j]
-        full /= full.sum(axis=1, keepdims=True)
-        auc = float(roc_auc_score(truth, full, multi_class="ovr", average="macro", labels=classes))
+        auc = _macro_auc(truth, proba, list(classifier.classes_), classes)
     f1 = float(f1_score(truth, classifier.predict(test_features), average="macro", labels=classes, zero_division=0))
     return {"roc_auc": auc, "macro_f1": f1}
+
+
+def _macro_auc(truth: np.ndarray, proba: np.ndarray, predicted: list[Any], classes: list[Any]) -> float:
+    """One-vs-rest ROC AUC averaged over the classes the test rows hold both in and out of (a rare class may be
+    missing from a small test set); a class the classifier never saw scores 0.5."""
+    scores = []
+    for label in classes:
+        positive = truth == label
+        if positive.all() or not positive.any():
+            continue
+        column = proba[:, predicted.index(label)] if label in predicted else np.zeros(len(truth))
+        scores.append(float(roc_auc_score(positive, column)))
+    if not scores:
+        raise ValueError("the test rows hold a single class of the target; no ROC AUC")
+    return float(np.mean(scores))
 
 
 def utility(
@@ -65,12 +76,13 @@ def utility(
     if spec.kind not in ("categorical", "boolean", "integer", "continuous"):
         return failed_record("utility_ratio", "utility", bound, f"target '{target}' is {spec.kind}; cannot predict it")
     classes = None
+    unseen_rows = 0
     if spec.kind in ("categorical", "boolean"):
         classes = sorted(train[target].dropna().astype(object).unique().tolist(), key=str)
-        unknown = sorted(set(synthetic[target].dropna().astype(object)) - set(classes), key=str)
-        if unknown:
-            reason = f"the synthetic '{target}' holds classes the real data never has: {unknown[:5]}"
-            return failed_record("utility_ratio", "utility", bound, reason)
+        # rows of a class the real training rows never hold (a rare class of real data, say) teach nothing to test
+        known = synthetic[target].isna() | synthetic[target].astype(object).isin(classes)
+        unseen_rows = int((~known).sum())
+        synthetic = synthetic[known.to_numpy()]
     features = [c for c in modelled_columns(schema) if c.name != target]
     encoder = FeatureEncoder(features).fit(train)
     order = np.random.default_rng(seed).permutation(len(holdout))
@@ -85,7 +97,10 @@ def utility(
         return failed_record("utility_ratio", "utility", bound, str(exc))
     key = "r2" if classes is None else "roc_auc"
     if trtr[key] <= 0:
-        return failed_record("utility_ratio", "utility", bound, f"real-on-real {key} is {trtr[key]:.3f}; no ratio")
+        reason = f"'{target}' is not predictable from the other columns even on real data (real-on-real {key} " \
+                 f"{trtr[key]:.3f}), so no ratio is taken"  # fmt: skip
+        return failed_record("utility_ratio", "utility", bound, reason, real_data_too=True)
     details = {"target": target, "task": "regression" if classes is None else "classification",
-               "trtr": trtr, "tstr": tstr, "holdout_half_as_synthetic": trtr_small, "test_rows": len(test)}  # fmt: skip
+               "trtr": trtr, "tstr": tstr, "holdout_half_as_synthetic": trtr_small, "test_rows": len(test),
+               "synthetic_rows_of_unseen_classes": unseen_rows}  # fmt: skip
     return make_record("utility_ratio", "utility", tstr[key] / trtr[key], trtr_small[key] / trtr[key], bound, details)

@@ -29,6 +29,7 @@ from synth.image.training import (
     train_image_gan,
 )
 from synth.model_folder import replacing_folder
+from synth.threads import CpuShare
 from synth.versions import package_versions
 
 __all__ = ["MAX_SIDE", "MIN_IMAGES", "MIN_SIDE", "ImageSynthesizer"]
@@ -134,9 +135,16 @@ class ImageSynthesizer(Estimator):
         pixels = _to_working(images, size, self.device_)
         targets = torch.as_tensor(indices, device=self.device_)
         generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
-        self.generator_, self.history_ = train_image_gan(
-            pixels, targets, len(classes), self._plan(), generator, progress
-        )
+        with CpuShare() as share:  # torch's CPU threads: this run's share of the cores (synth.threads)
+
+            def each_epoch(stats: ImageEpochStats) -> None:
+                share.refresh()
+                if progress is not None:
+                    progress(stats)
+
+            self.generator_, self.history_ = train_image_gan(
+                pixels, targets, len(classes), self._plan(), generator, each_epoch
+            )
         return self
 
     def _plan(self) -> ImageTrainingPlan:

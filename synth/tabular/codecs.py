@@ -310,6 +310,8 @@ class ConstantCodec(Codec):
         value = present.iloc[0]
         is_datetime = spec.kind == "datetime" or isinstance(value, pd.Timestamp)
         stored = pd.Timestamp(value).isoformat() if is_datetime else _as_python(pd.Series([value])).iloc[0]
+        if isinstance(stored, np.generic):  # pandas may keep a numpy scalar; JSON takes Python's
+            stored = stored.item()
         return cls(stored, float(series.isna().mean()), is_datetime)
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:

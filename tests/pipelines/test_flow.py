@@ -116,7 +116,7 @@ def test_a_drifted_batch_breaks_the_last_versions_contract(tmp_path: Path, adult
 def test_failed_gate_quarantines_the_candidate(tmp_path: Path, adult_file: Path) -> None:
     from pipelines.flow import synthesize
 
-    config = _config(tmp_path, adult_file, "gate: {enforce: true, column_shapes: 1.0}")
+    config = _config(tmp_path, adult_file, "gate: {enforce: true, column_shapes: {fail: 1.0, relative: false}}")
     with pytest.raises(GateFailed, match=r"column_shapes = .* is below its fail threshold 1\.0000.*quarantined at"):
         synthesize(config)
     root = tmp_path / "published"
@@ -149,11 +149,11 @@ def test_cli_gate_exit_codes(tmp_path: Path, adult_file: Path) -> None:
         f"name: cli\nsource: {adult_file}\n{TINY_MODEL}\ngenerate: {{rows: 300}}\n"
         f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\n"
     )
-    config_path.write_text(body + "gate: {enforce: true, column_shapes: 1.0}\n")
+    config_path.write_text(body + "gate: {enforce: true, column_shapes: {fail: 1.0, relative: false}}\n")
     failed = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
     assert failed.exit_code == 1
     assert "gate failed, nothing published: column_shapes" in failed.output and "quarantined at" in failed.output
-    config_path.write_text(body + "gate: {enforce: false, column_shapes: 1.0}\n")
+    config_path.write_text(body + "gate: {enforce: false, column_shapes: {fail: 1.0, relative: false}}\n")
     warned = CliRunner().invoke(main, ["run", "--quiet", str(config_path)])
     assert warned.exit_code == 0, warned.output
     assert "verdict: warned" in warned.output and "model:     reused" in warned.output

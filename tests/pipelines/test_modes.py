@@ -15,7 +15,7 @@ from sklearn.datasets import load_digits
 from pipelines.catalog import load_published
 from pipelines.config import PipelineConfig, load_config
 from pipelines.errors import ConfigError
-from validators import PRIVACY_BOUNDS
+from validators import DEFAULT_BOUNDS, PRIVACY_BOUNDS
 
 #: Adult's documented ranges, given as public metadata so no budget goes to estimating them on 600 rows.
 ADULT_BOUNDS = (
@@ -53,8 +53,12 @@ def test_privacy_mode_records_its_budget_filters_and_gates_strictly(tmp_path: Pa
     assert privacy["filter"]["asked"] == 300 and privacy["filter"]["drawn"] >= 300 and privacy["filter"]["line"] >= 0
     report = json.loads((folder / "report.json").read_text())
     assert report["context"]["privacy"]["epsilon_spent"] == privacy["epsilon_spent"]  # in the report too
-    levels = {m["name"]: m["threshold"] for m in report["metrics"]}
-    assert levels["mia_auc"] == PRIVACY_BOUNDS["mia_auc"].fail  # the stricter default
+    mia = next(m for m in report["metrics"] if m["name"] == "mia_auc")
+    strict, usual = (
+        b.levels(mia["reference"], mia["details"]["reference_noise"])[0]
+        for b in (PRIVACY_BOUNDS["mia_auc"], DEFAULT_BOUNDS["mia_auc"])
+    )
+    assert mia["threshold"] == pytest.approx(strict) and strict <= usual  # the stricter default
     frame = load_published("modes", root=config.output)
     assert len(frame) == 300 and frame["age"].between(17, 90).all()
     # the published contract allows the public bounds and the disclosed categories, not the real extremes

@@ -191,15 +191,32 @@ def test_more_bad_inputs_are_clear_errors(split: tuple[pd.DataFrame, pd.DataFram
         evaluate(train, holdout, holdout.assign(age="oops"))
     with pytest.raises(MetricInputError, match="the synthetic table has 2 rows"):
         evaluate(train, holdout.iloc[:2], holdout)
-    with pytest.raises(MetricInputError, match="column 'workclass' is entirely null in the synthetic data"):
-        evaluate(train, holdout.assign(workclass=None).astype({"workclass": "str"}), holdout)
+    emptied = evaluate(train, holdout.assign(workclass=None).astype({"workclass": "str"}), holdout)
+    assert emptied.metric("missing_values").status == "fail"  # a column the model left empty is judged, not refused
 
 
-def test_utility_names_classes_the_real_data_never_has(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+def test_utility_leaves_out_rows_of_classes_the_real_training_rows_never_hold(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
     train, holdout = split
-    odd = holdout.assign(income="maybe").astype({"income": "str"})
-    record = utility(train, odd, holdout, schema=infer_schema(train), target="income")
-    assert record.status == "error" and "classes the real data never has: ['maybe']" in record.details["reason"]
+    schema = infer_schema(train)
+    some = holdout.assign(income=holdout["income"].where(holdout.index >= 10, "maybe")).astype({"income": "str"})
+    record = utility(train, some, holdout, schema=schema, target="income")
+    assert record.details["synthetic_rows_of_unseen_classes"] == 10 and record.status != "error"
+    every = holdout.assign(income="maybe").astype({"income": "str"})
+    record = utility(train, every, holdout, schema=schema, target="income")
+    assert record.status == "error" and "a classifier needs two classes" in record.details["reason"]
+
+
+def test_utility_of_a_target_real_data_cannot_predict_is_not_judged(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
+    train, holdout = split
+    rng = np.random.default_rng(0)
+    noise = [frame.assign(age=rng.integers(17, 90, len(frame))) for frame in (train, holdout)]  # unrelated to the rest
+    record = utility(noise[0], noise[1], noise[1], schema=infer_schema(noise[0]), target="age")
+    assert (
+        record.status == "warn"
+        and "not predictable from the other columns even on real data" in record.details["reason"]
+    )
 
 
 def test_shared_distance_checks_equal_the_single_metrics(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
