@@ -68,3 +68,15 @@ def test_privacy_options_widen_ranges_and_drop_rare_categories(people: pd.DataFr
     assert "Reykjavik" not in kwargs["expect_column_values_to_be_in_set:city"]["value_set"]
     between = kwargs["expect_column_values_to_be_between:age"]
     assert between["min_value"] < people["age"].min() and between["max_value"] > people["age"].max()
+
+
+def test_an_all_null_column_gets_no_type_and_a_wide_table_builds_fast(people: pd.DataFrame) -> None:
+    wide = people.assign(empty=pd.Series([None] * len(people), dtype=object))
+    wide = pd.concat([wide] + [people[["age"]].rename(columns={"age": f"age_{i}"}) for i in range(150)], axis=1)
+    contract = build_contract(wide, infer_schema(wide), kind="synthetic", rows=len(wide))
+    typed = {
+        e["kwargs"]["column"] for e in contract["expectations"] if e["type"] == "expect_column_values_to_be_of_type"
+    }
+    assert "empty" not in typed and "age_149" in typed
+    result = validate_contract(wide, contract)
+    assert result.success and result.evaluated == len(contract["expectations"])
