@@ -156,28 +156,45 @@ def _contingency_similarity(
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 
-def _correlation_similarity(real: pd.DataFrame, other: pd.DataFrame, a: str, b: str) -> float | None:
-    def corr(frame: pd.DataFrame) -> float:
-        x, y = _floats_with_nan(frame[a]), _floats_with_nan(frame[b])
-        both = ~(np.isnan(x) | np.isnan(y))
-        if both.sum() < 2 or x[both].std() == 0 or y[both].std() == 0:
-            return float("nan")
-        return float(np.corrcoef(x[both], y[both])[0, 1])
-
-    r, s = corr(real), corr(other)
-    if np.isnan(r):
-        return None
-    return 0.0 if np.isnan(s) else float(1.0 - abs(r - s) / 2.0)
+def _correlation(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation over the rows where both are present; NaN when it is undefined."""
+    both = ~(np.isnan(x) | np.isnan(y))
+    if both.sum() < 2:
+        return float("nan")
+    x, y = x[both], y[both]
+    if x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
 
 
-def pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec]) -> dict[str, dict[str, Any]]:
+def column_pairs(columns: list[ColumnSpec], seed: int = 0) -> list[tuple[ColumnSpec, ColumnSpec]]:
+    """Every pair of columns; on a table with more than ``MAX_PAIRS`` of them, a seeded sample of that many (the mean
+    over a uniform sample estimates the mean over all pairs without bias, at a bounded cost)."""
+    pairs = list(itertools.combinations(columns, 2))
+    if len(pairs) <= MAX_PAIRS:
+        return pairs
+    chosen = np.sort(np.random.default_rng(seed).choice(len(pairs), size=MAX_PAIRS, replace=False))
+    return [pairs[i] for i in chosen]
+
+
+def pair_scores(
+    train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSpec],
+    pairs: list[tuple[ColumnSpec, ColumnSpec]] | None = None,
+) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Each pair's similarity (every pair of ``columns`` unless ``pairs`` names some): correlation similarity for two
+    numbers (when the real correlation is defined), contingency similarity otherwise."""
     codes = {c.name: _codes(train[c.name], other[c.name], c) for c in columns}
+    numeric = [c.name for c in columns if c.kind in _NUMERIC_KINDS]
+    floats = {name: (_floats_with_nan(train[name]), _floats_with_nan(other[name])) for name in numeric}
     scores: dict[str, dict[str, Any]] = {}
-    for left, right in itertools.combinations(columns, 2):
+    for left, right in itertools.combinations(columns, 2) if pairs is None else pairs:
         key = f"{left.name} | {right.name}"
-        if left.kind in _NUMERIC_KINDS and right.kind in _NUMERIC_KINDS:
-            score = _correlation_similarity(train, other, left.name, right.name)
-            if score is not None:
+        if left.name in floats and right.name in floats:
+            (xa, xb), (ya, yb) = floats[left.name], floats[right.name]
+            r = _correlation(xa, ya)
+            if not np.isnan(r):
+                s = _correlation(xb, yb)
+                score = 0.0 if np.isnan(s) else 1.0 - abs(r - s) / 2.0
                 scores[key] = {"score": score, "metric": "correlation_similarity"}
                 continue
         ra, oa, ka = codes[left.name]
@@ -186,23 +203,36 @@ def pair_scores(train: pd.DataFrame, other: pd.DataFrame, columns: list[ColumnSp
     return scores
 
 
+#: Pairs whose scores a pair-trends record keeps in its details (the worst against the real holdout, when more).
+MAX_PAIR_DETAILS = 2_000
+#: Pairs measured at most: all of them up to 100 columns (4,950 pairs), a seeded sample beyond.
+MAX_PAIRS = 5_000
+
+
 def pair_trends(
     train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, seed: int = 0,
     bound: Bound | None = None,
 ) -> MetricResult:  # fmt: skip
-    """Mean similarity over all column pairs: correlation for two numbers, contingency (numbers binned) otherwise.
+    """Mean similarity over all column pairs (a seeded sample of ``MAX_PAIRS`` on wider tables): correlation for two
+    numbers, contingency (numbers binned) otherwise.
 
     The baseline is the holdout with its columns shuffled independently (drawn with ``seed``): what a set with
     perfect columns and no relations between them scores.
     """
     check_columns(schema, train, synthetic, holdout)
     columns = modelled_columns(schema)
-    scores = pair_scores(train, synthetic, columns)
-    references = pair_scores(train, holdout, columns)
-    baselines = pair_scores(train, independent_columns(holdout, np.random.default_rng(seed)), columns)
-    details = {key: {**scores[key], "reference": references[key]["score"]} for key in scores}
+    pairs = column_pairs(columns, seed)
+    scores = pair_scores(train, synthetic, columns, pairs)
+    references = pair_scores(train, holdout, columns, pairs)
+    baselines = pair_scores(train, independent_columns(holdout, np.random.default_rng(seed)), columns, pairs)
+    details: dict[str, Any] = {key: {**scores[key], "reference": references[key]["score"]} for key in scores}
     reference = _mean(s["score"] for s in references.values())
     baseline = _mean(s["score"] for s in baselines.values()) if scores else None
+    if len(details) > MAX_PAIR_DETAILS:  # a wide table: the report keeps the pairs that lost most
+        worst = sorted(details, key=lambda key: details[key]["score"] - details[key]["reference"])[:MAX_PAIR_DETAILS]
+        details = {key: details[key] for key in worst}
+    details["pairs_measured"] = len(pairs)
+    details["pairs_in_table"] = len(columns) * (len(columns) - 1) // 2
     return make_record(
         "pair_trends", "fidelity", _mean(s["score"] for s in scores.values()), reference,
         bound or DEFAULT_BOUNDS["pair_trends"], details,

@@ -29,7 +29,10 @@ def build_figures(
         }
     }
     if "pair_trends" in by_name:
-        figures["pair_heatmap"] = _heatmap([c.name for c in modelled_columns(schema)], by_name["pair_trends"].details)
+        details = by_name["pair_trends"].details
+        figures["pair_heatmap"] = _heatmap(
+            _heatmap_columns([c.name for c in modelled_columns(schema)], details), details
+        )
     if "low_dcr_share" in by_name and "histogram" in by_name["low_dcr_share"].details:
         figures["dcr_histogram"] = _dcr_histogram(by_name["low_dcr_share"].details)
     coverage = [m for m in metrics if m.name in ("category_coverage", "prdc_precision", "prdc_recall",
@@ -94,6 +97,22 @@ def _distribution(real: pd.Series, synthetic: pd.Series, kind: str) -> str:
     left = np.array([p.get(v, 0.0) for v in top] + ([1 - p[top].sum()] if len(p) > 12 else []))
     right = np.array([q.get(v, 0.0) for v in top] + ([1 - q.reindex(top).fillna(0).sum()] if len(p) > 12 else []))
     return _paired_bars([str(v) for v in top] + (["(other)"] if len(p) > 12 else []), left, right)
+
+
+_MAX_HEATMAP_COLUMNS = 40
+
+
+def _heatmap_columns(columns: list[str], details: dict[str, Any]) -> list[str]:
+    """All columns, or on a wide table the ones in the pairs that lost most against the real holdout."""
+    if len(columns) <= _MAX_HEATMAP_COLUMNS:
+        return columns
+    pairs = [(v["score"] - v["reference"], k) for k, v in details.items() if isinstance(v, dict) and "score" in v]
+    chosen: list[str] = []
+    for _, key in sorted(pairs):
+        for name in key.split(" | "):
+            if name not in chosen and len(chosen) < _MAX_HEATMAP_COLUMNS:
+                chosen.append(name)
+    return [name for name in columns if name in chosen]
 
 
 def _heatmap(columns: list[str], details: dict[str, Any]) -> str:
