@@ -94,8 +94,8 @@ def test_without_a_validation_share_every_row_trains_and_nothing_is_scored(adult
 
 def test_only_modelled_columns_are_probed() -> None:
     ids_and_constants = pd.DataFrame({"id": np.arange(1, 1201), "x": [7.0] * 1200})
-    assert not FidelityProbe.probes(infer_schema(ids_and_constants))  # fit then keeps the last epoch
     mixed = ids_and_constants.assign(c=np.where(np.arange(1200) % 3 == 0, "a", "b"))
+    assert not FidelityProbe.probes(infer_schema(mixed).with_kinds({"c": "id"}))  # fit then keeps the last epoch
     probe = FidelityProbe(mixed, infer_schema(mixed), seed=0)
     assert probe.columns == ["c"]
 

@@ -124,7 +124,7 @@ def test_bad_parameters_name_themselves(adult_frame: pd.DataFrame) -> None:
 
 def test_too_few_rows_are_refused_and_an_all_null_column_passes_through() -> None:
     with pytest.raises(SchemaError, match="at least 10 rows"):
-        TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": [1.0], "b": ["x"]}))
+        TabularSynthesizer(epochs=1).fit(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
     frame = pd.DataFrame({"a": np.arange(20.0), "b": pd.Series([None] * 20, dtype="float64")})
     out = TabularSynthesizer(epochs=1, seed=0).fit(frame).sample(7, seed=0)
     assert len(out) == 7 and out["b"].isna().all() and out["b"].dtype == np.float64

@@ -37,8 +37,8 @@ def small(n: int, rng: np.random.Generator) -> pd.DataFrame:
 
 TABLES: dict[str, tuple[Callable[[int, np.random.Generator], pd.DataFrame], int, int]] = {
     # name: (draw, training rows, holdout rows)
-    "narrow": (narrow, 3_000, 750),
-    "repeated": (repeated, 3_000, 750),
+    "narrow": (narrow, 2_000, 500),
+    "repeated": (repeated, 2_000, 500),
     "small": (small, 480, 120),
 }
 
