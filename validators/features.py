@@ -8,7 +8,7 @@ import pandas as pd
 from synth.schema import ColumnSpec
 from validators.fidelity import numeric_values
 
-__all__ = ["FeatureEncoder"]
+__all__ = ["FeatureEncoder", "present_columns"]
 
 _MAX_LEVELS = 250  # HistGradientBoosting takes at most 255 categories per feature
 
@@ -48,3 +48,9 @@ class FeatureEncoder:
                 values[~null] = numeric_values(series)
                 out[:, j] = values
         return out
+
+
+def present_columns(features: np.ndarray) -> np.ndarray:
+    """Which columns hold at least one value: gradient boosting cannot bin a column that is entirely NaN (a column
+    with few values can be empty in one training fold), and such a column tells it nothing."""
+    return np.asarray(~np.isnan(features).all(axis=0))

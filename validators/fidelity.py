@@ -125,7 +125,8 @@ def _codes(real: pd.Series, other: pd.Series, column: ColumnSpec) -> tuple[np.nd
     """
     if column.kind in _NUMERIC_KINDS:
         real_values = _floats_with_nan(real)
-        lo, hi = np.nanmin(real_values), np.nanmax(real_values)
+        present = real_values[~np.isnan(real_values)]
+        lo, hi = (present.min(), present.max()) if len(present) else (0.0, 0.0)  # a sample may hold no value
         edges = np.linspace(lo, hi, _BINS + 1)[1:-1]
 
         def binned(values: np.ndarray) -> np.ndarray:

@@ -12,7 +12,7 @@ from sklearn.metrics import f1_score, r2_score, roc_auc_score
 from synth.schema import Schema
 from validators.bounds import DEFAULT_BOUNDS, Bound
 from validators.errors import MetricInputError
-from validators.features import FeatureEncoder
+from validators.features import FeatureEncoder, present_columns
 from validators.fidelity import check_columns, modelled_columns
 from validators.records import MetricResult, failed_record, make_record
 
@@ -22,7 +22,8 @@ __all__ = ["utility"]
 def _score(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: FeatureEncoder, classes: list[Any] | None,
            seed: int) -> dict[str, float]:  # fmt: skip
     features, test_features = encoder.transform(train), encoder.transform(test)
-    mask = encoder.categorical_mask
+    keep = present_columns(features)  # a column without values in these training rows cannot be binned
+    features, test_features, mask = features[:, keep], test_features[:, keep], encoder.categorical_mask[keep]
     categorical = mask if mask.any() else None
     if classes is None:
         regressor = HistGradientBoostingRegressor(max_iter=100, categorical_features=categorical, random_state=seed)

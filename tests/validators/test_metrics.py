@@ -231,3 +231,19 @@ def test_shared_distance_checks_equal_the_single_metrics(split: tuple[pd.DataFra
         for metric in (dcr_holdout_share, low_dcr_share, nndr, membership_inference)
     ]
     assert shared == single
+
+
+def test_a_column_with_a_few_values_is_measured_not_a_crash() -> None:
+    """A sparse column can be empty in a sample or a training fold: detection, utility and pairs still compute."""
+    rng = np.random.default_rng(0)
+
+    def draw(n: int, values: int) -> pd.DataFrame:
+        x = rng.normal(size=n)
+        sparse = np.full(n, np.nan)
+        sparse[:values] = [1.0, 2.0][:values]
+        return pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=n), "c": np.where(x > 0, "a", "b"), "sparse": sparse})
+
+    # two values in the training rows, none elsewhere: most training folds of the detector see none
+    train, synthetic, holdout = draw(120, 2), draw(120, 0), draw(120, 0)
+    report = evaluate(train, synthetic, holdout, target="y", seed=0)
+    assert not [m.name for m in report.metrics if m.status == "error"], report.verdict.failures
