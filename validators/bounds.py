@@ -83,7 +83,8 @@ def judge(value: float, reference: float, bound: Bound, noise: float = 0.0, base
 #: checks it on twelve real tables); the margins are what a synthetic set may lose against real data. Pair trends
 #: (detection) also fail a set that keeps less than half (40 %) of the way from independent columns to the real
 #: holdout, so shuffled columns fail even on narrow tables. A copy of the training rows fails on leakage, a
-#: collapsed set on coverage (tests/validators/test_gate_suite.py). The utility ratio is a ratio to real data on every table.
+#: collapsed set on coverage (tests/validators/test_gate_suite.py). The utility ratio is a ratio to real data on
+#: every table.
 DEFAULT_BOUNDS: dict[str, Bound] = {
     # fidelity
     "column_shapes": Bound("min", fail=0.10, warn=0.03, relative=True),
