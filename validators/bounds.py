@@ -83,8 +83,7 @@ def judge(value: float, reference: float, bound: Bound, noise: float = 0.0, base
 #: checks it on twelve real tables); the margins are what a synthetic set may lose against real data. Pair trends
 #: (detection) also fail a set that keeps less than half (40 %) of the way from independent columns to the real
 #: holdout, so shuffled columns fail even on narrow tables. A copy of the training rows fails on leakage, a
-#: collapsed set on coverage (tests/validators/test_gate_suite.py). The utility ratio is a ratio to real data on
-#: every table.
+#: collapsed set on coverage (tests/validators/test_gate_suite.py).
 DEFAULT_BOUNDS: dict[str, Bound] = {
     # fidelity
     "column_shapes": Bound("min", fail=0.10, warn=0.03, relative=True),
@@ -92,7 +91,7 @@ DEFAULT_BOUNDS: dict[str, Bound] = {
     "pair_trends": Bound("min", fail=0.15, warn=0.05, relative=True, baseline_share=0.5),
     "detection_auc": Bound("max", fail=0.40, warn=0.25, relative=True, baseline_share=0.4),
     # utility
-    "utility_ratio": Bound("min", fail=0.80, warn=0.95),
+    "utility_ratio": Bound("min", fail=0.15, warn=0.05, relative=True),  # reference: half the holdout as train
     # diversity
     "category_coverage": Bound("min", fail=0.10, warn=0.05, relative=True),
     "range_coverage": Bound("min", fail=0.25, warn=0.10, relative=True),

@@ -1,13 +1,20 @@
-"""Utility: train on synthetic, test on real (TSTR) against train on real, test on real (TRTR), for a target column."""
+"""Utility: train on synthetic, test on real (TSTR) against train on real, test on real (TRTR), for a target column.
+
+Both scores rank the test rows: ROC AUC for a class target, Spearman's rank correlation between prediction and
+truth for a number (the regressor learns the target's ranks). A heavy-tailed target then neither steers the model
+nor swings the score with one test value, as it does with squared error and R².
+"""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from sklearn.metrics import f1_score, r2_score, roc_auc_score
+from sklearn.metrics import f1_score, roc_auc_score
 
 from synth.schema import Schema
 from validators.bounds import DEFAULT_BOUNDS, Bound
@@ -18,56 +25,97 @@ from validators.records import MetricResult, failed_record, make_record
 
 __all__ = ["utility"]
 
+#: Resamples of the test rows behind the ratio's standard error of chance.
+BOOTSTRAP_DRAWS = 100
+#: Standard errors the real-on-real score must clear above chance for a ratio to it to mean anything.
+PREDICTABLE_SIGMAS = 3.0
 
-def _score(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: FeatureEncoder, classes: list[Any] | None,
-           seed: int) -> dict[str, float]:  # fmt: skip
+
+def _predict(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: FeatureEncoder,
+             classes: list[Any] | None, seed: int) -> np.ndarray:  # fmt: skip
+    """Predictions for the test rows: numbers, or one probability column per class of ``classes`` (zeros for a
+    class the training rows do not hold)."""
     features, test_features = encoder.transform(train), encoder.transform(test)
     keep = present_columns(features)  # a column without values in these training rows cannot be binned
     features, test_features, mask = features[:, keep], test_features[:, keep], encoder.categorical_mask[keep]
     categorical = mask if mask.any() else None
     if classes is None:
         regressor = HistGradientBoostingRegressor(max_iter=100, categorical_features=categorical, random_state=seed)
-        regressor.fit(features, train[target].astype(float))
-        return {"r2": float(r2_score(test[target].astype(float), regressor.predict(test_features)))}
+        regressor.fit(features, rankdata(train[target].astype(float)) / len(train))  # ranks: a tail cannot steer it
+        return np.asarray(regressor.predict(test_features), dtype=float)
     labels = train[target].astype(object).to_numpy()
     present = [c for c in classes if c in set(labels)]
     if len(present) < 2:
         raise ValueError(f"the training rows hold only {present} in '{target}'; a classifier needs two classes")
     classifier = HistGradientBoostingClassifier(max_iter=100, categorical_features=categorical, random_state=seed)
     classifier.fit(features, labels)
-    truth = test[target].astype(object).to_numpy()
     proba = classifier.predict_proba(test_features)
-    if len(classes) == 2:
-        positive = list(classifier.classes_).index(classes[1]) if classes[1] in classifier.classes_ else None
-        auc = float(roc_auc_score(truth == classes[1], proba[:, positive])) if positive is not None else 0.5
-    else:
-        auc = _macro_auc(truth, proba, list(classifier.classes_), classes)
-    f1 = float(f1_score(truth, classifier.predict(test_features), average="macro", labels=classes, zero_division=0))
-    return {"roc_auc": auc, "macro_f1": f1}
+    aligned = np.zeros((len(test), len(classes)))
+    for column, label in enumerate(classifier.classes_):
+        aligned[:, classes.index(label)] = proba[:, column]
+    return aligned
 
 
-def _macro_auc(truth: np.ndarray, proba: np.ndarray, predicted: list[Any], classes: list[Any]) -> float:
-    """One-vs-rest ROC AUC averaged over the classes the test rows hold both in and out of (a rare class may be
-    missing from a small test set); a class the classifier never saw scores 0.5."""
+def _rank_score(truth: np.ndarray, prediction: np.ndarray) -> float:
+    """ROC AUC (binary: of the second class; more: one-vs-rest, macro over the classes the rows hold both in and
+    out of) or Spearman's rank correlation (a number target; 0 for a constant prediction)."""
+    if prediction.ndim == 1:
+        if np.ptp(prediction) == 0 or np.ptp(truth) == 0:
+            return 0.0
+        return float(np.corrcoef(rankdata(truth), rankdata(prediction))[0, 1])
+    if prediction.shape[1] == 2:
+        positive = truth == 1
+        if positive.all() or not positive.any():
+            raise ValueError("the test rows hold a single class of the target; no ROC AUC")
+        return float(roc_auc_score(positive, prediction[:, 1]))
     scores = []
-    for label in classes:
-        positive = truth == label
+    for column in range(prediction.shape[1]):
+        positive = truth == column
         if positive.all() or not positive.any():
             continue
-        column = proba[:, predicted.index(label)] if label in predicted else np.zeros(len(truth))
-        scores.append(float(roc_auc_score(positive, column)))
+        scores.append(float(roc_auc_score(positive, prediction[:, column])))
     if not scores:
         raise ValueError("the test rows hold a single class of the target; no ROC AUC")
     return float(np.mean(scores))
+
+
+def _details(truth: np.ndarray, prediction: np.ndarray, classes: list[Any] | None) -> dict[str, float]:
+    if classes is None:
+        return {"rank_correlation": _rank_score(truth, prediction)}
+    predicted = prediction.argmax(axis=1)
+    f1 = float(f1_score(truth, predicted, average="macro", labels=list(range(len(classes))), zero_division=0))
+    return {"roc_auc": _rank_score(truth, prediction), "macro_f1": f1}
+
+
+def _bootstrap(truth: np.ndarray, real: np.ndarray, small: np.ndarray, seed: int) -> tuple[float, float]:
+    """Standard errors of TRTR and of the difference between two ratios of real-trained models, from resampling
+    the test rows. Only real data sets the levels, so a poor synthetic set cannot widen its own."""
+    rng = np.random.default_rng(seed)
+    real_scores, ratios = [], []
+    for _ in range(BOOTSTRAP_DRAWS):
+        rows = rng.integers(0, len(truth), len(truth))
+        try:
+            trtr, reference = _rank_score(truth[rows], real[rows]), _rank_score(truth[rows], small[rows])
+        except ValueError:  # a draw without both sides of a class
+            continue
+        real_scores.append(trtr)
+        if trtr > 0:
+            ratios.append(reference / trtr)
+
+    def spread(values: list[float]) -> float:
+        return float(np.std(values, ddof=1)) if len(values) > 1 else 0.0
+
+    return spread(real_scores), math.sqrt(2.0) * spread(ratios)
 
 
 def utility(
     train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, target: str,
     seed: int = 0, bound: Bound | None = None,
 ) -> MetricResult:  # fmt: skip
-    """TSTR / TRTR ratio of ROC AUC (classification) or R^2 (regression), tested on half of the holdout.
+    """TSTR / TRTR ratio of the rank score, tested on half of the holdout.
 
-    The reference trains on the other half of the holdout (real data playing the synthetic set).
+    The reference trains on the other half of the holdout (real data playing the synthetic set); its standard error
+    comes from resampling the test rows.
     """
     check_columns(schema, train, synthetic, holdout)
     bound = bound or DEFAULT_BOUNDS["utility_ratio"]
@@ -90,18 +138,29 @@ def utility(
     half = len(holdout) // 2
     as_synthetic, test = holdout.iloc[order[:half]], holdout.iloc[order[half:]]
     train, synthetic, as_synthetic, test = (f[f[target].notna()] for f in (train, synthetic, as_synthetic, test))
+    if classes is None:
+        truth = test[target].astype(float).to_numpy()
+    else:
+        index = {label: code for code, label in enumerate(classes)}
+        truth = np.array([index.get(label, -1) for label in test[target].astype(object)])
     try:
-        trtr = _score(train, test, target, encoder, classes, seed)
-        tstr = _score(synthetic, test, target, encoder, classes, seed)
-        trtr_small = _score(as_synthetic, test, target, encoder, classes, seed)
+        real, synthetic_made, small = (
+            _predict(rows, test, target, encoder, classes, seed) for rows in (train, synthetic, as_synthetic)
+        )
+        trtr, tstr, trtr_small = (_details(truth, p, classes) for p in (real, synthetic_made, small))
     except ValueError as exc:
         return failed_record("utility_ratio", "utility", bound, str(exc))
-    key = "r2" if classes is None else "roc_auc"
-    if trtr[key] <= 0:
-        reason = f"'{target}' is not predictable from the other columns even on real data (real-on-real {key} " \
-                 f"{trtr[key]:.3f}), so no ratio is taken"  # fmt: skip
+    key = "rank_correlation" if classes is None else "roc_auc"
+    real_noise, noise = _bootstrap(truth, real, small, seed)
+    chance = 0.0 if classes is None else 0.5
+    if trtr[key] - chance <= PREDICTABLE_SIGMAS * real_noise:
+        reason = (
+            f"'{target}' is not predictable from the other columns even on real data (real-on-real {key} "
+            f"{trtr[key]:.3f}, chance {chance:g}, standard error {real_noise:.3f}), so no ratio is taken"
+        )
         return failed_record("utility_ratio", "utility", bound, reason, real_data_too=True)
     details = {"target": target, "task": "regression" if classes is None else "classification",
                "trtr": trtr, "tstr": tstr, "holdout_half_as_synthetic": trtr_small, "test_rows": len(test),
                "synthetic_rows_of_unseen_classes": unseen_rows}  # fmt: skip
-    return make_record("utility_ratio", "utility", tstr[key] / trtr[key], trtr_small[key] / trtr[key], bound, details)
+    value, reference = tstr[key] / trtr[key], trtr_small[key] / trtr[key]
+    return make_record("utility_ratio", "utility", value, reference, bound, details, noise=noise)

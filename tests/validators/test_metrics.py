@@ -134,7 +134,7 @@ def test_utility_classification_and_regression(split: tuple[pd.DataFrame, pd.Dat
     assert same.value == pytest.approx(1.0)
     assert set(same.details["trtr"]) == {"roc_auc", "macro_f1"}
     regression = utility(train, train, holdout, schema=schema, target="age")
-    assert set(regression.details["trtr"]) == {"r2"}
+    assert set(regression.details["trtr"]) == {"rank_correlation"}
     one_class = train.assign(income=train["income"].iloc[0])
     record = utility(train, one_class, holdout, schema=schema, target="income")
     assert record.status == "error" and "needs two classes" in record.details["reason"]
@@ -206,6 +206,27 @@ def test_utility_leaves_out_rows_of_classes_the_real_training_rows_never_hold(
     every = holdout.assign(income="maybe").astype({"income": "str"})
     record = utility(train, every, holdout, schema=schema, target="income")
     assert record.status == "error" and "a classifier needs two classes" in record.details["reason"]
+
+
+def _wages(rows: int, seed: int) -> pd.DataFrame:
+    """A wage equation with a heavy right tail, the shape under which R² swings with a few test rows."""
+    rng = np.random.default_rng(seed)
+    education, experience = rng.integers(6, 18, rows), rng.integers(0, 40, rows)
+    region = rng.choice(["north", "south", "east", "west"], rows)
+    log_wage = 4 + 0.08 * education + 0.03 * experience + 0.2 * (region == "north") + rng.standard_t(3, rows) * 0.4
+    return pd.DataFrame({"education": education, "experience": experience, "region": region,
+                         "wage": np.exp(log_wage).round(2)})  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_utility_of_real_rows_passes_on_a_heavy_tailed_target_and_a_broken_relation_fails(seed: int) -> None:
+    real = _wages(3000, seed)
+    train, candidate, holdout = real.iloc[:1800], real.iloc[1800:2400], real.iloc[2400:]
+    schema = infer_schema(train)
+    record = utility(train, candidate, holdout, schema=schema, target="wage", seed=seed)
+    assert record.status != "fail" and record.details["reference_noise"] > 0
+    unrelated = candidate.assign(wage=candidate["wage"].sample(frac=1.0, random_state=seed).to_numpy())
+    assert utility(train, unrelated, holdout, schema=schema, target="wage", seed=seed).status == "fail"
 
 
 def test_utility_of_a_target_real_data_cannot_predict_is_not_judged(split: tuple[pd.DataFrame, pd.DataFrame]) -> None:
