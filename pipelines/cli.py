@@ -1,7 +1,9 @@
 """The ``synth`` command line: run or serve pipeline configs, gate a table, list and pull published datasets.
 
 Exit codes: 0 passed (or passed with warnings), 1 gate failed, publishing failed, or a published dataset is damaged,
-2 bad input (usage, config, data that cannot be read or modelled, or a dataset or version that does not exist).
+2 bad input (usage, config, data that cannot be read or modelled, or a dataset or version that does not exist),
+3 internal error (a defect: the traceback goes to a log file), 128 + N stopped by signal N (130 SIGINT, 143 SIGTERM).
+Every failure prints one ``Error: ...`` line; ``--debug`` also prints tracebacks, Prefect's included.
 """
 
 from __future__ import annotations
@@ -10,15 +12,19 @@ import logging
 import os
 import sys
 import tempfile
+import traceback
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import click
 
 from pipelines.errors import ConfigError, DataError, NotFound, PipelineError
+from pipelines.interrupts import stop_cleanly_on_signals
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 
 
 class _BadInput(click.ClickException):
@@ -27,6 +33,60 @@ class _BadInput(click.ClickException):
 
 class _Failed(click.ClickException):
     exit_code = EXIT_GATE_FAILED
+
+
+class _InternalError(click.ClickException):
+    exit_code = EXIT_INTERNAL
+
+
+class _Commands(click.Group):
+    """Turns an exception nobody expected into one line and exit 3; the traceback goes to a log file (or, with
+    ``--debug``, to the terminal)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            with stop_cleanly_on_signals():
+                return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except Exception as exc:
+            text = traceback.format_exc()
+            first_line = (str(exc).strip().splitlines() or [""])[0]
+            summary = f"internal error: {type(exc).__name__}: {first_line}".rstrip(": ")
+            if ctx.meta.get(_DEBUG):
+                click.echo(text, err=True, nl=False)
+                raise _InternalError(summary) from None
+            raise _InternalError(f"{summary} (traceback in {_write_traceback(text)})") from None
+
+
+_DEBUG = "synth.debug"
+
+
+def _write_traceback(text: str) -> str:
+    """A log file for a defect's traceback, in the temporary folder: the report a user attaches to an issue."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = Path(tempfile.gettempdir()) / f"synth-error-{stamp}-{os.getpid()}.log"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+class _NoTracebacks(logging.Filter):
+    """Keeps Prefect's log lines about a failed task or flow to their one-line message; the CLI names the error."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.exc_info, record.exc_text, record.stack_info = None, None, None
+        return True
+
+
+def _short_prefect_failures() -> None:
+    """Without ``--debug``, Prefect's console handler prints no traceback (call after Prefect is imported)."""
+    if click.get_current_context().meta.get(_DEBUG):
+        return
+    for handler in logging.getLogger().handlers:
+        if type(handler).__name__ == "PrefectConsoleHandler" and not any(
+            isinstance(f, _NoTracebacks) for f in handler.filters
+        ):
+            handler.addFilter(_NoTracebacks())
 
 
 def _quiet_prefect_defaults() -> None:
@@ -40,13 +100,19 @@ def _quiet_prefect_defaults() -> None:
 
 @click.group(
     name="synth",
+    cls=_Commands,
     epilog="\b\nExit codes:\n  0  passed (or passed with warnings)\n"
     "  1  gate failed, publishing failed, or a published dataset is damaged\n"
-    "  2  bad input: usage, config, data that cannot be read or modelled, or no such dataset or version",
+    "  2  bad input: usage, config, data that cannot be read or modelled, or no such dataset or version\n"
+    "  3  internal error (a defect; the traceback is written to a log file)\n"
+    "  130, 143  stopped by SIGINT, SIGTERM",
 )
 @click.version_option(package_name="synth-pipeline")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Print tracebacks (Prefect's too) instead of one line per error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """Train conditional GANs on real tables and image sets, measure the synthetic data, publish it as Parquet."""
+    ctx.meta[_DEBUG] = debug
     _quiet_prefect_defaults()  # before any command imports prefect, which reads its settings once
 
 
@@ -58,6 +124,8 @@ def run(config_path: Path, quiet: bool) -> None:
     from pipelines.config import load_config
     from pipelines.steps import describe_source, load_source
 
+    if quiet:  # before anything imports Prefect (a schedule's check does), which reads its settings once
+        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     try:
         config = load_config(config_path)
         # bad data stops here, before Prefect starts and before anything is written
@@ -67,10 +135,9 @@ def run(config_path: Path, quiet: bool) -> None:
         raise _BadInput(str(exc)) from None
     if not quiet:
         click.echo(f"Schema of {config.source}:\n{describe_source(source)}\n", err=True)
-    if quiet:
-        os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     from pipelines.flow import synthesize
 
+    _short_prefect_failures()
     try:
         result = synthesize(config, show_progress=not quiet)
     except (ConfigError, DataError, NotFound) as exc:
@@ -122,7 +189,7 @@ def list_(name: str | None, root: str, quarantine: bool) -> None:
     try:
         store = Store.open(root)
         found = list_quarantined(store, name) if quarantine else list_versions(store, name)
-    except ConfigError as exc:
+    except (ConfigError, NotFound) as exc:
         raise _BadInput(str(exc)) from None
     if not found:
         what = "quarantined" if quarantine else "published"
@@ -131,7 +198,12 @@ def list_(name: str | None, root: str, quarantine: bool) -> None:
         click.echo(f"nothing {what}{f' for {name}' if name else ''} under {store.show()}", err=True)
         return
     header = ["NAME", "ENTRY" if quarantine else "VERSION", "KIND", "ROWS", "CREATED", "VERDICT"]
-    rows = [[v.name, v.version, v.kind, f"{v.rows:,}", v.created, v.verdict] for v in found]
+    rows = [
+        [v.name, v.version, v.kind, f"{v.rows:,}", v.created, v.verdict]
+        if v.damage is None
+        else [v.name, v.version, "?", "?", "?", f"DAMAGED: {v.damage}"]
+        for v in found
+    ]
     if quarantine:
         header.append("REASON")
         for row, version in zip(rows, found, strict=True):
@@ -146,16 +218,23 @@ def list_(name: str | None, root: str, quarantine: bool) -> None:
 @click.argument("name")
 @click.option("--version", "version", default="latest", show_default=True, help="latest, or a version such as v3.")
 @click.option("--kind", type=click.Choice(["synthetic", "augmented"]), help="Only versions of this kind.")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write one Parquet file here.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path, dir_okay=False, allow_dash=True),
+    help="Write one Parquet file here (a regular file, replaced whole), or - for stdout.",
+)
 @_ROOT_OPTION
 def pull(name: str, version: str, kind: str | None, output: Path | None, root: str) -> None:
     """Verify a published version's checksums; write it to one Parquet file, or print where its parts are."""
     from pipelines.catalog import pull as pull_version
     from pipelines.errors import IntegrityError
 
+    to_stdout = output is not None and str(output) == "-"
     try:
-        found, location = pull_version(name, version, kind=kind, output=output, root=root)
-    except (ConfigError, NotFound) as exc:
+        sink = sys.stdout.buffer if to_stdout else output
+        found, location = pull_version(name, version, kind=kind, output=sink, root=root)
+    except (ConfigError, DataError, NotFound) as exc:
         raise _BadInput(str(exc)) from None
     except IntegrityError as exc:
         raise _Failed(str(exc)) from None
@@ -163,7 +242,8 @@ def pull(name: str, version: str, kind: str | None, output: Path | None, root: s
         f"{found.name} {found.version} ({found.kind}, {found.rows:,} rows, {found.verdict}): checksums verified",
         err=True,
     )
-    click.echo(location)
+    if not to_stdout:  # stdout holds the Parquet bytes
+        click.echo(location)
 
 
 @main.command()

@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
 from pipelines.errors import ConfigError
+from pipelines.publish import NAME_MAX_LENGTH, NAME_PATTERN
 from pipelines.store import default_root
 from validators.bounds import DEFAULT_BOUNDS, Bound
 
@@ -35,7 +36,10 @@ __all__ = [
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    """Strict types: ``epochs: true`` or ``seed: '3'`` is an error, never 1 or 3 (a list still makes a tuple and a
+    string a path)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
 _TABULAR_ONLY = (
@@ -68,8 +72,8 @@ class ModelConfig(_Section):
     # tabular only
     max_categories: int | None = Field(default=None, ge=2)
     discriminator_steps: int | None = Field(default=None, ge=1)
-    generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
-    discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1)
+    generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
+    discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
     time_budget_s: float | None = Field(default=None, gt=0)  # stop training sooner when the fit would run past it
     validation_share: float | None = Field(default=None, ge=0, lt=1)  # rows held out to choose the best checkpoint
     select_every: int | None = Field(default=None, ge=1)  # epochs between two scorings of the generator
@@ -240,19 +244,19 @@ class AugmentationConfig(_Section):
 
 
 class PipelineConfig(_Section):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=64)
-    source: Path
+    name: str = Field(pattern=NAME_PATTERN, max_length=NAME_MAX_LENGTH)
+    source: Path = Field(strict=False)
     target: str | None = None
     model: ModelConfig = ModelConfig()
     split: SplitConfig = SplitConfig()
     generate: GenerateConfig = GenerateConfig()
     gate: GateConfig = Field(default_factory=GateConfig)
     output: str = Field(default_factory=default_root)  # a folder or an object-store URL (s3://bucket/prefix)
-    work_dir: Path = Path("data/runs")
+    work_dir: Path = Field(default=Path("data/runs"), strict=False)
     publish: PublishConfig = PublishConfig()
     runner: RunnerConfig = RunnerConfig()
     schedule: ScheduleConfig | None = None
-    tags: tuple[str, ...] = ()
+    tags: tuple[str, ...] = Field(default=(), strict=False)
     description: str | None = None
     schema_: dict[str, str] = Field(default_factory=dict, alias="schema")
     mode: Literal["synthetic", "privacy", "augmentation"] = "synthetic"
@@ -316,11 +320,21 @@ def _read_yaml(config_path: Path) -> dict[str, Any]:
         raise ConfigError(f"config file not found: {config_path}")
     try:
         raw = yaml.safe_load(config_path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"{config_path} is not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{config_path} is not UTF-8 text: {exc.reason} at byte {exc.start}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{config_path} is not valid YAML: {_yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{config_path} must hold a mapping of keys")
     return raw
+
+
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message in one line: what is wrong and where (1-based line and column)."""
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    return f"{problem}{where}"
 
 
 def load_gate_config(path: str | Path) -> _GateBase:

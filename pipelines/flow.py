@@ -28,6 +28,7 @@ from pipelines import images, steps
 from pipelines.augment import Augmented, augment, measure_augmented
 from pipelines.config import PipelineConfig, RunnerConfig
 from pipelines.errors import GateFailed, PublishError
+from pipelines.interrupts import reclaim_signals
 from pipelines.publish import PublishedVersion, missing_folders, prune, publish_version, quarantine, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.store import Store
@@ -134,6 +135,8 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
                 bar.close()
         if model.reused:
             logger.info("reusing model %s: trained before on exactly these inputs (%s)", model.key, model.path)
+        if model.set_aside:
+            logger.warning("%s", model.set_aside)
     history = json.loads((Path(model.path) / "model.json").read_text(encoding="utf-8"))["history_"]
     create_table_artifact(
         [
@@ -314,7 +317,12 @@ def _manifest(
         "source": {"path": str(config.source), "sha256": source.table.sha256, "rows": source.table.rows},
         "config": config.model_dump(mode="json", by_alias=True),
         "config_hash": config.digest(),
-        "model": {"id": model.key, "reused": model.reused, "training_seconds": round(model.seconds, 2)},
+        "model": {
+            "id": model.key,
+            "reused": model.reused,
+            "training_seconds": round(model.seconds, 2),
+            **({"damaged_cache_set_aside": model.set_aside} if model.set_aside else {}),
+        },
         "seeds": {"split": split.seed, "model": model.seed, "generate": config.generate.seed, "metrics": split.seed},
         "versions": package_versions(),
         "measured_rows": measured_rows,
@@ -406,6 +414,7 @@ def synthesize(config: PipelineConfig, show_progress: bool = False) -> RunResult
     nothing: the candidate and its report go to quarantine and the run ends Failed with the failing checks.
     The run's working folder is removed at the end; trained models stay under ``work_dir/models`` for reuse.
     """
+    reclaim_signals()
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     run_dir = config.work_dir / "runs" / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
     created = missing_folders(run_dir)

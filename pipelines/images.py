@@ -17,10 +17,11 @@ import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig
 from pipelines.errors import ConfigError, DataError
+from pipelines.model_cache import check_cached, seal
 from pipelines.publish import missing_folders, remove_if_empty
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256
-from pipelines.steps import batch_seed, gate_bounds, model_key, write_report
+from pipelines.steps import batch_seed, gate_bounds, model_key, reused_model, write_report
 from synth import ImageSynthesizer, SynthError
 from synth.image.datasets import ImageSet, decode_image, encode_png, read_image_set
 
@@ -147,6 +148,9 @@ def load_image_source(config: PipelineConfig, run_dir: Path) -> tuple[SourceRef,
     return SourceRef(TableRef(str(path), file_sha256(path), table.num_rows), meta.to_json()), table
 
 
+IMAGE_MODEL_PARTS = ("model", "classifier")  # the GAN and the CNN the image metrics measure with
+
+
 def train_image_model(
     split: SplitRef, meta_json: str, model: ModelConfig, work_dir: Path, progress: Callable[[Any], None] | None = None
 ) -> ModelRef:
@@ -156,10 +160,9 @@ def train_image_model(
 
     key = model_key(split, meta_json, {**model.estimator_params(), "classifier_epochs": model.classifier_epochs})
     folder = work_dir / "models" / key
-    if (folder / "model" / "model.json").is_file() and (folder / "classifier").is_dir():
-        saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
-        seconds = float(sum(epoch["seconds"] for epoch in saved["history_"]))
-        return ModelRef(path=str(folder / "model"), seed=saved["seed_"], seconds=seconds, key=key, reused=True)
+    reusable, set_aside = check_cached(folder, IMAGE_MODEL_PARTS)
+    if reusable:
+        return reused_model(folder, key)
     train = read_images(split.train, ImageMeta.from_json(meta_json))
     created = missing_folders(folder)
     try:
@@ -170,8 +173,9 @@ def train_image_model(
     classifier = FeatureClassifier(epochs=model.classifier_epochs, seed=synthesizer.seed_ % (2**31), device="auto")
     classifier.fit(train.images, train.labels).save(folder / "classifier")
     out = synthesizer.save(folder / "model")
+    seal(folder, IMAGE_MODEL_PARTS)
     seconds = float(sum(s.seconds for s in synthesizer.history_))
-    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False)
+    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False, set_aside=set_aside)
 
 
 def generate_image_part(

@@ -22,25 +22,42 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.errors import PublishError
+from pipelines.errors import NotFound, PublishError
 from pipelines.sources import file_sha256
-from pipelines.store import Store
+from pipelines.store import DELETING, STALE_S, Store, owner_alive, owner_tag
 
 __all__ = [
+    "NAME_MAX_LENGTH",
+    "NAME_PATTERN",
     "QUARANTINE",
     "PublishedVersion",
+    "check_dataset_name",
     "missing_folders",
     "prune",
     "publish_version",
     "quarantine",
     "remove_if_empty",
+    "sweep_dead_publishers",
     "to_arrow",
     "version_numbers",
     "write_parquet",
 ]
 
 QUARANTINE = ".quarantine"
+#: A dataset's name: a folder name on every filesystem and object store, never a path.
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
+NAME_MAX_LENGTH = 64
+STAGING = ".staging-"
 VERSION = re.compile(r"^v(\d+)$")
+
+
+def check_dataset_name(name: str) -> None:
+    """The one rule for names, in configs and on the command line; a name can never reach outside the root."""
+    if re.fullmatch(NAME_PATTERN, name) is None or len(name) > NAME_MAX_LENGTH:
+        raise NotFound(
+            f"'{name}' is not a dataset name: lower-case letters, digits, '-' and '_', starting with a letter or "
+            f"digit, at most {NAME_MAX_LENGTH} characters"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +95,7 @@ def publish_version(
     """
     created = not store.exists(name)
     try:
+        sweep_dead_publishers(store, name)
         staging, files = _stage(store, (name,), parts, attachments, folders or {})
         try:
             version = _move_under_next_number(store, name, staging, manifest, files)
@@ -103,6 +121,7 @@ def quarantine(
     """Keep a candidate that must not be published where ``synth list --quarantine`` finds it, outside the catalog."""
     entry = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{secrets.token_hex(3)}"
     try:
+        sweep_dead_publishers(store, QUARANTINE, name)
         staging, files = _stage(store, (QUARANTINE, name), parts, attachments, folders or {})
         try:
             _write_manifest(store, staging, {"name": name, "version": entry, **manifest}, files)
@@ -118,7 +137,7 @@ def _stage(
     store: Store, parent: tuple[str, ...], parts: list[Path], attachments: dict[str, str], folders: dict[str, Path]
 ) -> tuple[tuple[str, ...], dict[str, dict[str, Any]]]:
     """Copy everything into a hidden staging folder; return it and each file's checksum and size."""
-    staging = (*parent, f".staging-{secrets.token_hex(6)}")
+    staging = (*parent, f"{STAGING}{owner_tag()}-{secrets.token_hex(6)}")
     store.make_dir(*staging)
     try:
         files: dict[str, dict[str, Any]] = {}
@@ -139,6 +158,24 @@ def _stage(
         store.delete_dir(*staging)
         raise
     return staging, dict(sorted(files.items()))
+
+
+def sweep_dead_publishers(store: Store, *parent: str) -> list[str]:
+    """Remove what killed publishers left in a folder: staging folders whose process is gone (or older than a day)
+    and folders that were being deleted. Returns their names."""
+    removed = []
+    for info in store.children(*parent):
+        entry = info.base_name
+        if entry.startswith(STAGING):
+            owner = entry[len(STAGING) :].rpartition("-")[0]
+            if owner_alive(owner) and store.age_s(*parent, entry) <= STALE_S:
+                continue
+        elif not entry.startswith(DELETING):
+            continue
+        with contextlib.suppress(OSError):
+            store.delete_dir(*parent, entry)
+            removed.append(entry)
+    return removed
 
 
 def _write_manifest(

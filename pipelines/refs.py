@@ -34,6 +34,7 @@ class ModelRef:
     seconds: float
     key: str  # the hash of everything training depends on; the model's folder is named by it
     reused: bool  # trained by an earlier run on exactly the same inputs
+    set_aside: str | None = None  # why a damaged cached model was set aside and this one trained instead
 
 
 @dataclass(frozen=True, slots=True)

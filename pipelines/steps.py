@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -13,10 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig, PrivacyConfig, SplitConfig
 from pipelines.errors import ConfigError, ContractViolation, DataError, GateFailed
+from pipelines.model_cache import check_cached, seal
 from pipelines.publish import missing_folders, remove_if_empty, to_arrow, version_numbers
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256, read_source
@@ -26,6 +29,7 @@ from synth.schema import table_to_frame
 from synth.tabular.synthesizer import MIN_ROWS
 from synth.tabular.training import ProgressCallback
 from validators.bounds import Bound
+from validators.evaluate import MIN_ROWS as MIN_MEASURED_ROWS
 from validators.report import Report
 
 __all__ = [
@@ -76,6 +80,7 @@ def check_model(model: ModelConfig, privacy: PrivacyConfig | None = None) -> Non
 def load_source(config: PipelineConfig, run_dir: Path) -> SourceRef:
     """Read and check the real data: readable, not empty, target present, every column modellable. An image set is
     written into ``run_dir`` as the canonical image table (``pipelines.images``)."""
+    check_locations(config)
     if config.model.kind == "image":
         from pipelines.images import image_frame, load_image_source
 
@@ -92,6 +97,7 @@ def load_source(config: PipelineConfig, run_dir: Path) -> SourceRef:
         raise DataError(
             f"{config.source} has {table.num_rows} row(s); need at least {2 * MIN_ROWS} to train and hold some out"
         )
+    check_sizes(config, table.num_rows)
     check_input_contract(config, table_to_frame(table))
     try:
         schema = infer_schema(table)
@@ -99,8 +105,45 @@ def load_source(config: PipelineConfig, run_dir: Path) -> SourceRef:
             schema = schema.with_kinds(config.schema_)
     except SynthError as exc:
         raise DataError(f"{config.source}: {exc}") from exc
+    for name in table.column_names:  # found here, the error names the user's file, not a split of it
+        column = table.column(name)
+        if pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py():
+            raise DataError(f"{config.source}: column '{name}' holds infinite values; replace them or drop those rows")
     ref = TableRef(path=str(config.source), sha256=file_sha256(config.source), rows=table.num_rows)
     return SourceRef(table=ref, schema_json=schema.to_json())
+
+
+def check_locations(config: PipelineConfig) -> None:
+    """The output root and the work folder must be folders this process can write, or creatable ones."""
+    places = [("work_dir", config.work_dir)]
+    if "://" not in config.output:
+        places.append(("output", Path(config.output)))
+    for key, place in places:
+        existing = next(p for p in (place, *place.parents) if p.exists())
+        if not existing.is_dir():
+            what = "is" if existing == place else f"would be inside {existing}, which is"
+            raise ConfigError(f"{key} {place} {what} a file, not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise ConfigError(f"{key} {place}: {existing} is not writable by this user")
+
+
+def check_sizes(config: PipelineConfig, rows: int) -> None:
+    """The split and the generated set must be big enough to measure, known before any training starts."""
+    holdout_rows = max(1, round(rows * config.split.holdout))
+    if holdout_rows < MIN_MEASURED_ROWS:
+        raise ConfigError(
+            f"split.holdout {config.split.holdout:g} of {rows} rows holds out {holdout_rows}; the checks need at "
+            f"least {MIN_MEASURED_ROWS} (split.holdout >= {MIN_MEASURED_ROWS / rows:.3g})"
+        )
+    if rows - holdout_rows < MIN_ROWS:
+        raise ConfigError(
+            f"split.holdout {config.split.holdout:g} of {rows} rows leaves {rows - holdout_rows} to train on; "
+            f"the model needs at least {MIN_ROWS}"
+        )
+    generate = config.generate
+    for key, value in (("generate.rows", generate.rows), ("generate.measure_rows", generate.measure_rows)):
+        if value is not None and value < MIN_MEASURED_ROWS:
+            raise ConfigError(f"{key} is {value}; the checks need at least {MIN_MEASURED_ROWS} synthetic rows")
 
 
 def describe_source(source: SourceRef) -> str:
@@ -279,10 +322,9 @@ def train_model(
     params = estimator_params(model, privacy)
     key = model_key(split, schema_json, params)
     folder = work_dir / "models" / key
-    if (folder / "model" / "model.json").is_file():
-        saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
-        seconds = float(sum(epoch["seconds"] for epoch in saved["history_"]))
-        return ModelRef(path=str(folder / "model"), seed=saved["seed_"], seconds=seconds, key=key, reused=True)
+    reusable, set_aside = check_cached(folder)
+    if reusable:
+        return reused_model(folder, key)
     synthesizer = TabularSynthesizer(**params)
     checkpoints = folder / "checkpoint"
     created = missing_folders(checkpoints)
@@ -299,9 +341,17 @@ def train_model(
         remove_if_empty(created)
         raise DataError(f"cannot train on {split.train.path}: {exc}") from exc
     out = synthesizer.save(folder / "model")
+    seal(folder)
     shutil.rmtree(checkpoints, ignore_errors=True)
     seconds = float(sum(s.seconds for s in synthesizer.history_))
-    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False)
+    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False, set_aside=set_aside)
+
+
+def reused_model(folder: Path, key: str) -> ModelRef:
+    """The reference to a verified cached model."""
+    saved = json.loads((folder / "model" / "model.json").read_text(encoding="utf-8"))
+    seconds = float(sum(epoch["seconds"] for epoch in saved["history_"]))
+    return ModelRef(path=str(folder / "model"), seed=saved["seed_"], seconds=seconds, key=key, reused=True)
 
 
 def part_plan(rows: int, partitions: int) -> list[int]:

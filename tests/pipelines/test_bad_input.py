@@ -106,7 +106,7 @@ def test_help_lists_exit_codes() -> None:
     result = CliRunner().invoke(main, ["--help"])
     assert result.exit_code == 0
     assert "Exit codes:" in result.output
-    assert "1  gate failed" in result.output and "2  bad input" in result.output
+    assert all(code in result.output for code in ("1  gate failed", "2  bad input", "3  internal error", "143"))
 
 
 def test_column_empty_in_the_training_split(tmp_path: Path) -> None:
@@ -141,3 +141,56 @@ def test_device_that_is_not_here_is_a_config_error(tmp_path: Path, adult_file: P
     assert result.exit_code == 2
     assert "model: device 'cuda' was asked for but CUDA is not available here" in result.output
     assert not (tmp_path / "runs").exists()
+
+
+def _infinite(path: Path) -> Path:
+    pq.write_table(pa.table({"a": [1.0, float("inf")] * 75, "b": ["x", "y", "z"] * 50}), path)
+    return path
+
+
+CONFIG_CASES: list[tuple[str, str, str]] = [
+    ("bool for an int", "model: {epochs: true}", "bad value for 'model.epochs': Input should be a valid integer"),
+    ("string for an int", "model: {epochs: 1, seed: '3'}", "bad value for 'model.seed': Input should be a valid"),
+    ("string for a number", "split: {holdout: '0.2'}", "bad value for 'split.holdout': Input should be a valid"),
+    ("holdout too small to measure", "split: {holdout: 0.0001}", "split.holdout 0.0001 of 600 rows holds out 1"),
+    ("holdout leaves nothing to train", "split: {holdout: 0.99}", "leaves 6 to train on; the model needs"),
+    ("too few rows to measure", "generate: {rows: 5}", "generate.rows is 5; the checks need at least 20"),
+    ("broken YAML", "model: {epochs: 3\n", "is not valid YAML: expected ',' or '}', but got '<stream end>' at line"),
+]
+
+
+@pytest.mark.parametrize(("case", "extra", "message"), CONFIG_CASES, ids=[c[0] for c in CONFIG_CASES])
+def test_a_bad_config_fails_in_one_line_before_training(
+    tmp_path: Path, adult_file: Path, case: str, extra: str, message: str
+) -> None:
+    config = _config(tmp_path, adult_file)
+    text = config.read_text()
+    key = extra.partition(":")[0]
+    kept = "".join(line + "\n" for line in text.splitlines() if not line.startswith(f"{key}:"))
+    config.write_text(kept + extra + "\n")
+    result = CliRunner().invoke(main, ["run", str(config)])
+    assert result.exit_code == 2, result.output
+    assert message in result.output and len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "published").exists() and not (tmp_path / "runs").exists()
+
+
+def test_output_locations_are_checked_before_training(tmp_path: Path, adult_file: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    for extra, message in (
+        (f"output: {tmp_path / 'a-file'}", "is a file, not a folder"),
+        (f"output: {tmp_path / 'a-file' / 'below'}", "which is a file, not a folder"),
+        (f"work_dir: {tmp_path / 'a-file'}", "work_dir"),
+    ):
+        config = _config(tmp_path, adult_file)
+        key = extra.partition(":")[0]
+        kept = [line for line in config.read_text().splitlines() if not line.startswith(f"{key}:")]
+        config.write_text("\n".join([*kept, extra]) + "\n")
+        result = CliRunner().invoke(main, ["run", str(config)])
+        assert result.exit_code == 2 and message in result.output, result.output
+
+
+def test_infinite_values_are_named_in_the_users_file(tmp_path: Path) -> None:
+    source = _infinite(tmp_path / "inf.parquet")
+    result = CliRunner().invoke(main, ["run", str(_config(tmp_path, source))])
+    assert result.exit_code == 2
+    assert f"Error: {source}: column 'a' holds infinite values" in result.output

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import stat
 from pathlib import Path
 
 import pandas as pd
@@ -119,9 +121,56 @@ def test_damaged_versions_are_refused(root: Path, tmp_path: Path, damage: str) -
     assert not out.exists()
 
 
-def test_a_version_without_its_manifest_is_not_listed(root: Path) -> None:
-    (root / "demo" / "v2" / "manifest.json").unlink()  # a move still under way on an object store looks like this
-    assert find_version("demo", root=root).version == "v1"
+@pytest.mark.parametrize("damage", ["deleted", "truncated", "empty mapping", "not a mapping"])
+def test_a_damaged_manifest_is_listed_as_damaged_and_healthy_versions_still_work(
+    root: Path, tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    manifest = root / "demo" / "v2" / "manifest.json"
+    if damage == "deleted":
+        manifest.unlink()
+    elif damage == "truncated":
+        manifest.write_bytes(manifest.read_bytes()[:100])
+    else:
+        manifest.write_text("{}" if damage == "empty mapping" else "[1, 2]")
+    runner = CliRunner()
+    listed = runner.invoke(main, ["list", "demo", "--root", str(root)])
+    assert listed.exit_code == 0 and "Traceback" not in listed.output
+    v1, v2 = listed.output.splitlines()[1:3]
+    assert v1.split()[:4] == ["demo", "v1", "synthetic", "3"] and "DAMAGED: manifest.json" in v2
+    assert find_version("demo", root=root).version == "v1"  # latest skips the damaged version, with a warning
+    assert "demo v2 damaged; skipped for latest" in caplog.text
+    out = tmp_path / "v1.parquet"
+    healthy = runner.invoke(main, ["pull", "demo", "--version", "v1", "-o", str(out), "--root", str(root)])
+    assert healthy.exit_code == 0 and pq.read_table(out).num_rows == 3
+    refused = runner.invoke(main, ["pull", "demo", "--version", "v2", "--root", str(root)])
+    assert refused.exit_code == 1 and "demo v2" in refused.output and "is damaged: manifest.json" in refused.output
+    assert "Traceback" not in refused.output
+
+
+def test_names_outside_the_rules_are_refused_before_anything_is_read(root: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "elsewhere" / "v1"  # a well-formed version beside the root, reachable as ../elsewhere
+    outside.parent.mkdir()
+    (root / "demo" / "v1").rename(outside)
+    for args in (["list", "../elsewhere"], ["pull", "../elsewhere", "--version", "v1"], ["list", "Demo"]):
+        result = CliRunner().invoke(main, [*args, "--root", str(root)])
+        assert result.exit_code == 2 and "is not a dataset name" in result.output, result.output
+
+
+def test_pull_refuses_a_target_that_is_not_a_regular_file(root: Path, tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    result = CliRunner().invoke(main, ["pull", "demo", "-o", str(fifo), "--root", str(root)])
+    assert result.exit_code == 2 and "is not a regular file" in result.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the FIFO it was
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file either
+
+
+def test_pull_to_stdout_streams_the_parquet_bytes(root: Path) -> None:
+    result = CliRunner().invoke(main, ["pull", "demo", "--version", "v2", "-o", "-", "--root", str(root)])
+    assert result.exit_code == 0
+    table = pq.read_table(pa.BufferReader(result.stdout_bytes))
+    assert table.cast(SCHEMA).equals(pa.Table.from_pandas(load_published("demo", "v2", root=root), schema=SCHEMA))
+    assert "checksums verified" in result.stderr
 
 
 def test_cli_list_pull_and_quarantine(root: Path, tmp_path: Path) -> None:

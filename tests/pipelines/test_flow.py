@@ -59,7 +59,7 @@ def test_flow_publishes_then_reuses_the_model_until_data_or_settings_change(tmp_
     assert manifest["contract"]["held"] == (not manifest["contract"]["broken"])
     assert not list((tmp_path / "work" / "runs").glob("*"))  # the run's working files are gone
     model_id = manifest["model"]["id"]
-    assert sorted(p.name for p in (tmp_path / "work" / "models" / model_id).iterdir()) == ["model"]
+    assert sorted(p.name for p in (tmp_path / "work" / "models" / model_id).iterdir()) == ["checksums.json", "model"]
 
     again = synthesize(config)  # nothing changed: the model is reused, the output is the same
     assert again.published.version == "v2" and again.model_reused

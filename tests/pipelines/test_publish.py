@@ -4,6 +4,10 @@ never collide, on a local folder and on a non-local pyarrow filesystem."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from pipelines.catalog import list_quarantined, list_versions, read_verified
 from pipelines.errors import PublishError
 from pipelines.publish import prune, publish_version, quarantine, write_parquet
 from pipelines.sources import file_sha256
-from pipelines.store import Store
+from pipelines.store import Store, owner_tag
 
 SCHEMA = pa.schema([("n", pa.int32()), ("s", pa.large_string())])
 
@@ -122,3 +126,39 @@ def test_publishers_in_separate_processes_never_collide(tmp_path: Path) -> None:
         published = pool.starmap(publish_version, jobs)
     assert sorted(int(p.version[1:]) for p in published) == list(range(1, 9))
     assert sorted(read_verified(found, store).num_rows for found in list_versions(store, "demo")) == list(range(1, 9))
+
+
+def _dead_pid() -> int:
+    """The id of a process that has just exited (and was reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_claims_and_staging_folders_of_dead_publishers_do_not_block_or_linger(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "root")
+    assert _publish(store, [_part(tmp_path / "a", 3)]) == "v1"
+    folder = tmp_path / "root" / "demo"
+    host = owner_tag().partition("-")[0]
+    (folder / ".claim-v2").write_text(f"{host}-{_dead_pid()}")  # killed between claiming v2 and moving into it
+    (folder / ".claim-v3").touch()  # an empty claim, as `touch` or a kill right after creating it leaves
+    old = time.time() - 120
+    os.utime(folder / ".claim-v3", (old, old))
+    dead_staging = folder / f".staging-{host}-{_dead_pid()}-0a1b2c"
+    dead_staging.mkdir()
+    (dead_staging / "part-00000.parquet").write_bytes(b"half")
+    live_staging = folder / f".staging-{owner_tag()}-3d4e5f"  # this process: alive, kept
+    live_staging.mkdir()
+    assert _publish(store, [_part(tmp_path / "b", 3)]) == "v2"
+    assert _publish(store, [_part(tmp_path / "c", 3)]) == "v3"
+    assert sorted(p.name for p in folder.iterdir()) == [live_staging.name, "v1", "v2", "v3"]
+
+
+def test_a_live_claim_is_respected(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "root")
+    claim = tmp_path / "root" / "demo" / ".claim-v2"
+    claim.parent.mkdir(parents=True)
+    claim.write_text(owner_tag())  # a rival publisher in this very process, alive
+    with store.claim("demo", ".claim-v2") as held:
+        assert not held
+    assert claim.read_text() == owner_tag()
