@@ -116,13 +116,14 @@ def _session_processes(session: int) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
-def test_sigterm_stops_the_run_and_its_prefect_server(adult_file: Path, tmp_path: Path) -> None:
+def test_sigterm_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp_path: Path) -> None:
     config = tmp_path / "long.yaml"
     config.write_text(
         f"name: long\nsource: {adult_file}\n"
         "model: {epochs: 100000, batch_size: 100, seed: 0, generator_dims: [16], discriminator_dims: [16],"
         " checkpoint_every: 1}\n"
         f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\n"
+        "schedule: {cron: '0 3 * * *'}\n"  # its check imports Prefect before the run starts: --quiet must still hold
     )
     env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
@@ -153,6 +154,7 @@ def test_sigterm_stops_the_run_and_its_prefect_server(adult_file: Path, tmp_path
             run.wait()
     output = (tmp_path / "run.log").read_text()
     assert "Error: interrupted by SIGTERM" in output and "Traceback" not in output
+    assert "| INFO" not in output
     assert not (tmp_path / "published").exists()
     manifests = json.dumps([str(p) for p in tmp_path.rglob("manifest.json")])
     assert manifests == "[]"
