@@ -116,7 +116,8 @@ def _session_processes(session: int) -> list[str]:
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
-def test_sigterm_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp_path: Path, stop: int) -> None:
     config = tmp_path / "long.yaml"
     config.write_text(
         f"name: long\nsource: {adult_file}\n"
@@ -142,8 +143,8 @@ def test_sigterm_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp_
             assert time.monotonic() < deadline, "training never started"
             time.sleep(0.05)
         assert any("uvicorn" in p for p in _session_processes(run.pid))  # Prefect's temporary server is up
-        run.send_signal(signal.SIGTERM)  # to the run alone, as a CI timeout sends it
-        assert run.wait(timeout=60) == 128 + signal.SIGTERM, (tmp_path / "run.log").read_text()
+        run.send_signal(stop)  # to the run alone, as a CI timeout sends it
+        assert run.wait(timeout=60) == 128 + stop, (tmp_path / "run.log").read_text()
         deadline = time.monotonic() + 10
         while _session_processes(run.pid) and time.monotonic() < deadline:
             time.sleep(0.1)
@@ -153,7 +154,7 @@ def test_sigterm_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp_
             os.killpg(run.pid, signal.SIGKILL)
             run.wait()
     output = (tmp_path / "run.log").read_text()
-    assert "Error: interrupted by SIGTERM" in output and "Traceback" not in output
+    assert f"Error: interrupted by {signal.Signals(stop).name}" in output and "Traceback" not in output
     assert "| INFO" not in output
     assert not (tmp_path / "published").exists()
     manifests = json.dumps([str(p) for p in tmp_path.rglob("manifest.json")])
