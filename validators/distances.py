@@ -25,9 +25,18 @@ def _cdist(queries: torch.Tensor, reference: torch.Tensor) -> torch.Tensor:
     return torch.where(d < _ZERO, torch.zeros_like(d), d)
 
 
+#: A category column's most frequent levels each get a one-hot slot; the rest share a block of this many
+#: dimensions, each level a random unit vector in it. Distinct levels stay about sqrt(2) apart, equal ones 0 apart,
+#: and a column of names or codes costs 2 x this many numbers a row instead of one per level.
+ONE_HOT_LEVELS = 64
+
+
 class RowEncoder:
     """Mixed-type rows as numbers: numbers min-max scaled on the train range with a null flag, categories one-hot
     with null as a level of its own (unseen levels encode as all zeros). Identifiers and constants are left out.
+
+    Beyond ``ONE_HOT_LEVELS`` levels, the rarer ones are random unit vectors in a shared block (seeded): two
+    different rare levels are sqrt(2 - 2 cos) apart, cos about N(0, 1 / ONE_HOT_LEVELS), instead of exactly sqrt(2).
     """
 
     def __init__(self, schema: Schema) -> None:
@@ -40,7 +49,7 @@ class RowEncoder:
         for column in modelled_columns(self.schema):
             series = train[column.name]
             if column.kind in ("categorical", "boolean"):
-                self.levels_[column.name] = pd.Index(series.astype(object).unique())
+                self.levels_[column.name] = pd.Index(series.astype(object).value_counts(dropna=False).index)
             else:
                 values = numeric_values(series)
                 lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
@@ -60,13 +69,25 @@ class RowEncoder:
                 blocks.append(null.astype(np.float64)[:, None])
         for name, levels in self.levels_.items():
             codes = levels.get_indexer(pd.Index(frame[name].astype(object)))
-            one_hot = np.zeros((len(frame), len(levels)))
-            known = codes >= 0
-            one_hot[np.flatnonzero(known), codes[known]] = 1.0
+            head = min(len(levels), ONE_HOT_LEVELS)
+            one_hot = np.zeros((len(frame), head))
+            rows = np.flatnonzero((codes >= 0) & (codes < head))
+            one_hot[rows, codes[rows]] = 1.0
             blocks.append(one_hot)
+            if len(levels) > head:
+                tail = np.zeros((len(frame), ONE_HOT_LEVELS))
+                rows = np.flatnonzero(codes >= head)
+                tail[rows] = _unit_vectors(len(levels) - head)[codes[rows] - head]
+                blocks.append(tail)
         if not blocks:
             return np.zeros((len(frame), 0), dtype=np.float32)
         return np.concatenate(blocks, axis=1).astype(np.float32)
+
+
+def _unit_vectors(count: int) -> np.ndarray:
+    """``count`` random unit vectors of ``ONE_HOT_LEVELS`` dimensions, the same on every call."""
+    vectors = np.random.default_rng(0).standard_normal((count, ONE_HOT_LEVELS))
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 
 
 def _device() -> torch.device:

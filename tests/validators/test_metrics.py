@@ -268,3 +268,18 @@ def test_a_column_with_a_few_values_is_measured_not_a_crash() -> None:
     train, synthetic, holdout = draw(120, 2), draw(120, 0), draw(120, 0)
     report = evaluate(train, synthetic, holdout, target="y", seed=0)
     assert not [m.name for m in report.metrics if m.status == "error"], report.verdict.failures
+
+
+def test_a_column_of_names_costs_bounded_width_and_keeps_equal_rows_at_zero() -> None:
+    from validators.distances import ONE_HOT_LEVELS, RowEncoder
+
+    names = [f"person {i}" for i in range(5000)]
+    frame = pd.DataFrame({"name": names * 2, "age": np.arange(10_000) % 5000 % 90})
+    schema = infer_schema(frame).with_kinds({"name": "categorical"})
+    encoded = RowEncoder(schema).fit(frame).transform(frame)
+    assert encoded.shape == (10_000, 1 + 2 * ONE_HOT_LEVELS)  # not one column per name
+    same = np.linalg.norm(encoded[:5000] - encoded[5000:], axis=1)
+    assert same.max() == 0.0  # the same person is 0 apart
+    other = encoded[:, 1:][np.arange(100, 5000)] - encoded[:, 1:][np.arange(101, 5001)]
+    distances = np.linalg.norm(other, axis=1)
+    assert abs(float(np.median(distances)) - np.sqrt(2)) < 0.05 and distances.min() > 1.0
