@@ -39,9 +39,12 @@ class _InternalError(click.ClickException):
     exit_code = EXIT_INTERNAL
 
 
+_DEBUG = "synth.debug"  # the context key of --debug
+
+
 class _Commands(click.Group):
-    """Turns an exception nobody expected into one line and exit 3; the traceback goes to a log file (or, with
-    ``--debug``, to the terminal)."""
+    """Every command runs with the clean-exit signal handlers (``pipelines.interrupts``), and an exception nobody
+    expected becomes one line and exit 3; its traceback goes to a log file (or, with ``--debug``, the terminal)."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -57,9 +60,6 @@ class _Commands(click.Group):
                 click.echo(text, err=True, nl=False)
                 raise _InternalError(summary) from None
             raise _InternalError(f"{summary} (traceback in {_write_traceback(text)})") from None
-
-
-_DEBUG = "synth.debug"
 
 
 def _write_traceback(text: str) -> str:
