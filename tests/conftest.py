@@ -13,6 +13,11 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# Under pytest-xdist each worker is one of several test processes on the machine. One torch thread each keeps them
+# from competing for cores, and keeps a fit's thread count (so its floating-point sums, which the resume and
+# determinism tests compare bit for bit) the same however many workers train at once.
+if "PYTEST_XDIST_WORKER" in os.environ:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np
 import pandas as pd
