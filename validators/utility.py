@@ -29,6 +29,8 @@ __all__ = ["utility"]
 BOOTSTRAP_DRAWS = 100
 #: Standard errors the real-on-real score must clear above chance for a ratio to it to mean anything.
 PREDICTABLE_SIGMAS = 3.0
+#: Test rows a class needs (in and out of it) for its one-vs-rest AUC to enter a multi-class average.
+MIN_CLASS_ROWS = 20
 
 
 def _predict(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: FeatureEncoder,
@@ -57,8 +59,9 @@ def _predict(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: Feat
 
 
 def _rank_score(truth: np.ndarray, prediction: np.ndarray) -> float:
-    """ROC AUC (binary: of the second class; more: one-vs-rest, macro over the classes the rows hold both in and
-    out of) or Spearman's rank correlation (a number target; 0 for a constant prediction)."""
+    """ROC AUC (binary: of the second class; more: one-vs-rest, macro over the classes with at least
+    ``MIN_CLASS_ROWS`` test rows in and out, else over every class the rows hold both in and out of) or Spearman's
+    rank correlation (a number target; 0 for a constant prediction)."""
     if prediction.ndim == 1:
         if np.ptp(prediction) == 0 or np.ptp(truth) == 0:
             return 0.0
@@ -68,15 +71,12 @@ def _rank_score(truth: np.ndarray, prediction: np.ndarray) -> float:
         if positive.all() or not positive.any():
             raise ValueError("the test rows hold a single class of the target; no ROC AUC")
         return float(roc_auc_score(positive, prediction[:, 1]))
-    scores = []
-    for column in range(prediction.shape[1]):
-        positive = truth == column
-        if positive.all() or not positive.any():
-            continue
-        scores.append(float(roc_auc_score(positive, prediction[:, column])))
-    if not scores:
+    present = [c for c in range(prediction.shape[1]) if 0 < int((truth == c).sum()) < len(truth)]
+    if not present:
         raise ValueError("the test rows hold a single class of the target; no ROC AUC")
-    return float(np.mean(scores))
+    # a class with a handful of test rows has an AUC that is mostly chance: average the classes that can be measured
+    sizable = [c for c in present if min(int((truth == c).sum()), int((truth != c).sum())) >= MIN_CLASS_ROWS]
+    return float(np.mean([roc_auc_score(truth == c, prediction[:, c]) for c in sizable or present]))
 
 
 def _details(truth: np.ndarray, prediction: np.ndarray, classes: list[Any] | None) -> dict[str, float]:

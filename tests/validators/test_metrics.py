@@ -283,3 +283,17 @@ def test_a_column_of_names_costs_bounded_width_and_keeps_equal_rows_at_zero() ->
     other = encoded[:, 1:][np.arange(100, 5000)] - encoded[:, 1:][np.arange(101, 5001)]
     distances = np.linalg.norm(other, axis=1)
     assert abs(float(np.median(distances)) - np.sqrt(2)) < 0.05 and distances.min() > 1.0
+
+
+def test_a_few_rows_of_rare_classes_do_not_make_a_predictable_target_unpredictable() -> None:
+    rng = np.random.default_rng(0)
+    n = 6000
+    breed = rng.choice(["lab", "poodle", "siamese", "tabby"], n)
+    species = np.where(np.isin(breed, ["lab", "poodle"]), "dog", "cat")
+    species[rng.choice(n, 40, replace=False)] = "goat"  # a few dozen goats and pigs among thousands of pets
+    species[rng.choice(n, 30, replace=False)] = "pig"
+    real = pd.DataFrame({"breed": breed, "weight": rng.normal(10, 3, n).round(1), "species": species})
+    train, candidate, holdout = real.iloc[:4000], real.iloc[4000:5000], real.iloc[5000:]
+    record = utility(train, candidate, holdout, schema=infer_schema(train), target="species")
+    assert record.status == "pass", record.details
+    assert record.details["trtr"]["roc_auc"] > 0.9
