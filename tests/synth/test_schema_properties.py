@@ -10,10 +10,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pytest
 from hypothesis import HealthCheck, given, reject, settings
 from hypothesis import strategies as st
 
 from synth import SchemaError, TabularSynthesizer, infer_schema
+
+# Hypothesis warns when the global `random` state moves while it draws an example. Our strategies never touch it,
+# but a pytest-xdist worker's earlier tests can leave background threads (Prefect's, Dask's) that may; once, in a
+# clean-clone `make test`, that failed this file.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:Do not use the `random` module inside strategies:hypothesis.errors.HypothesisDeprecationWarning"
+)
 
 FAST: dict[str, Any] = {
     "epochs": 1,
