@@ -152,8 +152,20 @@ def _floats_with_nan(series: pd.Series) -> np.ndarray:
 def _contingency_similarity(
     a_real: np.ndarray, b_real: np.ndarray, a_other: np.ndarray, b_other: np.ndarray, ka: int, kb: int
 ) -> float:
-    p = np.bincount(a_real * kb + b_real, minlength=ka * kb) / len(a_real)
-    q = np.bincount(a_other * kb + b_other, minlength=ka * kb) / len(a_other)
+    """1 - total variation distance between the two joint distributions of a pair of coded columns.
+
+    Two columns of names or codes have more possible cells than rows (ka x kb): then only the cells that occur are
+    counted, so memory follows the rows, not the product of the levels.
+    """
+    real_cells = a_real.astype(np.int64) * kb + b_real
+    other_cells = a_other.astype(np.int64) * kb + b_other
+    if ka * kb <= 4 * (len(real_cells) + len(other_cells)):
+        p = np.bincount(real_cells, minlength=ka * kb) / len(real_cells)
+        q = np.bincount(other_cells, minlength=ka * kb) / len(other_cells)
+    else:
+        cells, index = np.unique(np.concatenate([real_cells, other_cells]), return_inverse=True)
+        p = np.bincount(index[: len(real_cells)], minlength=len(cells)) / len(real_cells)
+        q = np.bincount(index[len(real_cells) :], minlength=len(cells)) / len(other_cells)
     return float(1.0 - 0.5 * np.abs(p - q).sum())
 
 

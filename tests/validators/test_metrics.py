@@ -297,3 +297,14 @@ def test_a_few_rows_of_rare_classes_do_not_make_a_predictable_target_unpredictab
     record = utility(train, candidate, holdout, schema=infer_schema(train), target="species")
     assert record.status == "pass", record.details
     assert record.details["trtr"]["roc_auc"] > 0.9
+
+
+def test_contingency_similarity_counts_only_the_cells_that_occur() -> None:
+    from validators.fidelity import _contingency_similarity
+
+    rng = np.random.default_rng(0)
+    a_real, b_real, a_other, b_other = (rng.integers(0, 30, 400) for _ in range(4))
+    dense = _contingency_similarity(a_real, b_real, a_other, b_other, 30, 30)
+    # the same rows, coded in a space of a million levels a side: only the occurring cells can be counted
+    wide = _contingency_similarity(a_real * 33_333, b_real * 33_333, a_other * 33_333, b_other * 33_333, 10**6, 10**6)
+    assert wide == pytest.approx(dense, abs=1e-12) and 0.0 < dense < 1.0
