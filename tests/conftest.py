@@ -4,7 +4,11 @@ how decoders read real encoded rows (``span_values``)."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,10 +29,42 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from synth.tabular.checkpoint import CHECKPOINT_FILE
 from synth.tabular.codecs import Span
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
+
+
+def synth_env(home: Path) -> dict[str, str]:
+    """The environment of a ``synth`` child process: its own offline Prefect home, never the user's API."""
+    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1"}
+    env.pop("PREFECT_API_URL", None)
+    return env
+
+
+def run_until_checkpoint(args: list[str], env: dict[str, str], work_dir: Path, log: Path) -> subprocess.Popen[bytes]:
+    """``synth ARGS`` in a session of its own (a test can signal the run alone or its whole group), returned once its
+    first training checkpoint is on disk: the renamed file, never the temporary one it is written to."""
+    with log.open("wb") as out:
+        run = subprocess.Popen(
+            [str(Path(sys.executable).parent / "synth"), *args],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + 180
+        while not list((work_dir / "models").glob(f"*/checkpoint/{CHECKPOINT_FILE}")):
+            assert run.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "no training checkpoint appeared"
+            time.sleep(0.05)
+    except BaseException:
+        os.killpg(run.pid, signal.SIGKILL)
+        run.wait()
+        raise
+    return run
 
 
 def span_values(encoded: np.ndarray, spans: tuple[Span, ...] | list[Span]) -> np.ndarray:

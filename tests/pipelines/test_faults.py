@@ -6,8 +6,6 @@ import json
 import os
 import pickle
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,9 +20,7 @@ from pipelines.refs import SplitRef, TableRef
 from pipelines.sources import file_sha256
 from pipelines.steps import train_model
 from synth import infer_schema
-from synth.tabular.checkpoint import CHECKPOINT_FILE
-
-BIN = Path(sys.executable).parent
+from tests.conftest import run_until_checkpoint, synth_env
 
 
 def _split(table: pa.Table, folder: Path) -> SplitRef:
@@ -126,22 +122,10 @@ def test_a_signal_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp
         f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\n"
         "schedule: {cron: '0 3 * * *'}\n"  # its check imports Prefect before the run starts: --quiet must still hold
     )
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "DO_NOT_TRACK": "1"}
-    env.pop("PREFECT_API_URL", None)
-    with (tmp_path / "run.log").open("wb") as log:
-        run = subprocess.Popen(
-            [str(BIN / "synth"), "run", "--quiet", str(config)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    run = run_until_checkpoint(
+        ["run", "--quiet", str(config)], synth_env(tmp_path / "prefect-home"), tmp_path / "work", tmp_path / "run.log"
+    )
     try:
-        deadline = time.monotonic() + 180
-        while not list((tmp_path / "work" / "models").glob(f"*/checkpoint/{CHECKPOINT_FILE}")):
-            assert run.poll() is None, (tmp_path / "run.log").read_text()
-            assert time.monotonic() < deadline, "training never started"
-            time.sleep(0.05)
         assert any("uvicorn" in p for p in _session_processes(run.pid))  # Prefect's temporary server is up
         run.send_signal(stop)  # to the run alone, as a CI timeout sends it
         assert run.wait(timeout=60) == 128 + stop, (tmp_path / "run.log").read_text()

@@ -6,10 +6,9 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from synth.tabular.checkpoint import CHECKPOINT_FILE
+from tests.conftest import run_until_checkpoint, synth_env
 
 BIN = Path(sys.executable).parent
 
@@ -23,26 +22,10 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, adult_fil
         f"generate: {{rows: 200}}\ngate: {{enforce: false}}\noutput: {tmp_path / 'published'}\n"
         f"work_dir: {tmp_path / 'work'}\n"
     )
-    env = {**os.environ, "PREFECT_HOME": str(tmp_path / "prefect-home"), "DO_NOT_TRACK": "1"}
-    env.pop("PREFECT_API_URL", None)
-    with (tmp_path / "first.log").open("wb") as log:
-        first = subprocess.Popen(
-            [str(BIN / "synth"), "run", str(config)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 180
-        # the renamed checkpoint, never the temporary file it is written to (a kill mid-write leaves nothing to resume)
-        while not list((tmp_path / "work" / "models").glob(f"*/checkpoint/{CHECKPOINT_FILE}")):
-            assert first.poll() is None, (tmp_path / "first.log").read_text()
-            assert time.monotonic() < deadline, "no checkpoint appeared"
-            time.sleep(0.05)
-    finally:
-        os.killpg(first.pid, signal.SIGKILL)  # the run and its temporary Prefect server, with no chance to clean up
-        first.wait()
+    env = synth_env(tmp_path / "prefect-home")
+    first = run_until_checkpoint(["run", str(config)], env, tmp_path / "work", tmp_path / "first.log")
+    os.killpg(first.pid, signal.SIGKILL)  # the run and its temporary Prefect server, with no chance to clean up
+    first.wait()
     assert not (tmp_path / "published" / "resume").exists()
 
     second = subprocess.run(
