@@ -45,11 +45,15 @@ class RowEncoder:
     def fit(self, train: pd.DataFrame) -> RowEncoder:
         self.numeric_: dict[str, tuple[float, float, bool]] = {}
         self.levels_: dict[str, pd.Index] = {}
+        self.tail_vectors_: dict[str, np.ndarray] = {}  # the rarer levels' unit vectors, drawn once per column
         train = parse_text_dates(train, self.schema)
         for column in modelled_columns(self.schema):
             series = train[column.name]
             if column.kind in ("categorical", "boolean"):
-                self.levels_[column.name] = pd.Index(series.astype(object).value_counts(dropna=False).index)
+                levels = pd.Index(series.astype(object).value_counts(dropna=False).index)
+                self.levels_[column.name] = levels
+                if len(levels) > ONE_HOT_LEVELS:
+                    self.tail_vectors_[column.name] = _unit_vectors(len(levels) - ONE_HOT_LEVELS)
             else:
                 values = numeric_values(series)
                 lo, hi = (float(values.min()), float(values.max())) if len(values) else (0.0, 1.0)
@@ -77,7 +81,7 @@ class RowEncoder:
             if len(levels) > head:
                 tail = np.zeros((len(frame), ONE_HOT_LEVELS))
                 rows = np.flatnonzero(codes >= head)
-                tail[rows] = _unit_vectors(len(levels) - head)[codes[rows] - head]
+                tail[rows] = self.tail_vectors_[name][codes[rows] - head]
                 blocks.append(tail)
         if not blocks:
             return np.zeros((len(frame), 0), dtype=np.float32)
