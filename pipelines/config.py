@@ -51,6 +51,8 @@ _TABULAR_ONLY = (
     "validation_share",
     "select_every",
     "precision",
+    "rare_category_min",
+    "fake_locale",
 )
 _IMAGE_ONLY = ("channels", "ema_decay", "augment", "classifier_epochs")
 
@@ -78,6 +80,8 @@ class ModelConfig(_Section):
     validation_share: float | None = Field(default=None, ge=0, lt=1)  # rows held out to choose the best checkpoint
     select_every: int | None = Field(default=None, ge=1)  # epochs between two scorings of the generator
     precision: Literal["auto", "float32", "bfloat16"] | None = None
+    rare_category_min: int | None = Field(default=None, ge=1)  # k: values held by fewer rows never come out (1: off)
+    fake_locale: str | None = None  # Faker locale of identifier fakes (default en_US)
     checkpoint_every: int = Field(default=5, ge=1)  # epochs between training checkpoints (a killed run resumes)
     # image only
     channels: int | None = Field(default=None, ge=1)

@@ -163,8 +163,8 @@ def generate_part_task(
         if config.model.kind == "image":
             table = images.generate_image_part(model, part, rows, config.generate, schema_json, run_dir)
         else:
-            privacy_filter = None if config.privacy is None else (split, config.privacy)
-            table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir, privacy_filter)
+            privacy = config.privacy
+            table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir, split, privacy)
         get_run_logger().info("part %d: %d rows", part, rows)
     return table
 

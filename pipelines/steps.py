@@ -367,19 +367,22 @@ def batch_seed(seed: int, part: int, batch: int) -> int:
 
 def generate_part(
     model: ModelRef, part: int, rows: int, generate: GenerateConfig, schema_json: str, run_dir: Path,
-    privacy_filter: tuple[SplitRef, PrivacyConfig] | None = None,
+    split: SplitRef, privacy: PrivacyConfig | None = None,
 ) -> TableRef:  # fmt: skip
     """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each).
 
-    With ``privacy_filter`` (privacy mode), rows that copy a training row or come closer to one than the configured
+    Identifiers are made away from the training rows' (no fake equals a rare real value, keys start past the real
+    ones). With ``privacy`` (privacy mode), rows that copy a training row or come closer to one than the configured
     percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly ``rows`` rows;
     what was dropped is written beside the part (``<part>.filter.json``).
     """
     synthesizer = TabularSynthesizer.load(model.path)
     schema = Schema.from_json(schema_json)
+    train = table_to_frame(read_table(split.train))
+    synthesizer.avoid_values_of(train)
     arrow_schema = schema.arrow_schema()
     path = run_dir / f"synthetic-{part:05d}.parquet"
-    flt = None if privacy_filter is None else _privacy_filter(*privacy_filter, schema)
+    flt = None if privacy is None else _privacy_filter(train, split, privacy, schema)
     reports = []
     batch_rows = generate.batch_rows or TABLE_BATCH
     with pq.ParquetWriter(path, arrow_schema.remove_metadata()) as writer:
@@ -404,10 +407,10 @@ def generate_part(
     return TableRef(path=str(path), sha256=file_sha256(path), rows=rows)
 
 
-def _privacy_filter(split: SplitRef, privacy: PrivacyConfig, schema: Schema) -> Any:
+def _privacy_filter(train: pd.DataFrame, split: SplitRef, privacy: PrivacyConfig, schema: Schema) -> Any:
     from validators.privacy_filter import PrivacyFilter
 
-    train, holdout = (table_to_frame(read_table(ref)) for ref in (split.train, split.holdout))
+    holdout = table_to_frame(read_table(split.holdout))
     return PrivacyFilter().fit(train, holdout, schema=schema, percentile=privacy.filter_percentile, seed=split.seed)
 
 
@@ -477,8 +480,15 @@ def measure_report(
         bounds=gate_bounds(config),
         enforce=config.gate.enforce,
         seed=split.seed,
+        rare_min=rare_value_min(config),
     )
     return replace(report, context={**report.context, "synthetic_rows_produced": produced_rows})
+
+
+def rare_value_min(config: PipelineConfig) -> int:
+    """The k of the run's rare-value protection: the model's setting, else the synthesizer's default."""
+    params = estimator_params(config.model, config.privacy)
+    return int(params.get("rare_category_min", TabularSynthesizer().rare_category_min))
 
 
 def gate_bounds(config: PipelineConfig) -> dict[str, Bound]:

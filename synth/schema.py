@@ -13,8 +13,10 @@ import pandas as pd
 import pyarrow as pa
 
 from synth.errors import SchemaError
+from synth.identifiers import FAKED_KINDS, IDENTIFIER_KINDS, recognise_identifier
 
 __all__ = [
+    "IDENTIFIER_KINDS",
     "KINDS",
     "LEARNED_KINDS",
     "TEXT_DATE_FORMATS",
@@ -29,7 +31,24 @@ __all__ = [
     "text_date_format",
 ]
 
-ColumnKind = Literal["continuous", "integer", "categorical", "boolean", "datetime", "id", "constant"]
+ColumnKind = Literal[
+    "continuous",
+    "integer",
+    "categorical",
+    "boolean",
+    "datetime",
+    "constant",
+    "id",
+    "person_name",
+    "email",
+    "phone",
+    "address",
+    "postcode",
+    "url",
+    "ip_address",
+    "code",
+    "free_text",
+]
 KINDS: tuple[str, ...] = get_args(ColumnKind)
 #: Below this many rows a column of unique values is not taken for an identifier.
 _MIN_ROWS_FOR_ID = 20
@@ -190,7 +209,8 @@ def infer_schema(data: pd.DataFrame | pa.Table) -> Schema:
     return schema
 
 
-#: Kinds a model learns; identifiers are made afresh and constants (all-null columns too) repeated.
+#: Kinds a model learns; identifiers (``IDENTIFIER_KINDS``) are made afresh and constants (all-null columns too)
+#: repeated.
 LEARNED_KINDS = ("continuous", "integer", "datetime", "categorical", "boolean")
 
 
@@ -228,7 +248,10 @@ def _infer_column(series: pd.Series, arrow_type: pa.DataType) -> ColumnSpec:
     text_format = None
     if kind in ("categorical", "id") and (pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)):
         text_format = text_date_format(series)
-        kind = "datetime" if text_format is not None else kind
+        if text_format is not None:
+            kind = "datetime"
+        elif not isinstance(dtype, pd.CategoricalDtype):  # declared categories are the user's to keep
+            kind = recognise_identifier(series) or kind  # type: ignore[assignment]
     return ColumnSpec(
         name=name,
         kind=kind,
@@ -375,5 +398,7 @@ def _check_kind_fits(column: ColumnSpec, kind: str) -> None:
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as datetime")
     if kind == "id" and not (arrow.startswith(("int", "uint")) or "string" in arrow):
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be an id; ids are integer or text columns")
+    if kind in FAKED_KINDS and ("string" not in arrow or column.pandas_dtype == "category"):
+        raise SchemaError(f"column '{column.name}' ({arrow}) cannot be {kind}; only text columns hold identifiers")
     if kind == "boolean" and arrow != "bool":
         raise SchemaError(f"column '{column.name}' ({arrow}) cannot be modelled as boolean; use categorical")

@@ -105,6 +105,9 @@ DEFAULT_BOUNDS: dict[str, Bound] = {
     "low_dcr_share": Bound("max", fail=0.04, warn=0.02, relative=True),
     "nndr": Bound("min", fail=0.10, warn=0.05, relative=True),
     "mia_auc": Bound("max", fail=0.10, warn=0.05, relative=True),
+    # absolute, as its meaning is the same on every table: no real value held by fewer than k training rows comes
+    # out. Real rows hold theirs, so the holdout's figure (shown) is above 0 wherever a column has rare values.
+    "rare_value_share": Bound("max", fail=0.0),
     # images (validators.image). Calibrated on Fashion-MNIST (classifier on 8,000 train images, 2,000-image sets) and
     # digits: real unseen images pass; copies, noise, inverted, one-class, shuffled-label and mode-collapsed sets fail.
     # Below about 400 images per set sampling noise alone can cross a warn level (see the module docs).

@@ -17,6 +17,7 @@ from validators.fidelity import column_shapes, missing_values, pair_trends
 from validators.gate import decide
 from validators.leakage import distance_checks, exact_copy_rate
 from validators.plots import build_figures
+from validators.rare_values import rare_value_share
 from validators.records import MetricResult
 from validators.report import Report
 
@@ -37,12 +38,14 @@ def evaluate(
     bounds: Mapping[str, Bound] | None = None,
     enforce: bool = True,
     seed: int = 0,
+    rare_min: int = 5,
 ) -> Report:
     """Measure ``synthetic`` against the real training rows, with the real holdout as every metric's reference.
 
     Metrics that compare shares see equal-size samples (the holdout's size, at most 10,000 rows) drawn with
     ``seed``; detection draws its own, of up to 50,000 rows a set. ``bounds`` override the default pass marks by
-    metric name.
+    metric name. ``rare_min``: the k of rare-value protection the synthetic set was made with (a real value held by
+    fewer training rows must not come out; 1 checks nothing).
     """
     schema = schema if schema is not None else infer_schema(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
@@ -74,6 +77,9 @@ def evaluate(
         *prdc(*equal, schema=schema, seed=seed, bounds=marks),
         exact_copy_rate(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["exact_copy_rate"]),
         *distance_checks(*equal, schema=schema, seed=seed, bounds=marks),
+        rare_value_share(
+            real_train, synthetic, holdout, schema=schema, rare_min=rare_min, bound=marks["rare_value_share"]
+        ),
     ]
     figures = build_figures(train_n, synthetic_n, holdout_n, schema, metrics)
     context = {

@@ -20,6 +20,7 @@ from validators.fidelity import check_columns, modelled_columns
 from validators.records import MetricResult, make_record
 
 __all__ = [
+    "canonical_values",
     "dcr_holdout_share",
     "distance_checks",
     "exact_copy_rate",
@@ -30,7 +31,7 @@ __all__ = [
 ]
 
 
-def _canonical(series: pd.Series) -> pd.Series:
+def canonical_values(series: pd.Series) -> pd.Series:
     """One text form per value, so 39 (int) and 39.0 (float) or two string dtypes compare equal."""
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         if pd.api.types.is_datetime64_any_dtype(series.dtype):
@@ -44,7 +45,7 @@ def row_keys(frame: pd.DataFrame, schema: Schema) -> np.ndarray:
     """One 64-bit key per row of its modelled columns in canonical form: rows that are equal value for value have
     equal keys whatever their dtypes (identifiers and constants are left out, as every leakage check does).
     """
-    normalised = pd.DataFrame({c.name: _canonical(frame[c.name]) for c in modelled_columns(schema)})
+    normalised = pd.DataFrame({c.name: canonical_values(frame[c.name]) for c in modelled_columns(schema)})
     return pd.util.hash_pandas_object(normalised, index=False).to_numpy()
 
 

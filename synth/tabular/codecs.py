@@ -11,9 +11,21 @@ import pandas as pd
 
 from synth.errors import SchemaError
 from synth.schema import ColumnSpec
+from synth.tabular.fakes import DEFAULT_LOCALE, FakeMaker, fit_maker, maker_from_dict
 from synth.tabular.mixture import Mode, fit_modes, mode_posteriors
 
-__all__ = ["OTHER_LABEL", "Codec", "Span", "codec_from_dict", "fit_codec", "rare_replacement"]
+__all__ = [
+    "OTHER_LABEL",
+    "Codec",
+    "FakeCodec",
+    "IdCodec",
+    "Span",
+    "codec_from_dict",
+    "fit_codec",
+    "id_codec",
+    "is_integer_id",
+    "rare_replacement",
+]
 
 #: What the rows of a text column's dropped (rare or undisclosed) categories decode to.
 OTHER_LABEL = "other"
@@ -88,7 +100,9 @@ class NumericCodec(Codec):
         self.spans = tuple(spans)
 
     @classmethod
-    def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator) -> NumericCodec:
+    def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, rare_min: int = 1) -> NumericCodec:
+        """With ``rare_min`` > 1 the decoded range ends at the ``rare_min``-th smallest and largest values, so an
+        extreme held by fewer rows never comes out."""
         null = series.isna().to_numpy()
         step, origin = 0.0, 0
         if spec.kind == "datetime":
@@ -102,7 +116,9 @@ class NumericCodec(Codec):
         if not np.isfinite(present).all():
             raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
         modes = fit_modes(present, rng)
-        return cls(spec.kind, modes, float(present.min()), float(present.max()), bool(null.any()), step, origin)
+        ranked = np.sort(present)
+        k = min(max(rare_min, 1), (len(ranked) + 1) // 2)
+        return cls(spec.kind, modes, float(ranked[k - 1]), float(ranked[-k]), bool(null.any()), step, origin)
 
     def _values(self, series: pd.Series) -> np.ndarray:
         """Values as float64 in the codec's space (datetimes: nanoseconds after origin); nulls as NaN."""
@@ -332,33 +348,56 @@ class ConstantCodec(Codec):
 
 
 class IdCodec(Codec):
-    """Identifiers are never modelled: fresh ones are made (1..n for integers, random hex for text).
+    """Integer keys are never modelled: fresh ones are made, 1..n (the synthesizer moves them past the real ones
+    when it has those at hand). ``max_id`` is the largest value the column's integer type holds."""
 
-    ``max_id`` is the largest value the column's integer type holds (None for text).
-    """
-
-    def __init__(self, numeric: bool, max_id: int | None = None) -> None:
-        self.numeric, self.max_id = numeric, max_id
+    def __init__(self, max_id: int) -> None:
+        self.max_id = max_id
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n = len(block)
-        if self.numeric:
-            if self.max_id is not None and n > self.max_id:
-                raise SchemaError(f"an id column of this integer type holds at most {self.max_id} ids; {n} were asked")
-            return np.arange(1, n + 1, dtype=np.int64)
-        words = rng.integers(0, 2**63, size=(n, 2), dtype=np.int64)
-        return np.array([f"{a:016x}{b:016x}" for a, b in words], dtype=object)
+        if n > self.max_id:
+            raise SchemaError(f"an id column of this integer type holds at most {self.max_id} ids; {n} were asked")
+        return np.arange(1, n + 1, dtype=np.int64)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codec": "id", "numeric": self.numeric, "max_id": self.max_id}
+        return {"codec": "id", "max_id": self.max_id}
+
+
+class FakeCodec(Codec):
+    """Identifier columns other than integer keys: fake values of the column's kind, never learned."""
+
+    def __init__(self, maker: FakeMaker) -> None:
+        self.maker = maker
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        return self.maker.make(len(block), rng)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"codec": "fake", **self.maker.to_dict()}
+
+
+def is_integer_id(spec: ColumnSpec) -> bool:
+    return spec.kind == "id" and spec.arrow_type.startswith(("int", "uint"))
+
+
+def id_codec(spec: ColumnSpec) -> IdCodec:
+    return IdCodec(int(np.iinfo(np.dtype(spec.arrow_type)).max))
 
 
 def fit_codec(
-    series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, *, max_categories: int, rare_min: int = 1
+    series: pd.Series,
+    spec: ColumnSpec,
+    rng: np.random.Generator,
+    *,
+    max_categories: int,
+    rare_min: int = 1,
+    locale: str = DEFAULT_LOCALE,
 ) -> Codec:
-    """The codec for a column's kind, fitted on its values; categories seen under ``rare_min`` times are dropped."""
+    """The codec for a column's kind, fitted on its values; categories seen under ``rare_min`` times are dropped,
+    and so are numeric extremes held by fewer rows."""
     if spec.kind in ("continuous", "integer", "datetime"):
-        return NumericCodec.fit(series, spec, rng)
+        return NumericCodec.fit(series, spec, rng, rare_min)
     if spec.kind in ("categorical", "boolean"):
         return CategoricalCodec.fit(series, max_categories, spec=spec, rare_min=rare_min)
     if spec.kind == "constant" and 0 < int(series.notna().sum()) < rare_min:
@@ -368,8 +407,9 @@ def fit_codec(
         )
     if spec.kind == "constant":
         return ConstantCodec.fit(series, spec)
-    numeric = spec.arrow_type.startswith(("int", "uint"))
-    return IdCodec(numeric, int(np.iinfo(np.dtype(spec.arrow_type)).max) if numeric else None)
+    if is_integer_id(spec):
+        return id_codec(spec)
+    return FakeCodec(fit_maker(spec.kind, series, locale=locale, rare_min=rare_min, column=spec.name))
 
 
 def codec_from_dict(data: dict[str, Any]) -> Codec:
@@ -385,14 +425,16 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
             data["nullable"],
             data["step"],
             data["origin"],
-            data.get("clip", False),
+            data["clip"],
         )
     if kind == "categorical":
-        return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data.get("fallback"))
+        return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data["fallback"])
     if kind == "constant":
         return ConstantCodec(data["value"], data["null_share"], data["is_datetime"])
     if kind == "id":
-        return IdCodec(data["numeric"], data["max_id"])
+        return IdCodec(data["max_id"])
+    if kind == "fake":
+        return FakeCodec(maker_from_dict(data))
     raise ValueError(f"unknown codec '{kind}'")
 
 

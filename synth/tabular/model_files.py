@@ -28,7 +28,7 @@ __all__ = ["FORMAT_VERSION", "read_model", "write_model"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 _FILES = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
 
 
@@ -88,10 +88,10 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
     model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
     model.condition_counts_ = state["condition_counts_"]
     model.history_ = [EpochStats(**s) for s in state["history_"]]
-    model.best_epoch_ = state.get("best_epoch_", len(model.history_))  # saves from before checkpoint selection
-    model.training_rows_ = state.get("training_rows_")
-    model.precision_ = state.get("precision_", "float32")  # saves from before mixed precision sampled in float32
-    model.privacy_spent_ = state.get("privacy_spent_")
+    model.best_epoch_ = state["best_epoch_"]
+    model.training_rows_ = state["training_rows_"]
+    model.precision_ = state["precision_"]
+    model.privacy_spent_ = state["privacy_spent_"]
     net = TabularGenerator(
         model.noise_dim,
         state["condition_width"],

@@ -8,6 +8,7 @@ from typing import Any
 
 from synth.devices import resolve_device
 from synth.errors import ParameterError
+from synth.tabular.fakes import check_locale
 from synth.tabular.private_metadata import check_public_metadata_shape
 
 __all__ = ["check_params"]
@@ -64,6 +65,7 @@ def _check_privacy(params: Mapping[str, Any]) -> None:
     if not _is_int(params["rare_category_min"], 1):
         raise ParameterError(f"rare_category_min must be an int >= 1, got {params['rare_category_min']!r}")
     check_public_metadata_shape(params["public_metadata"])
+    check_locale(params["fake_locale"])
 
 
 def _is_int(value: Any, least: int) -> bool:

@@ -97,6 +97,7 @@ def fit_private(
     plan: TrainingPlan,
     *,
     max_categories: int,
+    locale: str,
     rng: np.random.Generator,
     generator: torch.Generator,
     progress: ProgressCallback | None = None,
@@ -111,10 +112,15 @@ def fit_private(
         delta=settings.metadata_share * settings.delta,
         rare_min=settings.rare_category_min,
         max_categories=max_categories,
+        locale=locale,
         rng=rng,
     )
     transformer = TableTransformer.from_codecs(
-        schema, codecs, max_categories=max_categories, rare_category_min=settings.rare_category_min
+        schema,
+        codecs,
+        max_categories=max_categories,
+        rare_category_min=settings.rare_category_min,
+        fake_locale=locale,
     )
     counts = [c for name, _, _ in transformer.discrete_columns() for c in slot_counts[name]]
     trainer = _PrivateTrainer(*_training_inputs(transformer, frame, counts, rng, generator.device), plan, generator)

@@ -27,7 +27,7 @@ basic composition (their epsilons and deltas add up):
   ``ln(1 / (2 _FALSE_SLOT)) / epsilon_q`` (an empty cell passes with chance ``_FALSE_SLOT``) there is no pooled
   slot, so ``other`` is never emitted; such values are read as the most frequent level.
 - constant columns: the value (public, or disclosed by the same threshold) and a noisy null share.
-- id columns: nothing is read (fresh ids are made).
+- identifier columns: nothing is read (fresh keys and fakes are made; code shapes are a fixed generic one).
 
 Taken as public, as in Opacus (whose sample rate is set from it): the row count. Also the schema: column names,
 kinds, nullability and dtypes (with a pandas ``category`` dtype's declared categories). Build the schema from
@@ -51,13 +51,16 @@ from synth.tabular.codecs import (
     CategoricalCodec,
     Codec,
     ConstantCodec,
-    IdCodec,
+    FakeCodec,
     NumericCodec,
     _as_python,
     _datetime_ns,
     _is_null,
+    id_codec,
+    is_integer_id,
     rare_replacement,
 )
+from synth.tabular.fakes import fit_maker
 from synth.tabular.mixture import Mode
 
 __all__ = ["MetadataSpend", "check_public_metadata", "check_public_metadata_shape", "private_codecs"]
@@ -147,6 +150,7 @@ def private_codecs(
     delta: float,
     rare_min: int,
     max_categories: int,
+    locale: str,
     rng: np.random.Generator,
 ) -> tuple[list[Codec], dict[str, list[int]], MetadataSpend]:
     """Codecs for every column, noisy slot counts of the discrete ones, and what it spent of (epsilon, delta)."""
@@ -171,9 +175,10 @@ def private_codecs(
         elif spec.kind == "constant":
             value = None if entry is None else list(entry["categories"])
             codecs.append(_constant_codec(series, spec, value, eps_q, max(threshold, rare_min), rng))
-        else:
-            numeric = spec.arrow_type.startswith(("int", "uint"))
-            codecs.append(IdCodec(numeric, int(np.iinfo(np.dtype(spec.arrow_type)).max) if numeric else None))
+        elif is_integer_id(spec):
+            codecs.append(id_codec(spec))
+        else:  # identifiers: fakes whose shapes come from nothing of the data
+            codecs.append(FakeCodec(fit_maker(spec.kind, None, locale=locale, rare_min=rare_min, column=spec.name)))
     spent = MetadataSpend(epsilon if queries else 0.0, delta if disclosing else 0.0, len(queries))
     return codecs, counts, spent
 

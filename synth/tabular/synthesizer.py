@@ -27,8 +27,9 @@ from synth.schema import (
     table_to_frame,
 )
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
-from synth.tabular.codecs import IdCodec
+from synth.tabular.codecs import FakeCodec, IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
+from synth.tabular.fakes import DEFAULT_LOCALE, redraw
 from synth.tabular.layout import OutputLayout
 from synth.tabular.model_files import read_model, write_model
 from synth.tabular.networks import TabularGenerator
@@ -88,9 +89,12 @@ class TabularSynthesizer(Estimator):
         public_metadata: ``{column: {"min": x, "max": y}}`` for numeric or datetime columns (datetimes as ISO
             strings) and ``{column: {"categories": [...]}}`` for categorical or boolean ones, used verbatim and at no
             privacy cost by private fits (real values outside the bounds are clipped to them).
-        rare_category_min: categories seen fewer times are never emitted verbatim, in both modes: their rows are
-            pooled and decode to "other" in text columns, else to null when the column is nullable, else to its
-            most frequent kept level.
+        rare_category_min: k, the rows a value must be held by to come out as itself, in both modes. Categories
+            seen fewer times are pooled and decode to "other" in text columns, else to null when the column is
+            nullable, else to the most frequent kept level; numbers and datetimes are clipped to the k-th smallest
+            and largest values; identifier fakes are redrawn when they equal a real value held by fewer rows. 1 turns
+            the protection off (for public data).
+        fake_locale: the Faker locale of the fake names, emails and addresses made for identifier columns.
         precision: "auto" runs the generator's and the critic's hidden layers in bfloat16 where matrix products are
             native in it (CUDA GPUs with bf16 units, CPUs with AVX-512 BF16 or AMX: about 1.8x faster there), else
             in float32; "float32" or "bfloat16" force one. Weights, scalar output heads and losses stay float32. The
@@ -135,7 +139,8 @@ class TabularSynthesizer(Estimator):
         max_grad_norm: float = 1.0,
         metadata_share: float = 0.1,
         public_metadata: Mapping[str, Mapping[str, Any]] | None = None,
-        rare_category_min: int = 1,
+        rare_category_min: int = 5,
+        fake_locale: str = DEFAULT_LOCALE,
         precision: str = "auto",
         time_budget_s: float | None = None,
         validation_share: float = 0.1,
@@ -158,6 +163,7 @@ class TabularSynthesizer(Estimator):
         self.metadata_share = metadata_share
         self.public_metadata = public_metadata
         self.rare_category_min = rare_category_min
+        self.fake_locale = fake_locale
         self.precision = precision
         self.time_budget_s = time_budget_s
         self.validation_share = validation_share
@@ -239,7 +245,10 @@ class TabularSynthesizer(Estimator):
             return self._fit_private(frame, schema, rng, progress, store, checkpoint_every, resume_from)
         self.privacy_spent_: dict[str, Any] | None = None
         self.transformer_ = TableTransformer(
-            schema, max_categories=self.max_categories, rare_category_min=self.rare_category_min
+            schema,
+            max_categories=self.max_categories,
+            rare_category_min=self.rare_category_min,
+            fake_locale=self.fake_locale,
         ).fit(frame, rng)
         train_rows, validation = self._validation_split(frame, rng)
         encoded = torch.as_tensor(self.transformer_.transform(train_rows, rng), device=self.device_)
@@ -261,6 +270,7 @@ class TabularSynthesizer(Estimator):
         self.training_rows_ = len(train_rows)
         if store is not None:
             store.remove()
+        self.avoid_values_of(frame)
         return self
 
     def _validation_split(
@@ -319,6 +329,7 @@ class TabularSynthesizer(Estimator):
             settings,
             self._plan(),
             max_categories=self.max_categories,
+            locale=self.fake_locale,
             rng=rng,
             generator=generator,
             progress=progress,
@@ -330,6 +341,7 @@ class TabularSynthesizer(Estimator):
         self.best_epoch_, self.training_rows_ = len(self.history_), len(frame)
         if store is not None:
             store.remove()
+        self.avoid_values_of(frame)
         return self
 
     def _resolved_precision(self) -> str:
@@ -411,13 +423,14 @@ class TabularSynthesizer(Estimator):
         plan = self._resolve_conditions(conditions or {})
         sampler, folded = self._generation_sampler(), self._folded(self.generator_)
         if plan.single:
-            return format_text_dates(self._draw(folded, n, plan.fixed, sampler, generator, rng), self.schema_)
+            rows = self._identifiers(self._draw(folded, n, plan.fixed, sampler, generator, rng), rng)
+            return format_text_dates(rows, self.schema_)
 
         def draw(size: int) -> pd.DataFrame:
             return self._draw(folded, size, plan.fixed, sampler, generator, rng)
 
         rows, stats = sample_matching(draw, plan, n, max_tries)
-        rows = format_text_dates(self._fresh_ids(rows, rng), self.schema_)
+        rows = format_text_dates(self._identifiers(rows, rng), self.schema_)
         if stats.found < n:
             raise stats.shortfall(rows, plan)
         return rows
@@ -450,11 +463,44 @@ class TabularSynthesizer(Estimator):
             frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
         return frame
 
-    def _fresh_ids(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """Identifiers made afresh for rows gathered from several batches (each batch numbers its own from 1)."""
+    def avoid_values_of(self, real: pd.DataFrame) -> None:
+        """Make identifiers that differ from these real rows' from now on: fakes never equal a value the rows hold
+        fewer than ``rare_category_min`` times, and integer keys start past the largest real one.
+
+        ``fit`` calls it with the training rows. A model read from a file has no real values: call it again with
+        the training rows before sampling, or its fakes may equal a rare real value by chance (the pipeline does).
+        The values are kept in memory only, never saved with the model.
+        """
+        self._check_is_fitted()
+        self._avoided: dict[str, frozenset[str]] = {}
+        self._id_starts: dict[str, int] = {}
+        for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
+            if spec.name not in real.columns:
+                continue
+            present = real[spec.name].dropna()
+            if isinstance(codec, IdCodec) and len(present):
+                self._id_starts[spec.name] = int(pd.to_numeric(present).max())
+            elif isinstance(codec, FakeCodec):
+                counts = present.astype(str).value_counts()
+                self._avoided[spec.name] = frozenset(counts.index[counts < self.rare_category_min])
+
+    def _identifiers(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """Identifiers made for the whole of ``frame`` (batches each number their keys from 1), away from the real
+        values ``avoid_values_of`` was given."""
+        avoided, starts = getattr(self, "_avoided", {}), getattr(self, "_id_starts", {})
         for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
             if isinstance(codec, IdCodec):
-                frame[spec.name] = build_column(codec.decode(np.zeros((len(frame), 0)), rng), spec)
+                keys = codec.decode(np.zeros((len(frame), 0)), rng) + starts.get(spec.name, 0)
+                if len(keys) and keys[-1] > codec.max_id:
+                    raise SchemaError(
+                        f"id column '{spec.name}' cannot hold {len(frame)} new keys past its largest real one "
+                        f"({starts[spec.name]}) in its integer type; give the column a wider type"
+                    )
+                frame[spec.name] = build_column(keys, spec)
+            elif isinstance(codec, FakeCodec) and (avoided.get(spec.name) or spec.kind == "id"):
+                values = frame[spec.name].to_numpy(dtype=object)
+                values = redraw(values, codec.maker, avoided.get(spec.name, frozenset()), rng, unique=spec.kind == "id")
+                frame[spec.name] = build_column(values, spec)
         return frame
 
     def _generate(

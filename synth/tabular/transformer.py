@@ -9,6 +9,7 @@ import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
 from synth.tabular.codecs import CategoricalCodec, Codec, Span, codec_from_dict, fit_codec
+from synth.tabular.fakes import DEFAULT_LOCALE
 
 __all__ = ["TableTransformer", "build_column"]
 
@@ -16,30 +17,48 @@ __all__ = ["TableTransformer", "build_column"]
 class TableTransformer:
     """Encodes a table into the GAN's space and decodes generated rows into a DataFrame with the input's dtypes.
 
-    ``rare_category_min``: categories seen fewer times are never emitted (see ``CategoricalCodec``).
+    ``rare_category_min``: categories seen fewer times are never emitted (see ``CategoricalCodec``), nor are numeric
+    extremes held by fewer rows. ``fake_locale``: Faker's locale for identifier columns' fakes.
 
     Attributes:
         codecs_: one codec per schema column, in schema order.
     """
 
-    def __init__(self, schema: Schema, *, max_categories: int = 100, rare_category_min: int = 1) -> None:
+    def __init__(
+        self,
+        schema: Schema,
+        *,
+        max_categories: int = 100,
+        rare_category_min: int = 1,
+        fake_locale: str = DEFAULT_LOCALE,
+    ) -> None:
         self.schema = schema
         self.max_categories = max_categories
         self.rare_category_min = rare_category_min
+        self.fake_locale = fake_locale
 
     def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> TableTransformer:
         self.codecs_: list[Codec] = [
-            fit_codec(frame[c.name], c, rng, max_categories=self.max_categories, rare_min=self.rare_category_min)
+            fit_codec(
+                frame[c.name],
+                c,
+                rng,
+                max_categories=self.max_categories,
+                rare_min=self.rare_category_min,
+                locale=self.fake_locale,
+            )
             for c in self.schema
         ]
         return self
 
     @classmethod
     def from_codecs(
-        cls, schema: Schema, codecs: list[Codec], *, max_categories: int, rare_category_min: int
+        cls, schema: Schema, codecs: list[Codec], *, max_categories: int, rare_category_min: int, fake_locale: str
     ) -> TableTransformer:
         """A transformer with codecs built elsewhere (the private path's, from public or noisy metadata)."""
-        transformer = cls(schema, max_categories=max_categories, rare_category_min=rare_category_min)
+        transformer = cls(
+            schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
+        )
         transformer.codecs_ = list(codecs)
         return transformer
 
@@ -89,13 +108,18 @@ class TableTransformer:
         return {
             "max_categories": self.max_categories,
             "rare_category_min": self.rare_category_min,
+            "fake_locale": self.fake_locale,
             "codecs": [c.to_dict() for c in self.codecs_],
         }
 
     @classmethod
     def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableTransformer:
-        rare = data.get("rare_category_min", 1)
-        transformer = cls(schema, max_categories=data["max_categories"], rare_category_min=rare)
+        transformer = cls(
+            schema,
+            max_categories=data["max_categories"],
+            rare_category_min=data["rare_category_min"],
+            fake_locale=data["fake_locale"],
+        )
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         return transformer
 

@@ -1,0 +1,143 @@
+"""Direct identifiers and free text recognised in a text column from its values (and its name).
+
+A column of one of ``IDENTIFIER_KINDS`` is never learned: its values are made afresh (``synth.tabular.fakes``), so no
+real name, contact detail, address, case number or sentence can be copied into a synthetic table. Recognition looks
+at up to ``_PROBE_VALUES`` distinct values; shares below are shares of those values.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import re
+
+import pandas as pd
+
+__all__ = ["FAKED_KINDS", "IDENTIFIER_KINDS", "name_part", "recognise_identifier"]
+
+#: Kinds made afresh rather than learned: ``id`` (keys: unique per row) and the recognised identifier kinds.
+FAKED_KINDS = ("person_name", "email", "phone", "address", "postcode", "url", "ip_address", "code", "free_text")
+IDENTIFIER_KINDS = ("id", *FAKED_KINDS)
+
+_PROBE_VALUES = 2_000
+#: Share of the probed values that must fit a pattern for the column to be taken for that kind.
+_MATCH_SHARE = 0.9
+#: Codes and free text repeat rarely: at least this share of a column's non-null values are distinct.
+_DISTINCT_SHARE = 0.5
+_MIN_DISTINCT = 20
+_NAME_LOCALES = ("en_US", "en_GB", "es_ES", "es_MX", "de_DE", "fr_FR", "it_IT", "pt_BR", "nl_NL", "pl_PL")
+
+_EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
+_URL = r"^(?:(?:https?|ftp)://|www\.)\S+$"
+_IPV4 = r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$"
+_IPV6 = r"^(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}$"
+_PHONE = r"^\+?[\d\s().\-/]{7,24}(?:\s*(?:x|ext\.?)\s*\d{1,6})?$"
+_STREET = (
+    r"^\d+[A-Za-z]?(?:-\d+)?\s+.*\b(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|court|ct|"
+    r"place|pl|terrace|ter|circle|cir|parkway|pkwy|highway|hwy|square|sq|trail|trl|crescent|close|alley|row)\b"
+)
+_NUMBERED_PLACE = r"^\d+[A-Za-z]?(?:-\d+)?\s+[A-Za-z]"
+_POSTCODE = r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9 -]{1,9}$"
+_CODE = r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-_/.#:]{3,39}$"
+_DECIMAL = r"^[-+]?\d*\.\d+$"
+
+
+def _name_tokens(column: str) -> set[str]:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
+    return {token for token in re.split(r"[^a-z0-9]+", spaced.lower()) if token}
+
+
+def _has(tokens: set[str], *words: str) -> bool:
+    return any(word in tokens for word in words)
+
+
+def _person_hint(tokens: set[str]) -> bool:
+    return _has(tokens, "name", "names", "surname", "forename", "firstname", "lastname", "fullname", "givenname") or (
+        len(tokens) == 1 and _has(tokens, "first", "last", "middle", "given", "family")
+    )
+
+
+def name_part(column: str, values: pd.Series | None = None) -> str:
+    """Which part of a person's name a column holds: "first", "last" or "full" (from its name, else its values)."""
+    tokens = _name_tokens(column)
+    if _has(tokens, "first", "firstname", "given", "givenname", "forename", "fname"):
+        return "first"
+    if _has(tokens, "last", "lastname", "surname", "family", "lname"):
+        return "last"
+    if values is not None and len(values) and values.str.count(r"\S+").mean() < 1.5:
+        first, last = _name_sets()
+        lowered = values.str.lower()
+        return "first" if lowered.isin(first).mean() >= lowered.isin(last).mean() else "last"
+    return "full"
+
+
+@functools.cache
+def _name_sets() -> tuple[frozenset[str], frozenset[str]]:
+    """Lower-cased first and last names of several locales, from Faker's own (offline) lists."""
+    first: set[str] = set()
+    last: set[str] = set()
+    for locale in _NAME_LOCALES:
+        provider = importlib.import_module(f"faker.providers.person.{locale}").Provider
+        for attribute, into in (("first_names", first), ("first_names_male", first), ("first_names_female", first),
+                                ("last_names", last)):  # fmt: skip
+            into.update(str(name).lower() for name in getattr(provider, attribute, ()))
+    return frozenset(first), frozenset(last)
+
+
+def _share(values: pd.Series, pattern: str) -> float:
+    """Share of values the (anchored) pattern finds, case-insensitively."""
+    return float(values.str.contains(pattern, regex=True, flags=re.IGNORECASE).mean())
+
+
+def _person_name_share(values: pd.Series, *, full_only: bool) -> float:
+    """Share of values that read as names: every token a known first or last name (full names: first and last)."""
+    first, last = _name_sets()
+    cleaned = values.str.lower().str.replace(r"[.,']", "", regex=True)
+    tokens, counts = cleaned.str.split(), cleaned.str.count(r"\S+")
+    if full_only:
+        ok = (counts >= 2) & (counts <= 4)
+        heads, tails = tokens.str[0], tokens.str[-1]
+        return float((ok & heads.isin(first) & tails.isin(last)).mean())
+    known = first | last
+    return float(tokens.map(lambda words: bool(words) and all(w in known for w in words)).mean())
+
+
+def recognise_identifier(series: pd.Series) -> str | None:
+    """The identifier kind of a text column (one of ``FAKED_KINDS``), or None for a column to learn."""
+    present = series.dropna().astype(str)
+    if len(present) == 0:
+        return None
+    distinct = present.drop_duplicates()
+    probe = distinct.sample(n=min(_PROBE_VALUES, len(distinct)), random_state=0).str.strip()
+    probe = probe[probe != ""]
+    if len(probe) == 0:
+        return None
+    tokens = _name_tokens(str(series.name))
+    for kind, pattern in (("email", _EMAIL), ("url", _URL), ("ip_address", _IPV4), ("ip_address", _IPV6)):
+        if _share(probe, pattern) >= _MATCH_SHARE:
+            return kind
+    digits = probe.str.count(r"\d")
+    phone_like = probe.str.contains(_PHONE, regex=True) & digits.between(7, 20)
+    separated = probe.str.contains(r"[\s().\-/+]")
+    if phone_like.mean() >= _MATCH_SHARE and (
+        _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "fax") or separated.mean() >= 0.5
+    ):
+        return "phone"
+    if _person_hint(tokens) and _person_name_share(probe, full_only=False) >= 0.5:
+        return "person_name"
+    if _person_name_share(probe, full_only=True) >= 0.7:
+        return "person_name"
+    street_hint = _has(tokens, "address", "addr", "street", "address1", "address2")
+    if _share(probe, _STREET) >= 0.5 or (street_hint and _share(probe, _NUMBERED_PLACE) >= 0.5):
+        return "address"
+    if _has(tokens, "zip", "zipcode", "postcode", "postal", "postalcode") and _share(probe, _POSTCODE) >= _MATCH_SHARE:
+        return "postcode"
+    n_distinct = len(distinct)
+    repeats_rarely = n_distinct >= _MIN_DISTINCT and n_distinct >= _DISTINCT_SHARE * len(present)
+    if not repeats_rarely:
+        return None
+    if _share(probe, _CODE) >= _MATCH_SHARE and _share(probe, _DECIMAL) < 0.5:
+        return "code"
+    if probe.str.count(r"\S+").mean() >= 4:
+        return "free_text"
+    return None
