@@ -286,6 +286,13 @@ def serve(config_paths: tuple[Path, ...], limit: int | None) -> None:
 @click.option("--report", "report_path", type=click.Path(path_type=Path), help="Write the HTML report here.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the samples the metrics draw.")
+@click.option(
+    "--rare-min",
+    default=5,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="k of the rare-value check: no real value held by fewer training rows may appear (1: no check).",
+)
 def gate(
     real_path: Path,
     synthetic_path: Path,
@@ -295,12 +302,13 @@ def gate(
     report_path: Path | None,
     json_path: Path | None,
     seed: int,
+    rare_min: int,
 ) -> None:
     """Judge a synthetic table against real data: a table on stdout, exit 0 pass or warn, 1 fail, 2 bad input."""
     from pipelines.gating import run_gate
 
     try:
-        report = run_gate(real_path, synthetic_path, holdout_path, target, config_path, seed)
+        report = run_gate(real_path, synthetic_path, holdout_path, target, config_path, seed, rare_min)
     except (ConfigError, DataError) as exc:
         raise _BadInput(str(exc)) from None
     click.echo(report.to_text())

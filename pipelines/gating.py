@@ -22,6 +22,7 @@ def run_gate(
     target: str | None,
     config_path: Path | None,
     seed: int,
+    rare_min: int = 5,
 ) -> Report:
     """The report for one synthetic file; bad input raises DataError or ConfigError naming the problem."""
     gate = load_gate_config(config_path) if config_path is not None else None
@@ -34,7 +35,7 @@ def run_gate(
     try:
         schema = infer_schema(train)
         return evaluate(
-            train, synthetic, holdout, schema=schema, target=target, seed=seed,
+            train, synthetic, holdout, schema=schema, target=target, seed=seed, rare_min=rare_min,
             bounds=gate.bounds() if gate else None, enforce=gate.enforce if gate else True,
         )  # fmt: skip
     except (SynthError, MetricInputError) as exc:

@@ -67,6 +67,10 @@ class Report:
             lines.append(
                 f"{m.name:<{width}} {_fmt(m.value):>8} {_fmt(m.reference):>9} {fail:>10} {warn:>10}  {m.status}"
             )
+        for m in self.metrics:
+            summary = _summary(m) if m.status == "fail" else ""
+            if summary:
+                lines.append(f"{m.name}: {summary}")
         lines.append(f"verdict: {self.verdict.status}")
         return "\n".join(lines)
 
@@ -195,6 +199,10 @@ def _summary(metric: MetricResult) -> str:
             return ", ".join(f"{name} {value:.3f}" for name, value in figures.items())
 
         return f"TSTR {scores(details['tstr'])}; TRTR {scores(details['trtr'])}; {details['test_rows']} holdout rows"
+    if metric.name == "rare_value_share":
+        worst = details["worst_columns"]
+        shown = "; ".join(f"{w['column']} {w['share']:.3f} (e.g. {', '.join(w['examples'])})" for w in worst[:3])
+        return f"k={details['rare_min']}; " + (f"real values held by fewer rows in {shown}" if worst else "none")
     if metric.name == "mia_auc":
         return f"TPR at 1% FPR {details['tpr_at_1pct_fpr']:.3f} (real {details['reference_tpr_at_1pct_fpr']:.3f})"
     if metric.name == "conditional_accuracy" and details.get("ratio") is not None:

@@ -270,7 +270,10 @@ def _value_condition(
     local = codec.index_of(value)
     if local is None:
         shown = list(codec.levels[:20])
-        raise ConditionError(f"value {wanted!r} never appears in column {column!r}; seen values include {shown}")
+        raise ConditionError(
+            f"value {wanted!r} never comes out of column {column!r}: the training rows do not hold it, or fewer than "
+            f"rare_category_min rows do; values that come out include {shown}"
+        )
     offset = sum(c.width for _, _, c in discrete[:position])
     column_counts = np.asarray(counts[offset : offset + codec.width], dtype=np.float64)
     share = float(column_counts[local] / column_counts.sum()) if column_counts.sum() > 0 else 1.0

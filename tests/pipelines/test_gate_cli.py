@@ -41,7 +41,9 @@ def _gate(files: dict[str, Path], synthetic: str, *extra: str) -> tuple[int, str
 
 def test_real_rows_pass_and_reports_are_written(files: dict[str, Path], tmp_path: Path) -> None:
     html, js = tmp_path / "out.html", tmp_path / "out.json"
-    code, output = _gate(files, "other", "--target", "income", "--report", str(html), "--json", str(js))
+    code, output = _gate(
+        files, "other", "--target", "income", "--report", str(html), "--json", str(js), "--rare-min", "1"
+    )
     assert code == 0, output
     assert "verdict: passed" in output and "utility_ratio" in output
     assert html.read_text().startswith("<!doctype html>")

@@ -92,7 +92,7 @@ def test_a_shortfall_is_reported_with_the_partial_rows(fitted: TabularSynthesize
         ({"age": (30, 35, 40)}, "is \\(low, high\\), got 3 items"),
         ({"age": (200, 300)}, "outside the real data's range \\[17"),
         ({"age": ("thirty", 40)}, "must be a finite number"),
-        ({"sex": "Female", "race": "Martian"}, "'Martian' never appears in column 'race'"),
+        ({"sex": "Female", "race": "Martian"}, "'Martian' never comes out of column 'race'"),
         ({"sex": "Female", "salary": 3}, "unknown column 'salary'"),
         ({"sex": "Female", "age": 30}, "'age' is integer; .* a \\(low, high\\) range"),
     ],

@@ -93,7 +93,10 @@ def test_ids_must_be_integer_or_text_and_fit_their_type() -> None:
     with pytest.raises(SchemaError, match="cannot be an id"):
         schema.with_kinds({"x": "id"})
     model = TabularSynthesizer(**FAST).fit(frame)
-    assert model.sample(127, seed=1)["row_id"].is_unique
+    fresh = model.sample(28, seed=1)["row_id"]  # keys start past the real ones (0..99), up to int8's 127
+    assert fresh.is_unique and fresh.min() == 100 and fresh.dtype == np.int8
+    with pytest.raises(SchemaError, match=r"cannot hold 29 new keys past its largest real one \(99\)"):
+        model.sample(29, seed=1)
     with pytest.raises(SchemaError, match="holds at most 127 ids; 300 were asked"):
         model.sample(300, seed=1)
 

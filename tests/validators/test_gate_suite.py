@@ -29,9 +29,11 @@ def adult() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]:
     return train, holdout, other, infer_schema(train)
 
 
-def _judge(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema], candidate: pd.DataFrame) -> Report:
+def _judge(
+    adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema], candidate: pd.DataFrame, rare_min: int = 5
+) -> Report:
     train, holdout, _, schema = adult
-    return evaluate(train, candidate, holdout, schema=schema, target="income", seed=0)
+    return evaluate(train, candidate, holdout, schema=schema, target="income", seed=0, rare_min=rare_min)
 
 
 def _failed(report: Report) -> set[str]:
@@ -39,8 +41,18 @@ def _failed(report: Report) -> set[str]:
 
 
 def test_real_rows_pass(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
-    report = _judge(adult, adult[2])
+    """Every calibrated check passes real rows; the rare-value check (absolute: k=1 checks nothing) is apart."""
+    report = _judge(adult, adult[2], rare_min=1)
     assert report.verdict.status == "passed", report.to_text()
+
+
+def test_real_rows_fail_the_rare_value_check(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
+    """Real rows carry categories only a few training rows hold (Adult's rarest countries and occupations)."""
+    record = _judge(adult, adult[2]).metric("rare_value_share")
+    assert record.status == "fail" and record.value > 0 and record.reference > 0
+    worst = record.details["worst_columns"][0]
+    assert worst["share"] == record.value and worst["examples"]
+    assert all("*" in example or len(example) == 1 for example in worst["examples"])
 
 
 def test_a_copy_of_the_training_data_fails_on_leakage(
@@ -77,7 +89,7 @@ def test_not_enforced_gate_only_warns(adult: tuple[pd.DataFrame, pd.DataFrame, p
 def test_html_report_is_self_contained_and_renders(
     adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema], tmp_path: Path
 ) -> None:
-    report = _judge(adult, adult[2])
+    report = _judge(adult, adult[2], rare_min=1)
     page = report.to_html()
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in page
