@@ -282,8 +282,9 @@ def contract_task(
     row count: ``rows`` is (asked for, produced)."""
     with _timed("contract"):
         broken, files = steps.check_synthetic_contract(
-            split, sample, rows[0], rows[1], source.schema_json, run_dir, model if config.privacy else None
-        )
+            split, sample, rows[0], rows[1], source.schema_json, run_dir,
+            None if config.model.kind == "image" else model, private=config.privacy is not None,
+        )  # fmt: skip
         get_run_logger().info("data contract: %s", "held" if not broken else "broken")
     return broken, files
 

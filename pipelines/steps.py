@@ -179,10 +179,11 @@ def _contract_frame(table: pa.Table, image: bool) -> pd.DataFrame:
 
 def check_synthetic_contract(
     split: SplitRef, sample: TableRef, expected_rows: int, produced_rows: int, schema_json: str, run_dir: Path,
-    model: ModelRef | None = None,
+    model: ModelRef | None = None, *, private: bool = False,
 ) -> tuple[tuple[str, ...], dict[str, Path]]:  # fmt: skip
     """Validate the measured sample of the synthetic set against the contract built from the training rows, and
     the exact row count of the whole set; write both contracts, the result and GX's data docs into the run folder.
+    With a tabular ``model`` the contract's ranges and category sets are the model's (see ``_limit_to_model``).
     Returns the broken expectations (none: it held) and the files.
     """
     from validators.expectations import build_contract, validate_contract
@@ -192,7 +193,7 @@ def check_synthetic_contract(
     schema = infer_schema(train) if image else Schema.from_json(schema_json)
     contract = build_contract(train, schema, kind="synthetic", rows=sample.rows)
     if model is not None:
-        _limit_to_model(contract, model, schema)
+        _limit_to_model(contract, model, schema, private=private)
     (run_dir / INPUT_CONTRACT).write_text(json.dumps(build_contract(train, schema, kind="input"), indent=2))
     (run_dir / SYNTHETIC_CONTRACT).write_text(json.dumps(contract, indent=2, default=str))
     result = validate_contract(_contract_frame(read_table(sample), image), contract, docs_dir=run_dir / "data-docs")
@@ -205,16 +206,18 @@ def check_synthetic_contract(
     return broken, files
 
 
-def _limit_to_model(contract: dict[str, Any], model: ModelRef, schema: Schema) -> None:
-    """Privacy mode: the published contract allows what the model may emit (its public or differentially private
-    bounds, the categories it disclosed and what rare ones decode to), never the real extremes or rare values."""
+def _limit_to_model(contract: dict[str, Any], model: ModelRef, schema: Schema, *, private: bool) -> None:
+    """The published contract allows what the model may emit (its protected, public or differentially private
+    bounds, the categories it kept and what rare ones decode to), never the real extremes or rare values."""
     from synth.tabular.codecs import CategoricalCodec, NumericCodec
 
     codecs = dict(zip(schema.names, TabularSynthesizer.load(model.path).transformer_.codecs_, strict=True))
-    # the real null shares are statistics the accountant never saw: no expectation may publish them
-    contract["expectations"] = [
-        e for e in contract["expectations"] if e["type"] != "expect_column_proportion_of_non_null_values_to_be_between"
-    ]
+    if private:  # the real null shares are statistics the accountant never saw: no expectation may publish them
+        contract["expectations"] = [
+            e
+            for e in contract["expectations"]
+            if e["type"] != "expect_column_proportion_of_non_null_values_to_be_between"
+        ]
     for expectation in contract["expectations"]:
         kwargs = expectation["kwargs"]
         codec = codecs.get(kwargs.get("column", ""))

@@ -27,6 +27,8 @@ _CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_l
 _MAX_SHAPES = 50
 _MAX_REDRAWS = 100
 _TLDS = ("com", "net", "org", "info", "biz")
+#: Shapes of pattern kinds when nothing of the data may be read (the private path): class letters as in _CLASSES.
+_GENERIC_SHAPES = {"phone": "ddd-ddd-dddd", "postcode": "ddddd", "code": "uudddddddd", "id": "uudddddddddddd"}
 
 
 def _char_class(char: str) -> str:
@@ -237,8 +239,9 @@ def fit_maker(kind: str, series: pd.Series | None, *, locale: str, rare_min: int
         options: dict[str, Any] = {"locale": locale}
         if kind == "person_name":
             options["part"] = name_part(column)
-        if kind in ("phone", "postcode", "code", "id"):
-            options["shapes"] = [{"tokens": ["u", "u", *["d"] * 8], "weight": 1.0, "reserved": None}]
+        if kind in _GENERIC_SHAPES:
+            tokens = [c if c in _CLASSES else f"={c}" for c in _GENERIC_SHAPES[kind]]
+            options["shapes"] = [{"tokens": tokens, "weight": 1.0, "reserved": None}]
         return FakeMaker(kind, 0.0, options)
     null_share = float(series.isna().mean())
     present = series.dropna().astype(str)

@@ -135,6 +135,7 @@ def fit_private(
         "delta": float(settings.delta),
         "delta_sgd": sgd_delta,
         "delta_metadata": meta.delta,
+        "bounds": meta.bounds,
         "noise_multiplier": sgd["noise_multiplier"],
         "steps": sgd["steps"],
         "planned_steps": sgd["planned_steps"],

@@ -9,8 +9,12 @@ basic composition (their epsilons and deltas add up):
 - continuous, integer and datetime columns: bounds. Public ``{"min", "max"}`` are used verbatim. Otherwise a
   Laplace-noised histogram over fixed bins (signed powers of two; 365-day bins for datetimes) is thresholded so that
   an empty bin passes with probability below ``_FALSE_BIN``, and the bounds are the outer edges of the lowest and
-  highest bins that pass: pure epsilon-DP, no delta (when no bin passes, the budget cannot tell the range and fit
-  raises SchemaError asking for public bounds). Values are then encoded min-max style on a fixed grid of
+  highest bins that pass: pure epsilon-DP, no delta. That first histogram spends half of the column's query; the
+  other halves are one shared budget, split among the columns whose first histogram passed no bin (sparse or
+  spread-out ones) for a second histogram (8-year bins for datetimes); it is not spent when every column found its
+  range. A datetime column still without a range is assumed to lie in ``_ASSUMED_DATES``, a small integer type in
+  its type's range (public, read from no row); any other column left makes fit raise one SchemaError naming all of
+  them. ``privacy_spent_["bounds"]`` says which way each column's range was found. Values are then encoded min-max style on a fixed grid of
   ``_GRID_MODES`` modes inside the bounds (no data-fitted mixture) and clipped to them, so no real extreme value can
   come back (integers with at most ``_MAX_VALUE_MODES`` possible values get one mode per value); when the same
   noisy histogram says at least ``_SPIKE_SHARE`` of the rows are exactly zero, zero gets an exact mode of its own
@@ -70,6 +74,8 @@ _DISCRETE_KINDS = ("categorical", "boolean")
 _GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices of its bounds
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
 _YEAR_NS = 365 * 86_400 * 10**9
+#: The range a datetime column whose range the budget cannot tell is assumed to lie in (public: read from no row).
+_ASSUMED_DATES = ("1900-01-01", "2100-01-01")
 _FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
 _FALSE_SLOT = 1e-3  # chance that a public list's empty outside cell still gets a slot
 _MAX_VALUE_MODES = 128  # integer columns with at most this many possible values get one mode per value
@@ -84,6 +90,7 @@ class MetadataSpend:
     epsilon: float
     delta: float
     queries: int
+    bounds: dict[str, str]  # how each numeric column's range was found (public, noisy, shared budget, assumed)
 
 
 def check_public_metadata_shape(public: Any) -> None:
@@ -163,10 +170,13 @@ def private_codecs(
     threshold = 1 + math.log(1 / (2 * delta_q)) / eps_q if disclosing else math.inf
     codecs: list[Codec] = []
     counts: dict[str, list[int]] = {}
+    private_numeric = [c for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
+    bounds, bounds_epsilon = _private_bounds(frame, private_numeric, eps_q, rng)
     for spec in schema:
         series, entry = frame[spec.name], public.get(spec.name)
         if spec.kind in _NUMERIC_KINDS:
-            codecs.append(_numeric_codec(series, spec, entry, eps_q, rng))
+            found = bounds.get(spec.name) or (*_public_bounds(spec, entry), 0.0, "public")  # type: ignore[arg-type]
+            codecs.append(_numeric_codec(spec, found, len(series)))
         elif spec.kind in _DISCRETE_KINDS:
             cats = None if entry is None else list(entry["categories"])
             codec, slot_counts = _categorical_codec(series, spec, cats, eps_q, threshold, rare_min, max_categories, rng)
@@ -179,27 +189,17 @@ def private_codecs(
             codecs.append(id_codec(spec))
         else:  # identifiers: fakes whose shapes come from nothing of the data
             codecs.append(FakeCodec(fit_maker(spec.kind, None, locale=locale, rare_min=rare_min, column=spec.name)))
-    spent = MetadataSpend(epsilon if queries else 0.0, delta if disclosing else 0.0, len(queries))
+    discrete_epsilon = eps_q * (len(queries) - len(private_numeric)) if queries else 0.0
+    how = {name: found[3] for name, found in bounds.items()} | {c.name: "public" for c in schema if c.name in public
+                                                               and c.kind in _NUMERIC_KINDS}  # fmt: skip
+    spent = MetadataSpend(discrete_epsilon + bounds_epsilon, delta if disclosing else 0.0, len(queries), how)
     return codecs, counts, spent
 
 
-def _numeric_codec(
-    series: pd.Series, spec: ColumnSpec, entry: Mapping[str, Any] | None, epsilon: float, rng: np.random.Generator
-) -> NumericCodec:
-    """A fixed-grid, clipping codec inside public or noisy bounds (datetimes: nanoseconds after the lower one)."""
-    null = series.isna().to_numpy()
-    if spec.kind == "datetime":
-        values = _datetime_ns(series)[~null]
-    else:
-        values = series.to_numpy(dtype=np.float64, na_value=np.nan)[~null]
-        if not np.isfinite(values).all():
-            raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
-    zeros = 0.0
-    if entry is not None:
-        low, high = _public_bounds(spec, entry)
-    else:
-        low, high, noisy_zeros = _noisy_bounds(spec.name, values, epsilon, rng, datetime=spec.kind == "datetime")
-        zeros = noisy_zeros / len(series)  # the row count is public
+def _numeric_codec(spec: ColumnSpec, bounds: tuple[float, float, float, str], rows: int) -> NumericCodec:
+    """A fixed-grid, clipping codec inside the column's bounds (datetimes: nanoseconds after the lower one)."""
+    low, high, zeros, _ = bounds
+    zeros /= rows  # the row count is public
     step, origin = (1.0 if spec.kind == "integer" else 0.0), 0
     if spec.kind == "datetime":
         step = next((ns for prefix, ns in _UNITS_NS if spec.arrow_type.startswith(prefix)), 1.0)
@@ -210,6 +210,66 @@ def _numeric_codec(
     if zeros >= _SPIKE_SHARE and low <= 0.0 <= high and low < high:
         modes = [Mode(0.0, 0.0, zeros), *(Mode(m.mean, m.std, m.weight * (1 - zeros)) for m in modes)]
     return NumericCodec(spec.kind, modes, low, high, spec.nullable, step, origin, clip=True)
+
+
+def _present_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
+    """Non-null values as numbers (datetimes: nanoseconds since the epoch); SchemaError for infinite ones."""
+    null = series.isna().to_numpy()
+    if spec.kind == "datetime":
+        return _datetime_ns(series)[~null]
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)[~null]
+    if not np.isfinite(values).all():
+        raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
+    return values
+
+
+def _private_bounds(
+    frame: pd.DataFrame, columns: list[ColumnSpec], epsilon: float, rng: np.random.Generator
+) -> tuple[dict[str, tuple[float, float, float, str]], float]:
+    """(low, high, noisy count of zeros, how) for each column, and the epsilon spent on them.
+
+    Each column's query has ``epsilon``. Half of it buys a first histogram; the other halves form one shared budget
+    that the columns whose first histogram found no range (sparse or spread-out ones) split for a second, coarser
+    one. A datetime column still without a range takes ``_ASSUMED_DATES``, an integer column of at most 16 bits its
+    type's range (both public, no budget); any other column left is named, with the rest, in one SchemaError.
+    """
+    found: dict[str, tuple[float, float, float, str]] = {}
+    values = {spec.name: _present_values(frame[spec.name], spec) for spec in columns}
+    for spec in columns:
+        first = _noisy_bounds(values[spec.name], epsilon / 2, rng, datetime=spec.kind == "datetime", years=1)
+        if first is not None:
+            found[spec.name] = (*first, "noisy")
+    missing = [spec for spec in columns if spec.name not in found]
+    spent = epsilon / 2 * len(columns) + (epsilon / 2 * len(columns) if missing else 0.0)
+    share = epsilon / 2 * len(columns) / len(missing) if missing else 0.0
+    unresolved = []
+    for spec in missing:
+        second = _noisy_bounds(values[spec.name], share, rng, datetime=spec.kind == "datetime", years=8)
+        assumed = _assumed_bounds(spec)
+        if second is not None:
+            found[spec.name] = (*second, "noisy, shared budget")
+        elif assumed is not None:
+            found[spec.name] = (*assumed, 0.0, "assumed from the column's type")
+        else:
+            unresolved.append(spec.name)
+    if unresolved:
+        example = ", ".join(f"'{name}': {{'min': ..., 'max': ...}}" for name in unresolved[:2])
+        raise SchemaError(
+            f"the metadata budget (epsilon {epsilon:.3g} a column, shared among the sparse ones) is too small to "
+            f"estimate the range of {len(unresolved)} numeric column(s) privately: {unresolved}; give their bounds "
+            f"in public_metadata ({{{example}}}), or raise privacy_epsilon or metadata_share"
+        )
+    return found, spent
+
+
+def _assumed_bounds(spec: ColumnSpec) -> tuple[float, float] | None:
+    """A public range read from the column's type alone: dates between ``_ASSUMED_DATES``; small integer types'."""
+    if spec.kind == "datetime":
+        return tuple(float(_timestamp_ns(stamp)) for stamp in _ASSUMED_DATES)  # type: ignore[return-value]
+    if spec.arrow_type in ("int8", "int16", "uint8", "uint16"):
+        info = np.iinfo(np.dtype(spec.arrow_type))
+        return float(info.min), float(info.max)
+    return None
 
 
 def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, float]:
@@ -238,21 +298,16 @@ def _timestamp_ns(value: Any) -> int:
 
 
 def _noisy_bounds(
-    column: str, values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool
-) -> tuple[float, float, float]:
+    values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool, years: int
+) -> tuple[float, float, float] | None:
     """Outer edges of the lowest and highest bins whose Laplace-noised count passes the no-false-bin threshold, and
-    the noisy count of exact zeros (0 for datetimes). SchemaError when no bin passes: the budget cannot tell."""
-    index, edges = _datetime_bins(values) if datetime else _log_bins(values)
+    the noisy count of exact zeros (0 for datetimes); None when no bin passes (the budget cannot tell)."""
+    index, edges = _datetime_bins(values, years) if datetime else _log_bins(values)
     noisy = np.bincount(index, minlength=len(edges)) + rng.laplace(0.0, 1.0 / epsilon, len(edges))
     threshold = math.log(len(edges) / (2 * _FALSE_BIN)) / epsilon
     passed = np.flatnonzero(noisy > threshold)
     if len(passed) == 0:
-        raise SchemaError(
-            f"column '{column}': its share of the metadata budget (epsilon {epsilon:.3g}) is too small to estimate its "
-            f"bounds privately from {len(values)} values (a range needs about {threshold:.0f} rows in one power-of-two "
-            f"bin): give them in public_metadata ({{'{column}': {{'min': ..., 'max': ...}}}}), or raise "
-            "privacy_epsilon or metadata_share"
-        )
+        return None
     zeros = 0.0 if datetime else float(max(noisy[len(edges) // 2], 0.0))
     return float(edges[passed[0], 0]), float(edges[passed[-1], 1]), zeros
 
@@ -270,14 +325,16 @@ def _log_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index.astype(np.int64), edges
 
 
-def _datetime_bins(ns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Bin of each timestamp (int64 nanoseconds) and edges: 365-day bins over the whole nanosecond range."""
-    first = pd.Timestamp.min.value // _YEAR_NS
-    last = pd.Timestamp.max.value // _YEAR_NS
-    starts = np.arange(first, last + 1, dtype=np.int64) * _YEAR_NS
+def _datetime_bins(ns: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each timestamp (int64 nanoseconds) and edges: bins of ``years`` x 365 days over the whole nanosecond
+    range."""
+    width = years * _YEAR_NS
+    first = pd.Timestamp.min.value // width
+    last = pd.Timestamp.max.value // width
+    starts = np.arange(first, last + 1, dtype=np.int64) * width
     low = np.maximum(starts, pd.Timestamp.min.value).astype(np.float64)
-    high = np.minimum(starts + _YEAR_NS, pd.Timestamp.max.value).astype(np.float64)
-    return (ns // _YEAR_NS - first).astype(np.int64), np.stack([low, high], axis=1)
+    high = np.minimum(starts + width, pd.Timestamp.max.value).astype(np.float64)
+    return (ns // width - first).astype(np.int64), np.stack([low, high], axis=1)
 
 
 def _grid_modes(low: float, high: float, step: float) -> list[Mode]:

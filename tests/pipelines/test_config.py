@@ -90,7 +90,14 @@ def test_model_section_passes_only_what_was_set() -> None:
     # every model key is a keyword of the synthesizer of its kind (or a pipeline setting of that kind)
     image_only = {"channels", "ema_decay", "augment", "classifier_epochs"}
     tabular_only = {"max_categories", "discriminator_steps", "generator_dims", "discriminator_dims", "checkpoint_every"}
-    tabular_only |= {"time_budget_s", "validation_share", "select_every", "precision", "rare_category_min", "fake_locale"}
+    tabular_only |= {
+        "time_budget_s",
+        "validation_share",
+        "select_every",
+        "precision",
+        "rare_category_min",
+        "fake_locale",
+    }
     fields = set(ModelConfig.model_fields) - {"kind"}
     assert fields - image_only - {"checkpoint_every"} <= set(TabularSynthesizer().get_params())
     assert fields - tabular_only - {"classifier_epochs"} <= set(ImageSynthesizer().get_params())
