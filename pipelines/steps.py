@@ -374,18 +374,18 @@ def generate_part(
 ) -> TableRef:  # fmt: skip
     """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each).
 
-    Identifiers are made away from the training rows' (no fake equals a rare real value, keys start past the real
-    ones). With ``privacy`` (privacy mode), rows that copy a training row or come closer to one than the configured
-    percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly ``rows`` rows;
-    what was dropped is written beside the part (``<part>.filter.json``).
+    Identifiers are made away from the source's (train and holdout: no fake equals a rare real value, keys start past
+    the real ones). With ``privacy`` (privacy mode), rows that copy a training row or come closer to one than the
+    configured percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly
+    ``rows`` rows; what was dropped is written beside the part (``<part>.filter.json``).
     """
     synthesizer = TabularSynthesizer.load(model.path)
     schema = Schema.from_json(schema_json)
-    train = table_to_frame(read_table(split.train))
-    synthesizer.avoid_values_of(train)
+    train, holdout = (table_to_frame(read_table(ref)) for ref in (split.train, split.holdout))
+    synthesizer.avoid_values_of(train, pd.concat([train, holdout], ignore_index=True))
     arrow_schema = schema.arrow_schema()
     path = run_dir / f"synthetic-{part:05d}.parquet"
-    flt = None if privacy is None else _privacy_filter(train, split, privacy, schema)
+    flt = None if privacy is None else _privacy_filter(train, holdout, split, privacy, schema)
     reports = []
     batch_rows = generate.batch_rows or TABLE_BATCH
     with pq.ParquetWriter(path, arrow_schema.remove_metadata()) as writer:
@@ -410,10 +410,11 @@ def generate_part(
     return TableRef(path=str(path), sha256=file_sha256(path), rows=rows)
 
 
-def _privacy_filter(train: pd.DataFrame, split: SplitRef, privacy: PrivacyConfig, schema: Schema) -> Any:
+def _privacy_filter(
+    train: pd.DataFrame, holdout: pd.DataFrame, split: SplitRef, privacy: PrivacyConfig, schema: Schema
+) -> Any:
     from validators.privacy_filter import PrivacyFilter
 
-    holdout = table_to_frame(read_table(split.holdout))
     return PrivacyFilter().fit(train, holdout, schema=schema, percentile=privacy.filter_percentile, seed=split.seed)
 
 

@@ -92,6 +92,43 @@ def adult_file(adult_table: pa.Table, tmp_path_factory: pytest.TempPathFactory) 
     return path
 
 
+def people_frame(rows: int = 1500, seed: int = 0) -> pd.DataFrame:
+    """A table about people, as a stranger brings one: names (lower case), contacts, addresses, court case numbers,
+    free-text notes with nulls, dates as text, and the ordinary columns beside them (Faker draws the identities)."""
+    from faker import Faker
+
+    fake = Faker("en_US")
+    fake.seed_instance(seed)
+    rng = np.random.default_rng(seed)
+    first = [fake.first_name() for _ in range(rows)]
+    last = [fake.last_name() for _ in range(rows)]
+    age = rng.integers(18, 80, rows)
+    charge = rng.choice(["Battery", "Possession of Cocaine", "Grand Theft", "DUI", "Burglary"], rows)
+    priors = rng.poisson(np.where(age > 40, 4, 1.5))
+    return pd.DataFrame(
+        {
+            "person_id": np.arange(1, rows + 1),
+            "name": [f"{a} {b}".lower() for a, b in zip(first, last, strict=True)],
+            "first": [a.lower() for a in first],
+            "last": [b.lower() for b in last],
+            "email": [fake.email() for _ in range(rows)],
+            "phone": [fake.numerify("(###) ###-####") for _ in range(rows)],
+            "address": [fake.street_address() for _ in range(rows)],
+            "c_case_number": [f"{rng.integers(13, 15)}{rng.integers(0, 999_999):06d}CF10A" for _ in range(rows)],
+            "notes": [fake.sentence(nb_words=10) if rng.random() < 0.7 else None for _ in range(rows)],
+            "dob": [str(fake.date_of_birth(minimum_age=18, maximum_age=80)) for _ in range(rows)],
+            "sex": rng.choice(["Male", "Female"], rows),
+            "age": age,
+            "charge": charge,
+            "degree": np.where(np.isin(charge, ["Battery", "DUI"]), "M", "F"),
+            "priors": priors,
+            # a handful of rows hold rare values: a category and an extreme only they have
+            "county": np.where(np.arange(rows) < 3, "Liberty", rng.choice(["Broward", "Miami-Dade"], rows)),
+            "bail": np.where(np.arange(rows) < 2, 950_000.0, rng.gamma(2.0, 2_000.0, rows).round(2)),
+        }
+    )
+
+
 @pytest.fixture
 def mixed_frame() -> pd.DataFrame:
     """One column of every kind, with nulls where a kind allows them."""

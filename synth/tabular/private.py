@@ -113,6 +113,7 @@ def fit_private(
         rare_min=settings.rare_category_min,
         max_categories=max_categories,
         locale=locale,
+        reserve=min(settings.metadata_share, 1 - settings.metadata_share) * settings.epsilon / 2,
         rng=rng,
     )
     transformer = TableTransformer.from_codecs(

@@ -6,20 +6,19 @@ list). Each column's codec comes from the ``public_metadata`` given for it, or e
 of the metadata budget. Every such statistic is one query; the queries share the budget equally and compose by
 basic composition (their epsilons and deltas add up):
 
-- continuous, integer and datetime columns: bounds. Public ``{"min", "max"}`` are used verbatim. Otherwise a
-  Laplace-noised histogram over fixed bins (signed powers of two; 365-day bins for datetimes) is thresholded so that
-  an empty bin passes with probability below ``_FALSE_BIN``, and the bounds are the outer edges of the lowest and
-  highest bins that pass: pure epsilon-DP, no delta. That first histogram spends half of the column's query; the
-  other halves are one shared budget, split among the columns whose first histogram passed no bin (sparse or
-  spread-out ones) for a second histogram (8-year bins for datetimes); it is not spent when every column found its
-  range. A datetime column still without a range is assumed to lie in ``_ASSUMED_DATES``, a small integer type in
-  its type's range (public, read from no row); any other column left makes fit raise one SchemaError naming all of
-  them. ``privacy_spent_["bounds"]`` says which way each column's range was found. Values are then encoded min-max style on a fixed grid of
-  ``_GRID_MODES`` modes inside the bounds (no data-fitted mixture) and clipped to them, so no real extreme value can
-  come back (integers with at most ``_MAX_VALUE_MODES`` possible values get one mode per value); when the same
-  noisy histogram says at least ``_SPIKE_SHARE`` of the rows are exactly zero, zero gets an exact mode of its own
-  (free: post-processing). Datetimes are rounded to their Arrow unit (the rows' own coarser resolution is not
-  looked for, as that would read them).
+- continuous, integer and datetime columns: bounds. Public ``{"min", "max"}`` are used verbatim. Otherwise a Laplace-
+  noised histogram over fixed bins (signed powers of two; 365-day bins for datetimes) is thresholded so that an empty
+  bin passes with probability below ``_FALSE_BIN``, and the bounds are the outer edges of the lowest and highest bins
+  that pass: pure epsilon-DP, no delta. The columns whose histogram passed no bin (sparse or spread-out ones) share a
+  reserve (half the metadata budget at most, taken from DP-SGD's part and spent only then) for a second, coarser
+  histogram (``_coarse_bins``; 8-year bins for datetimes). A datetime column still without a range is assumed to lie
+  in ``_ASSUMED_DATES``, a small integer type in its type's range (public, read from no row); any other column left
+  makes fit raise one SchemaError naming all of them. ``privacy_spent_["bounds"]`` says which way each column's range
+  was found. Values are then encoded min-max style on a fixed grid of ``_GRID_MODES`` modes inside the bounds (no
+  data-fitted mixture) and clipped to them, so no real extreme value can come back (integers with at most
+  ``_MAX_VALUE_MODES`` possible values get one mode per value); when the same noisy histogram says at least
+  ``_SPIKE_SHARE`` of the rows are exactly zero, zero gets an exact mode of its own (free: post-processing). Datetimes
+  are rounded to their Arrow unit (the rows' own coarser resolution is not looked for, as that would read them).
 - categorical and boolean columns: Laplace-noised counts for the conditional sampler. Public ``{"categories"}``
   fix the levels; otherwise the levels are the stability-based histogram's: a seen value is disclosed only when its
   noisy count reaches ``1 + ln(1 / (2 delta_q)) / epsilon_q``, which makes disclosing the list (epsilon_q,
@@ -73,6 +72,7 @@ _NUMERIC_KINDS = ("continuous", "integer", "datetime")
 _DISCRETE_KINDS = ("categorical", "boolean")
 _GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices of its bounds
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
+_COARSE_SCALES = 16  # the second, coarse histogram's bins: magnitudes in powers of 16 up to 16**16 = 2**64
 _YEAR_NS = 365 * 86_400 * 10**9
 #: The range a datetime column whose range the budget cannot tell is assumed to lie in (public: read from no row).
 _ASSUMED_DATES = ("1900-01-01", "2100-01-01")
@@ -158,9 +158,13 @@ def private_codecs(
     rare_min: int,
     max_categories: int,
     locale: str,
+    reserve: float,
     rng: np.random.Generator,
 ) -> tuple[list[Codec], dict[str, list[int]], MetadataSpend]:
-    """Codecs for every column, noisy slot counts of the discrete ones, and what it spent of (epsilon, delta)."""
+    """Codecs for every column, noisy slot counts of the discrete ones, and what it spent of (epsilon, delta).
+
+    ``reserve``: the epsilon the numeric columns whose range the first histogram misses share, spent only then.
+    """
     public = public or {}
     queries = [c.name for c in schema if c.kind in (*_DISCRETE_KINDS, "constant")]
     queries += [c.name for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
@@ -171,7 +175,7 @@ def private_codecs(
     codecs: list[Codec] = []
     counts: dict[str, list[int]] = {}
     private_numeric = [c for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
-    bounds, bounds_epsilon = _private_bounds(frame, private_numeric, eps_q, rng)
+    bounds, bounds_epsilon = _private_bounds(frame, private_numeric, eps_q, reserve, rng)
     for spec in schema:
         series, entry = frame[spec.name], public.get(spec.name)
         if spec.kind in _NUMERIC_KINDS:
@@ -224,27 +228,26 @@ def _present_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
 
 
 def _private_bounds(
-    frame: pd.DataFrame, columns: list[ColumnSpec], epsilon: float, rng: np.random.Generator
+    frame: pd.DataFrame, columns: list[ColumnSpec], epsilon: float, reserve: float, rng: np.random.Generator
 ) -> tuple[dict[str, tuple[float, float, float, str]], float]:
     """(low, high, noisy count of zeros, how) for each column, and the epsilon spent on them.
 
-    Each column's query has ``epsilon``. Half of it buys a first histogram; the other halves form one shared budget
-    that the columns whose first histogram found no range (sparse or spread-out ones) split for a second, coarser
-    one. A datetime column still without a range takes ``_ASSUMED_DATES``, an integer column of at most 16 bits its
-    type's range (both public, no budget); any other column left is named, with the rest, in one SchemaError.
+    Each column's histogram has ``epsilon``. The columns whose histogram found no range (sparse or spread-out ones)
+    share ``reserve`` for a second, coarser one. A datetime column still without a range takes ``_ASSUMED_DATES``,
+    an integer column of at most 16 bits its type's range (both public, no budget); any other column left is named,
+    with the rest, in one SchemaError.
     """
     found: dict[str, tuple[float, float, float, str]] = {}
     values = {spec.name: _present_values(frame[spec.name], spec) for spec in columns}
     for spec in columns:
-        first = _noisy_bounds(values[spec.name], epsilon / 2, rng, datetime=spec.kind == "datetime", years=1)
+        first = _noisy_bounds(values[spec.name], epsilon, rng, datetime=spec.kind == "datetime", coarse=False)
         if first is not None:
             found[spec.name] = (*first, "noisy")
     missing = [spec for spec in columns if spec.name not in found]
-    spent = epsilon / 2 * len(columns) + (epsilon / 2 * len(columns) if missing else 0.0)
-    share = epsilon / 2 * len(columns) / len(missing) if missing else 0.0
     unresolved = []
     for spec in missing:
-        second = _noisy_bounds(values[spec.name], share, rng, datetime=spec.kind == "datetime", years=8)
+        share = reserve / len(missing)
+        second = _noisy_bounds(values[spec.name], share, rng, datetime=spec.kind == "datetime", coarse=True)
         assumed = _assumed_bounds(spec)
         if second is not None:
             found[spec.name] = (*second, "noisy, shared budget")
@@ -255,11 +258,11 @@ def _private_bounds(
     if unresolved:
         example = ", ".join(f"'{name}': {{'min': ..., 'max': ...}}" for name in unresolved[:2])
         raise SchemaError(
-            f"the metadata budget (epsilon {epsilon:.3g} a column, shared among the sparse ones) is too small to "
-            f"estimate the range of {len(unresolved)} numeric column(s) privately: {unresolved}; give their bounds "
-            f"in public_metadata ({{{example}}}), or raise privacy_epsilon or metadata_share"
+            f"the metadata budget (epsilon {epsilon:.3g} a column, and {reserve:.3g} shared among those it missed) is "
+            f"too small to estimate the range of {len(unresolved)} numeric column(s) privately: {unresolved}; give "
+            f"their bounds in public_metadata ({{{example}}}), or raise privacy_epsilon or metadata_share"
         )
-    return found, spent
+    return found, epsilon * len(columns) + (reserve if missing else 0.0)
 
 
 def _assumed_bounds(spec: ColumnSpec) -> tuple[float, float] | None:
@@ -298,17 +301,21 @@ def _timestamp_ns(value: Any) -> int:
 
 
 def _noisy_bounds(
-    values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool, years: int
+    values: np.ndarray, epsilon: float, rng: np.random.Generator, *, datetime: bool, coarse: bool
 ) -> tuple[float, float, float] | None:
     """Outer edges of the lowest and highest bins whose Laplace-noised count passes the no-false-bin threshold, and
-    the noisy count of exact zeros (0 for datetimes); None when no bin passes (the budget cannot tell)."""
-    index, edges = _datetime_bins(values, years) if datetime else _log_bins(values)
+    the noisy count of exact zeros (0 for datetimes and coarse bins); None when no bin passes (the budget cannot
+    tell). ``coarse``: 8-year bins for datetimes, ``_coarse_bins`` for numbers."""
+    if datetime:
+        index, edges = _datetime_bins(values, 8 if coarse else 1)
+    else:
+        index, edges = _coarse_bins(values) if coarse else _log_bins(values)
     noisy = np.bincount(index, minlength=len(edges)) + rng.laplace(0.0, 1.0 / epsilon, len(edges))
     threshold = math.log(len(edges) / (2 * _FALSE_BIN)) / epsilon
     passed = np.flatnonzero(noisy > threshold)
     if len(passed) == 0:
         return None
-    zeros = 0.0 if datetime else float(max(noisy[len(edges) // 2], 0.0))
+    zeros = 0.0 if datetime or coarse else float(max(noisy[len(edges) // 2], 0.0))
     return float(edges[passed[0], 0]), float(edges[passed[-1], 1]), zeros
 
 
@@ -322,6 +329,18 @@ def _log_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     exp = np.floor(np.log2(np.where(magnitude > 0, magnitude, 1.0)))
     k = np.clip(exp, _MIN_EXP, _MAX_EXP - 1).astype(np.int64) - _MIN_EXP
     index = np.where(magnitude < 2.0**_MIN_EXP, zero, np.where(values > 0, zero + 1 + k, zero - 1 - k))
+    return index.astype(np.int64), edges
+
+
+def _coarse_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each value and edges, few and wide for sparse columns: [0, 1) and [-1, 0), then magnitudes in powers of
+    16 ([1, 16), [16, 256), ... up to 2**64) on either side."""
+    magnitude = np.abs(values)
+    scale = np.clip(np.floor(np.log2(np.maximum(magnitude, 1.0)) / 4), 0, _COARSE_SCALES - 1).astype(np.int64)
+    scale = np.where(magnitude < 1.0, -1, scale) + 1  # 0: below 1; 1..: [16**(s-1), 16**s)
+    positive = np.array([[0.0, 1.0], *([16.0 ** (i - 1), 16.0**i] for i in range(1, _COARSE_SCALES + 1))])
+    edges = np.concatenate([-positive[::-1, ::-1], positive])
+    index = np.where(values >= 0, _COARSE_SCALES + 1 + scale, _COARSE_SCALES - scale)
     return index.astype(np.int64), edges
 
 

@@ -463,26 +463,27 @@ class TabularSynthesizer(Estimator):
             frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
         return frame
 
-    def avoid_values_of(self, real: pd.DataFrame) -> None:
-        """Make identifiers that differ from these real rows' from now on: fakes never equal a value the rows hold
-        fewer than ``rare_category_min`` times, and integer keys start past the largest real one.
+    def avoid_values_of(self, *real: pd.DataFrame) -> None:
+        """Make identifiers that differ from these real tables' from now on: fakes never equal a value that fewer
+        than ``rare_category_min`` rows of one of the tables hold, and integer keys start past the largest real one.
 
-        ``fit`` calls it with the training rows. A model read from a file has no real values: call it again with
-        the training rows before sampling, or its fakes may equal a rare real value by chance (the pipeline does).
-        The values are kept in memory only, never saved with the model.
+        ``fit`` calls it with the training rows. A model read from a file has no real values: call it again before
+        sampling (the pipeline passes the training rows and the whole source), or its fakes may equal a rare real
+        value by chance. The values are kept in memory only, never saved with the model.
         """
         self._check_is_fitted()
         self._avoided: dict[str, frozenset[str]] = {}
         self._id_starts: dict[str, int] = {}
         for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
-            if spec.name not in real.columns:
-                continue
-            present = real[spec.name].dropna()
-            if isinstance(codec, IdCodec) and len(present):
-                self._id_starts[spec.name] = int(pd.to_numeric(present).max())
+            columns = [frame[spec.name].dropna() for frame in real if spec.name in frame.columns]
+            if isinstance(codec, IdCodec) and any(len(c) for c in columns):
+                self._id_starts[spec.name] = max(int(pd.to_numeric(c).max()) for c in columns if len(c))
             elif isinstance(codec, FakeCodec):
-                counts = present.astype(str).value_counts()
-                self._avoided[spec.name] = frozenset(counts.index[counts < self.rare_category_min])
+                rare: set[str] = set()
+                for column in columns:
+                    counts = column.astype(str).value_counts()
+                    rare.update(counts.index[counts < self.rare_category_min])
+                self._avoided[spec.name] = frozenset(rare)
 
     def _identifiers(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """Identifiers made for the whole of ``frame`` (batches each number their keys from 1), away from the real
