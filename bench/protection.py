@@ -18,6 +18,7 @@ Never collected by pytest.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
@@ -25,21 +26,27 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tests' people table
+from pipelines.steps import split_table
+from synth import Schema, TabularSynthesizer, infer_schema
+from synth.schema import table_to_frame
+from validators.fidelity import column_shapes, pair_trends
+from validators.rare_values import rare_value_share
 
-from pipelines.steps import split_table  # noqa: E402
-from synth import Schema, TabularSynthesizer, infer_schema  # noqa: E402
-from synth.schema import table_to_frame  # noqa: E402
-from validators.fidelity import column_shapes, pair_trends  # noqa: E402
-from validators.rare_values import rare_value_share  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 SETTINGS = (1, 5)
 
 
-def tables() -> dict[str, pd.DataFrame]:
-    from tests.conftest import people_frame
+def people_frame(rows: int) -> pd.DataFrame:
+    """The tests' people table (tests/conftest.py), loaded by path: the tests folder is not a package."""
+    spec = importlib.util.spec_from_file_location("people_table", ROOT / "tests" / "conftest.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.people_frame(rows)  # type: ignore[no-any-return]
 
+
+def tables() -> dict[str, pd.DataFrame]:
     found = {
         "adult": pd.read_parquet(ROOT / "data" / "adult" / "adult_train.parquet"),
         "people": people_frame(5000),

@@ -157,14 +157,17 @@ def _progress_bar(epochs: int | None) -> Any:
 
 @task(name="generate-part", cache_policy=NO_CACHE)
 def generate_part_task(
-    model: ModelRef, part: int, rows: int, config: PipelineConfig, split: SplitRef, schema_json: str, run_dir: Path
-) -> TableRef:
+    model: ModelRef, part: int, rows: int, first_row: int, config: PipelineConfig, split: SplitRef, schema_json: str,
+    run_dir: Path,
+) -> TableRef:  # fmt: skip
     with _timed(f"generate-part {part}"):
         if config.model.kind == "image":
             table = images.generate_image_part(model, part, rows, config.generate, schema_json, run_dir)
         else:
             privacy = config.privacy
-            table = steps.generate_part(model, part, rows, config.generate, schema_json, run_dir, split, privacy)
+            table = steps.generate_part(
+                model, part, rows, first_row, config.generate, schema_json, run_dir, split, privacy
+            )
         get_run_logger().info("part %d: %d rows", part, rows)
     return table
 
@@ -187,7 +190,9 @@ def generate(
     """Generate ``rows`` rows as part files, one task per part, on the flow's task runner (threads or Dask)."""
     plan = steps.part_plan(rows, config.generate.partitions)
     futures = [
-        generate_part_task.submit(model, index, part_rows, config, split, source.schema_json, run_dir)
+        generate_part_task.submit(
+            model, index, part_rows, sum(plan[:index]), config, split, source.schema_json, run_dir
+        )
         for index, part_rows in enumerate(plan)
     ]
     return [future.result() for future in futures]

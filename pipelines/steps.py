@@ -369,15 +369,16 @@ def batch_seed(seed: int, part: int, batch: int) -> int:
 
 
 def generate_part(
-    model: ModelRef, part: int, rows: int, generate: GenerateConfig, schema_json: str, run_dir: Path,
-    split: SplitRef, privacy: PrivacyConfig | None = None,
+    model: ModelRef, part: int, rows: int, first_row: int, generate: GenerateConfig, schema_json: str,
+    run_dir: Path, split: SplitRef, privacy: PrivacyConfig | None = None,
 ) -> TableRef:  # fmt: skip
     """Write ``rows`` generated rows to one part file, ``generate.batch_rows`` at a time (one row group each).
 
-    Identifiers are made away from the source's (train and holdout: no fake equals a rare real value, keys start past
-    the real ones). With ``privacy`` (privacy mode), rows that copy a training row or come closer to one than the
-    configured percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly
-    ``rows`` rows; what was dropped is written beside the part (``<part>.filter.json``).
+    Identifiers are made away from the source's (train and holdout: no fake equals a rare real value); integer keys
+    start past the real ones and number on through the parts (this part's first row is the set's ``first_row``).
+    With ``privacy`` (privacy mode), rows that copy a training row or come closer to one than the configured
+    percentile of holdout-to-train distances are dropped and replaced, so the part still has exactly ``rows`` rows;
+    what was dropped is written beside the part (``<part>.filter.json``).
     """
     synthesizer = TabularSynthesizer.load(model.path)
     schema = Schema.from_json(schema_json)
@@ -404,6 +405,7 @@ def generate_part(
                 except PrivacyFilterError as exc:  # the model keeps reproducing training rows: nothing to publish
                     raise GateFailed(str(exc)) from exc
                 reports.append(report)
+            synthesizer.number_keys(frame, first_row + start)
             writer.write_table(to_arrow(frame, arrow_schema))
     if reports:
         path.with_suffix(".filter.json").write_text(json.dumps(reports), encoding="utf-8")

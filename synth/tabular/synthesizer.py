@@ -485,24 +485,33 @@ class TabularSynthesizer(Estimator):
                     rare.update(counts.index[counts < self.rare_category_min])
                 self._avoided[spec.name] = frozenset(rare)
 
+    def number_keys(self, frame: pd.DataFrame, first: int = 0) -> pd.DataFrame:
+        """``frame`` with its integer key columns numbered anew, past the largest real key ``avoid_values_of`` saw,
+        from its ``first``-th fresh key on: rows drawn in several calls (the pipeline's parts and batches) then
+        number on from each other. Changes ``frame`` in place and returns it."""
+        starts = getattr(self, "_id_starts", {})
+        for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
+            if isinstance(codec, IdCodec):
+                keys = codec.decode(np.zeros((len(frame), 0)), np.random.default_rng(0)) + starts.get(spec.name, 0)
+                keys += first
+                if len(keys) and keys[-1] > codec.max_id:
+                    raise SchemaError(
+                        f"id column '{spec.name}' cannot hold {first + len(frame)} new keys past its largest real one "
+                        f"({starts.get(spec.name, 0)}) in its integer type; give the column a wider type"
+                    )
+                frame[spec.name] = build_column(keys, spec)
+        return frame
+
     def _identifiers(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """Identifiers made for the whole of ``frame`` (batches each number their keys from 1), away from the real
         values ``avoid_values_of`` was given."""
-        avoided, starts = getattr(self, "_avoided", {}), getattr(self, "_id_starts", {})
+        avoided = getattr(self, "_avoided", {})
         for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
-            if isinstance(codec, IdCodec):
-                keys = codec.decode(np.zeros((len(frame), 0)), rng) + starts.get(spec.name, 0)
-                if len(keys) and keys[-1] > codec.max_id:
-                    raise SchemaError(
-                        f"id column '{spec.name}' cannot hold {len(frame)} new keys past its largest real one "
-                        f"({starts[spec.name]}) in its integer type; give the column a wider type"
-                    )
-                frame[spec.name] = build_column(keys, spec)
-            elif isinstance(codec, FakeCodec) and (avoided.get(spec.name) or spec.kind == "id"):
+            if isinstance(codec, FakeCodec) and (avoided.get(spec.name) or spec.kind == "id"):
                 values = frame[spec.name].to_numpy(dtype=object)
                 values = redraw(values, codec.maker, avoided.get(spec.name, frozenset()), rng, unique=spec.kind == "id")
                 frame[spec.name] = build_column(values, spec)
-        return frame
+        return self.number_keys(frame)
 
     def _generate(
         self,

@@ -30,7 +30,8 @@ def people_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _run(tmp_path: Path, source: Path, extra: str = "") -> tuple[int, str]:
     config = tmp_path / "run.yaml"
     config.write_text(
-        f"name: people\nsource: {source}\n{TINY_MODEL}\ngenerate: {{rows: 1000, seed: 1}}\n"
+        f"name: people\nsource: {source}\n{TINY_MODEL}\n"
+        "generate: {rows: 1000, seed: 1, partitions: 2, batch_rows: 300}\n"
         f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\ngate: {{enforce: false}}\n{extra}"
     )
     result = CliRunner().invoke(main, ["run", str(config)])
@@ -58,6 +59,8 @@ def test_published_people_table_holds_no_real_identifier_or_rare_value(tmp_path:
     for column in [*IDENTIFIERS, "county", "charge", "sex", "degree"]:
         assert not set(published[column].dropna().astype(str)) & _rare(real[column], 5), column
     assert published["bail"].max() < real["bail"].max()
+    keys = published["person_id"]  # numbered on through both parts and their batches, past the real keys
+    assert keys.is_unique and keys.min() == real["person_id"].max() + 1
     folder = next((tmp_path / "published" / "people").glob("v*"))
     record = next(
         m for m in json.loads((folder / "report.json").read_text())["metrics"] if m["name"] == "rare_value_share"
