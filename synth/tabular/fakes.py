@@ -87,6 +87,12 @@ def _choose(rng: np.random.Generator, locale: str, which: str, n: int) -> np.nda
     return np.asarray(values, dtype=object)[rng.choice(len(values), size=n, p=weights)]
 
 
+def _slug(values: np.ndarray) -> np.ndarray:
+    """Names as they go into an email or a web address: ASCII letters and digits, lower case."""
+    ascii_text = pd.Series(values).str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii")
+    return ascii_text.str.lower().str.replace("[^a-z0-9]", "", regex=True).to_numpy(dtype=object)
+
+
 def _cased(values: np.ndarray, case: str) -> np.ndarray:
     method = {"lower": str.lower, "upper": str.upper}.get(case)
     return values if method is None else np.array([method(v) for v in values], dtype=object)
@@ -114,12 +120,12 @@ class FakeMaker:
                 names = _choose(rng, locale, part, n)
             return _cased(names, case)
         if self.kind == "email":
-            user = _choose(rng, locale, "first", n) + "." + _choose(rng, locale, "last", n)
+            user = _slug(_choose(rng, locale, "first", n)) + "." + _slug(_choose(rng, locale, "last", n))
             number = np.where(rng.random(n) < 0.5, rng.integers(1, 100, n).astype(str), "").astype(object)
-            return _cased(user + number + "@" + _choose(rng, locale, "domain", n), "lower")
+            return user + number + "@" + _choose(rng, locale, "domain", n)
         if self.kind == "url":
             tld = np.asarray(_TLDS, dtype=object)[rng.integers(0, len(_TLDS), n)]
-            return _cased("https://www." + _choose(rng, locale, "last", n) + "." + tld + "/", "lower")
+            return "https://www." + _slug(_choose(rng, locale, "last", n)) + "." + tld + "/"
         if self.kind == "ip_address":
             octets = rng.integers(1, 255, size=(n, 4))
             return np.array([".".join(map(str, row)) for row in octets], dtype=object)
@@ -264,7 +270,8 @@ def redraw(
     for _ in range(_MAX_REDRAWS):
         hits = np.array([v is not None and v in forbidden for v in values], dtype=bool)
         if unique:
-            hits |= pd.Series(values).duplicated().to_numpy()
+            series = pd.Series(values)
+            hits |= (series.duplicated() & series.notna()).to_numpy()
         rows = np.flatnonzero(hits)
         if len(rows) == 0:
             return values

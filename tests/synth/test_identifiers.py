@@ -186,3 +186,25 @@ def test_private_fit_names_every_column_whose_range_it_cannot_find() -> None:
     frame = pd.DataFrame({"group": rng.choice(["a", "b"], rows), **sparse})
     with pytest.raises(SchemaError, match=r"2 numeric column\(s\) privately: \['u', 'v'\]"):
         TabularSynthesizer(**FAST, privacy_epsilon=1.0).fit(frame)
+
+
+def test_private_fit_assumes_a_public_range_for_sparse_dates_and_small_integer_types() -> None:
+    rng = np.random.default_rng(0)
+    rows = 400
+    sparse = rng.random(rows) < 0.02
+    stamps = pd.Series(pd.to_datetime("2001-01-01") + pd.to_timedelta(rng.integers(0, 9000, rows), unit="D"))
+    frame = pd.DataFrame(
+        {
+            "group": rng.choice(["a", "b"], rows),
+            "when": stamps.where(sparse),
+            "small": pd.Series(rng.integers(-300, 300, rows), dtype="Int16").where(sparse),
+        }
+    )
+    model = TabularSynthesizer(**FAST, privacy_epsilon=1.0).fit(frame)
+    assert model.privacy_spent_["bounds"] == {  # type: ignore[index]
+        "when": "assumed from the column's type",
+        "small": "assumed from the column's type",
+    }
+    out = model.sample(200, seed=1)
+    assert out["when"].dropna().between("1900-01-01", "2100-01-01").all()
+    assert out["small"].dropna().between(-32768, 32767).all()
