@@ -401,6 +401,8 @@ def fit_codec(
     if spec.kind in ("categorical", "boolean"):
         return CategoricalCodec.fit(series, max_categories, spec=spec, rare_min=rare_min)
     if spec.kind == "constant" and 0 < int(series.notna().sum()) < rare_min:
+        if spec.nullable:  # the value itself is rare: the column comes out entirely null
+            return ConstantCodec(None, 1.0, False)
         raise SchemaError(
             f"constant column '{spec.name}' holds its value fewer than rare_category_min={rare_min} times, so it "
             "may not be emitted: drop the column or lower rare_category_min"

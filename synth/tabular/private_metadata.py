@@ -29,7 +29,8 @@ basic composition (their epsilons and deltas add up):
   keeps every level: its values outside the list are a noisy count of their own, and when that count is under
   ``ln(1 / (2 _FALSE_SLOT)) / epsilon_q`` (an empty cell passes with chance ``_FALSE_SLOT``) there is no pooled
   slot, so ``other`` is never emitted; such values are read as the most frequent level.
-- constant columns: the value (public, or disclosed by the same threshold) and a noisy null share.
+- constant columns: the value (public, or disclosed by the same threshold; a nullable column whose value is not
+  disclosed comes out all null) and a noisy null share.
 - identifier columns: nothing is read (fresh keys and fakes are made; code shapes are a fixed generic one).
 
 Taken as public, as in Opacus (whose sample rate is set from it): the row count. Also the schema: column names,
@@ -437,6 +438,8 @@ def _constant_codec(
     noisy = np.array([len(series) - len(present), *seen.to_numpy()]) + rng.laplace(0, 1 / epsilon, 1 + len(seen))
     if categories is None:
         best = int(np.argmax(noisy[1:])) if len(seen) else -1
+        if (best < 0 or noisy[1 + best] < need) and spec.nullable:
+            return ConstantCodec(None, 1.0, False)  # a value too rare to disclose: the column comes out all null
         if best < 0 or noisy[1 + best] < need:
             raise SchemaError(
                 f"constant column '{spec.name}' is too small to disclose its value privately: give it in "

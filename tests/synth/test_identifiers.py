@@ -208,3 +208,15 @@ def test_private_fit_assumes_a_public_range_for_sparse_dates_and_small_integer_t
     out = model.sample(200, seed=1)
     assert out["when"].dropna().between("1900-01-01", "2100-01-01").all()
     assert out["small"].dropna().between(-32768, 32767).all()
+
+
+def test_a_nearly_empty_column_keeps_its_rare_value_back() -> None:
+    """A column null but for a few rows (HELPfull has hundreds): its one value is rare, so it comes out null."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=200), "flag": [7.0, 7.0, 7.0] + [None] * 197})
+    assert infer_schema(frame)["flag"].kind == "constant"
+    assert TabularSynthesizer(**FAST).fit(frame).sample(100, seed=1)["flag"].isna().all()
+    assert (TabularSynthesizer(**FAST, rare_category_min=1).fit(frame).sample(300, seed=1)["flag"] == 7.0).any()
+    public = {"x": {"min": -4.0, "max": 4.0}}
+    private = TabularSynthesizer(**FAST, privacy_epsilon=1.0, public_metadata=public).fit(frame)
+    assert private.sample(100, seed=1)["flag"].isna().all()
