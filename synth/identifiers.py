@@ -52,9 +52,8 @@ def _has(tokens: set[str], *words: str) -> bool:
 
 
 def _person_hint(tokens: set[str]) -> bool:
-    return _has(tokens, "name", "names", "surname", "forename", "firstname", "lastname", "fullname", "givenname") or (
-        len(tokens) == 1 and _has(tokens, "first", "last", "middle", "given", "family")
-    )
+    words = ("name", "names", "surname", "forename", "firstname", "lastname", "fullname", "givenname", "fname", "lname")
+    return _has(tokens, *words) or (len(tokens) == 1 and _has(tokens, "first", "last", "middle", "given", "family"))
 
 
 def name_part(column: str, values: pd.Series | None = None) -> str:
@@ -117,7 +116,7 @@ def recognise_identifier(series: pd.Series) -> str | None:
         if _share(probe, pattern) >= _MATCH_SHARE:
             return kind
     digits = probe.str.count(r"\d")
-    phone_like = probe.str.contains(_PHONE, regex=True) & digits.between(7, 20)
+    phone_like = probe.str.contains(_PHONE, regex=True) & digits.between(7, 20) & ~probe.str.contains(_DECIMAL)
     separated = probe.str.contains(r"[\s().\-/+]")
     if phone_like.mean() >= _MATCH_SHARE and (
         _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "fax") or separated.mean() >= 0.5

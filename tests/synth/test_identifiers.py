@@ -83,6 +83,8 @@ def test_ordinary_text_columns_stay_learned() -> None:
             "country_name": rng.choice(["Germany", "Norway", "Peru", "Japan"], rows),
             "grade": rng.choice(["A1", "B2", "C3"], rows),
             "price_text": [f"{x:.2f}" for x in rng.uniform(1, 50, rows)],
+            # 9 or 10 digits and a dot: not a phone number
+            "amount_text": rng.choice([f"{x:.3f}" for x in rng.uniform(1e5, 1e7, 100)], rows),
             "x": rng.normal(size=rows),
         }
     )
@@ -92,6 +94,7 @@ def test_ordinary_text_columns_stay_learned() -> None:
         "country_name": "categorical",
         "grade": "categorical",
         "price_text": "categorical",
+        "amount_text": "categorical",
         "x": "continuous",
     }
 
