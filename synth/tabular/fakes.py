@@ -26,6 +26,7 @@ DEFAULT_LOCALE = "en_US"
 _CLASSES = {"d": string.digits, "u": string.ascii_uppercase, "l": string.ascii_lowercase}
 _MAX_SHAPES = 50
 _MAX_REDRAWS = 100
+_LITERAL_VALUES = 5  # distinct values a shape needs before the characters they all share are kept
 _TLDS = ("com", "net", "org", "info", "biz")
 #: Shapes of pattern kinds when nothing of the data may be read (the private path): class letters as in _CLASSES.
 _GENERIC_SHAPES = {"phone": "ddd-ddd-dddd", "postcode": "ddddd", "code": "uudddddddd", "id": "uudddddddddddd"}
@@ -194,8 +195,9 @@ def _case_of(values: pd.Series) -> str:
 
 
 def _shapes(values: pd.Series, rare_min: int) -> list[dict[str, Any]]:
-    """The column's most common shapes held by at least ``rare_min`` rows (else the most common one, with no literal
-    character): class per position, literal characters every row of the shape shares, and a reserved position."""
+    """The column's most common shapes held by at least ``rare_min`` rows (else the most common one): class per
+    position, the characters every value of the shape shares where at least ``max(rare_min, _LITERAL_VALUES)``
+    distinct values hold the shape (so a shape of one value never spells it out), and a reserved position."""
     counts = values.value_counts()
     by_shape: dict[tuple[str, ...], Counter[str]] = {}
     for value, count in counts.items():
@@ -212,7 +214,7 @@ def _shapes(values: pd.Series, rare_min: int) -> list[dict[str, Any]]:
         for value in held:
             for position, char in enumerate(value):
                 used[position].add(char)
-        if literal_allowed:
+        if literal_allowed and len(held) >= max(rare_min, _LITERAL_VALUES):
             tokens = [f"={next(iter(chars))}" if len(chars) == 1 and not t.startswith("=") else t
                       for t, chars in zip(tokens, used, strict=True)]  # fmt: skip
         reserved = _reserved(tokens, key, used)

@@ -223,3 +223,15 @@ def test_a_nearly_empty_column_keeps_its_rare_value_back() -> None:
     public = {"x": {"min": -4.0, "max": 4.0}}
     private = TabularSynthesizer(**FAST, privacy_epsilon=1.0, public_metadata=public).fit(frame)
     assert private.sample(100, seed=1)["flag"].isna().all()
+
+
+def test_a_code_shape_of_one_value_never_spells_it_out() -> None:
+    """With protection off every shape is used; still no shape held by few values keeps their characters."""
+    from synth.tabular.fakes import fit_maker
+
+    codes = pd.Series(["AB-1234567"] + [f"{i:08d}" for i in range(200)])
+    maker = fit_maker("code", codes, locale="en_US", rare_min=1, column="case")
+    made = maker.make(2000, np.random.default_rng(0))
+    odd = [value for value in made if "-" in value]
+    assert odd and all(sum(a == b for a, b in zip(value, "AB-1234567", strict=True)) < 8 for value in odd)
+    assert not set(made) & set(codes)
