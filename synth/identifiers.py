@@ -30,7 +30,7 @@ _NAME_LOCALES = ("en_US", "en_GB", "es_ES", "es_MX", "de_DE", "fr_FR", "it_IT", 
 _EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
 _URL = r"^(?:(?:https?|ftp)://|www\.)\S+$"
 _IPV4 = r"^(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)$"
-_IPV6 = r"^(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}$"
+_IPV6 = r"^(?=.*::|(?:[^:]*:){7})(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}$"  # eight groups, or "::"
 _PHONE = r"^\+?[\d\s().\-/]{7,24}(?:\s*(?:x|ext\.?)\s*\d{1,6})?$"
 _STREET = (
     r"^\d+[A-Za-z]?(?:-\d+)?\s+.*\b(?:street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|court|ct|"
@@ -40,6 +40,11 @@ _NUMBERED_PLACE = r"^\d+[A-Za-z]?(?:-\d+)?\s+[A-Za-z]"
 _POSTCODE = r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9 -]{1,9}$"
 _CODE = r"^(?=.*\d)[A-Za-z0-9][A-Za-z0-9\-_/.#:]{3,39}$"
 _DECIMAL = r"^[-+]?\d*\.\d+$"
+_TIME = r"^\d{1,2}:\d{2}(?::\d{2})?$"  # a time of day or a duration, not an address or a code
+#: Dates in no single format (2/2/2006 beside 25/11/2006) and months (1/86): not codes.
+_DATE_LIKE = r"^\d{1,4}(?:/\d{1,2}(?:/\d{1,4})?|-\d{1,2}(?:-\d{1,4})?|\.\d{1,2}(?:\.\d{1,4})?)$"
+#: Phone numbers without a column name that says so need this many digits on average (a year range has 8).
+_PHONE_DIGITS = 9
 
 
 def _name_tokens(column: str) -> set[str]:
@@ -118,8 +123,9 @@ def recognise_identifier(series: pd.Series) -> str | None:
     digits = probe.str.count(r"\d")
     phone_like = probe.str.contains(_PHONE, regex=True) & digits.between(7, 20) & ~probe.str.contains(_DECIMAL)
     separated = probe.str.contains(r"[\s().\-/+]")
+    phone_hint = _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "fax")
     if phone_like.mean() >= _MATCH_SHARE and (
-        _has(tokens, "phone", "telephone", "tel", "mobile", "cell", "fax") or separated.mean() >= 0.5
+        phone_hint or (separated.mean() >= 0.5 and digits.mean() >= _PHONE_DIGITS)
     ):
         return "phone"
     if _person_hint(tokens) and _person_name_share(probe, full_only=False) >= 0.5:
@@ -135,7 +141,8 @@ def recognise_identifier(series: pd.Series) -> str | None:
     repeats_rarely = n_distinct >= _MIN_DISTINCT and n_distinct >= _DISTINCT_SHARE * len(present)
     if not repeats_rarely:
         return None
-    if _share(probe, _CODE) >= _MATCH_SHARE and _share(probe, _DECIMAL) < 0.5:
+    not_codes = max(_share(probe, _DECIMAL), _share(probe, _TIME), _share(probe, _DATE_LIKE))
+    if _share(probe, _CODE) >= _MATCH_SHARE and not_codes < 0.5:
         return "code"
     if probe.str.count(r"\S+").mean() >= 4:
         return "free_text"

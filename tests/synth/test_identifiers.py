@@ -71,6 +71,14 @@ def test_schema_recognises_identifiers_from_values_and_names(people: pd.DataFram
     assert "person_name" in infer_schema(people).describe()
 
 
+def _mixed_dates(rng: np.random.Generator, rows: int) -> list[str]:
+    days, months, years = rng.integers(13, 29, rows), rng.integers(1, 13, rows), rng.integers(1900, 2020, rows)
+    return [
+        f"{d}/{m}/{y}" if i % 2 else f"{m}/{d}/{y}"
+        for i, (d, m, y) in enumerate(zip(days, months, years, strict=False))
+    ]
+
+
 def test_ordinary_text_columns_stay_learned() -> None:
     fake = Faker("en_US")
     fake.seed_instance(1)
@@ -85,6 +93,10 @@ def test_ordinary_text_columns_stay_learned() -> None:
             "price_text": [f"{x:.2f}" for x in rng.uniform(1, 50, rows)],
             # 9 or 10 digits and a dot: not a phone number
             "amount_text": rng.choice([f"{x:.3f}" for x in rng.uniform(1e5, 1e7, 100)], rows),
+            "season": rng.choice([f"{y}-{y + 1}" for y in range(1990, 2020)], rows),  # year ranges: not phones
+            "clock": rng.choice([f"{h}:{m:02d}:{sec:02d}" for h, m, sec in rng.integers(0, 60, (150, 3))], rows),
+            # dates in two formats at once (no one format reads them all), nearly all distinct: not codes
+            "visit": _mixed_dates(rng, rows),
             "x": rng.normal(size=rows),
         }
     )
@@ -95,8 +107,19 @@ def test_ordinary_text_columns_stay_learned() -> None:
         "grade": "categorical",
         "price_text": "categorical",
         "amount_text": "categorical",
+        "season": "categorical",
+        "clock": "categorical",
+        "visit": "categorical",
         "x": "continuous",
     }
+
+
+def test_dates_with_two_digit_years_are_dates_not_codes() -> None:
+    months, days_of_month = [1, 12, 3] * 10, [3, 25, 9] * 10
+    days = [f"{m}/{d}/{y:02d}" for m, d, y in zip(months, days_of_month, range(30), strict=True)]
+    frame = pd.DataFrame({"day": days, "x": np.arange(30.0)})
+    spec = infer_schema(frame)["day"]
+    assert (spec.kind, spec.text_format) == ("datetime", "%m/%d/%y")
 
 
 def test_identifier_kinds_can_be_overridden_on_text_columns_only(people: pd.DataFrame) -> None:
