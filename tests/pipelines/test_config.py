@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.config import load_config
+from pipelines.config import _IMAGE_ONLY, _TABULAR_ONLY, load_config
 from pipelines.errors import ConfigError
 from synth import ImageSynthesizer, TabularSynthesizer
 
@@ -88,16 +88,7 @@ def test_model_section_passes_only_what_was_set() -> None:
     assert params == {"epochs": 5}
     assert ModelConfig(kind="image", channels=8).estimator_params() == {"channels": 8}
     # every model key is a keyword of the synthesizer of its kind (or a pipeline setting of that kind)
-    image_only = {"channels", "ema_decay", "augment", "classifier_epochs"}
-    tabular_only = {"max_categories", "discriminator_steps", "generator_dims", "discriminator_dims", "checkpoint_every"}
-    tabular_only |= {
-        "time_budget_s",
-        "validation_share",
-        "select_every",
-        "precision",
-        "rare_category_min",
-        "fake_locale",
-    }
+    image_only, tabular_only = set(_IMAGE_ONLY), {*_TABULAR_ONLY, "checkpoint_every"}
     fields = set(ModelConfig.model_fields) - {"kind"}
     assert fields - image_only - {"checkpoint_every"} <= set(TabularSynthesizer().get_params())
     assert fields - tabular_only - {"classifier_epochs"} <= set(ImageSynthesizer().get_params())
