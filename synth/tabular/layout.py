@@ -27,12 +27,29 @@ class OutputLayout:
             (width 1) or "softmax".
         condition_blocks: (start, width) of each column the condition vector covers, in the sampler's order.
         device: where the index tables live.
+        columns: the column number of each span (default: every span a column of its own); it sets the order heads
+            are drawn in when they are drawn one at a time (``draw_order``).
     """
 
     def __init__(
-        self, spans: list[tuple[int, int, str]], condition_blocks: list[tuple[int, int]], device: torch.device
+        self,
+        spans: list[tuple[int, int, str]],
+        condition_blocks: list[tuple[int, int]],
+        device: torch.device,
+        columns: list[int] | None = None,
     ) -> None:
+        self.spans = spans
         self.width = sum(width for _, width, _ in spans)
+        columns = list(range(len(spans))) if columns is None else columns
+        # columns in table order; within a column its one-hot heads (null flag, mode) before its scalar, so a
+        # number's value is drawn knowing its mode and whether it is null
+        self.draw_order = sorted(range(len(spans)), key=lambda n: (columns[n], spans[n][2] == "tanh", n))
+        rank = np.empty(len(spans), dtype=np.int64)
+        rank[self.draw_order] = np.arange(len(spans))
+        position_rank = np.repeat(rank, [width for _, width, _ in spans])
+        self.link_mask = torch.as_tensor(
+            position_rank[:, None] < position_rank[None, :], dtype=torch.float32, device=device
+        )  # [source, destination]: 1 where the source's head is drawn before the destination's
         self.scalars = torch.as_tensor(
             [start for start, width, kind in spans if kind == "tanh" for start in range(start, start + width)],
             dtype=torch.long,
@@ -66,18 +83,24 @@ class OutputLayout:
         source[self.scalars] = torch.arange(len(self.scalars), device=device)
         source[self.slots[~self.pad]] = len(self.scalars) + torch.arange(len(slots), device=device)[~self.pad]
         self.source = source  # where each encoded position sits in [scalars, padded slots]
+        gumbel_source = torch.zeros(self.width, dtype=torch.long, device=device)  # scalars read slot 0, unused
+        gumbel_source[self.slots[~self.pad]] = torch.arange(len(slots), device=device)[~self.pad]
+        self.gumbel_source = gumbel_source  # the Gumbel column each one-hot position reads
         self.condition_index, self.condition_valid = _padded(condition_blocks, device)
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:
         """The layout of a fitted transformer's encoded rows."""
         spans: list[tuple[int, int, str]] = []
+        columns: list[int] = []
         start = 0
-        for span in transformer.spans:
-            spans.append((start, span.width, span.activation))
-            start += span.width
+        for column, codec in enumerate(transformer.codecs_):
+            for span in codec.spans:
+                spans.append((start, span.width, span.activation))
+                columns.append(column)
+                start += span.width
         blocks = [(start, codec.width) for _, start, codec in transformer.discrete_columns()]
-        return cls(spans, blocks, device)
+        return cls(spans, blocks, device, columns)
 
     @property
     def gumbel_width(self) -> int:
@@ -97,6 +120,29 @@ class OutputLayout:
             pieces.append(F.softmax(block, dim=2).flatten(1))
             start += heads * width
         return torch.cat(pieces, dim=1).index_select(1, self.source)
+
+    def activate_in_order(self, raw: Tensor, gumbel: Tensor, links: Tensor, tau: float = 0.2) -> tuple[Tensor, Tensor]:
+        """``activate`` one head at a time in ``draw_order``, each head's logits first adding ``links`` (encoded
+        position x encoded position, zero unless the source is drawn before the destination) applied to the heads
+        already drawn. Returns the logits so completed and the activated row.
+
+        An independent Gumbel draw per head cannot keep two columns consistent (education and its number, a
+        relationship and a sex); a head that reads the values already drawn can.
+        """
+        gumbel = gumbel.index_select(1, self.gumbel_source)
+        pieces: list[Tensor] = [raw[:, :0]] * len(self.spans)
+        last = self.draw_order[-1] if self.draw_order else -1
+        for number in self.draw_order:
+            start, width, kind = self.spans[number]
+            logits = raw[:, start : start + width]
+            if kind == "tanh":
+                drawn = torch.tanh(logits)
+            else:
+                drawn = F.softmax((logits + gumbel[:, start : start + width]) / tau, dim=1)
+            pieces[number] = drawn
+            if number != last:
+                raw = torch.addmm(raw, drawn, links[start : start + width])
+        return raw, torch.cat(pieces, dim=1)
 
     def condition_loss(self, raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler) -> Tensor:
         """Mean cross-entropy between each row's output for its conditioned column and the slot asked for."""

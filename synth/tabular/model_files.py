@@ -28,7 +28,7 @@ __all__ = ["FORMAT_VERSION", "read_model", "write_model"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 _FILES = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
 
 
@@ -92,6 +92,7 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
     model.training_rows_ = state["training_rows_"]
     model.precision_ = state["precision_"]
     model.privacy_spent_ = state["privacy_spent_"]
+    layout = OutputLayout.of(model.transformer_, model.device_)
     net = TabularGenerator(
         model.noise_dim,
         state["condition_width"],
@@ -99,7 +100,8 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
         state["data_width"],
         device=model.device_,
         generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
-        exact=OutputLayout.of(model.transformer_, model.device_).scalars,
+        exact=layout.scalars,
+        link_mask=layout.link_mask if model.sequential_heads else None,
     )
     try:
         net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))

@@ -9,7 +9,14 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-__all__ = ["PacDiscriminator", "Residual", "TabularGenerator"]
+from synth.tabular.layout import OutputLayout
+
+__all__ = ["LINK_GAIN", "PacDiscriminator", "Residual", "TabularGenerator"]
+
+#: The factor the generator's links are used at. Adam moves a weight by about the learning rate a step, so unscaled
+#: links would need thousands of steps to reach the logit gaps of a one-to-one relation (education and its number);
+#: at 20 they reach them within a 120 s fit on Adult (docs/decisions.md, 2026-12-05).
+LINK_GAIN = 20.0
 
 
 def _reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
@@ -51,6 +58,9 @@ class TabularGenerator(nn.Module):
         generator: the source of the initial weights (the global RNG is never touched when one is given).
         exact: output positions computed in float32 under mixed precision (the scalar heads, whose values bfloat16
             would round to about 3 digits); the one-hot heads' logits, most of the head, stay in bfloat16.
+        link_mask: None draws every output head at once from the hidden layer; else ``OutputLayout.link_mask``, and
+            each head also reads the heads drawn before it through ``links`` (a learned encoded-width square
+            matrix, zero at first, masked to the earlier heads): see ``rows``.
 
     Shape:
         input (N, noise_dim + cond_dim) -> output (N, data_dim)
@@ -65,6 +75,7 @@ class TabularGenerator(nn.Module):
         device: torch.device | None = None,
         generator: torch.Generator | None = None,
         exact: Tensor | None = None,
+        link_mask: Tensor | None = None,
     ) -> None:
         super().__init__()
         with torch.device("meta"):  # no default initialisation drawn from the global RNG
@@ -74,17 +85,37 @@ class TabularGenerator(nn.Module):
                 width += size
             self.blocks = nn.Sequential(*blocks)
             self.head = nn.Linear(width, data_dim)
+            self.links = None if link_mask is None else nn.Parameter(torch.empty(data_dim, data_dim))
         self.to_empty(device=device or "cpu")
         self.reset_parameters(generator)
         exact = torch.zeros(0, dtype=torch.long) if exact is None else exact
         self.exact: Tensor
         self.register_buffer("exact", exact.to(device=device or "cpu", dtype=torch.long), persistent=False)
+        if link_mask is not None:
+            self.link_mask: Tensor
+            self.register_buffer("link_mask", link_mask.to(device=device or "cpu"), persistent=False)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.blocks:
             assert isinstance(block, Residual)
             block.reset_parameters(generator)
         _reset_linear(self.head, generator)
+        if self.links is not None:
+            nn.init.zeros_(self.links)
+
+    def masked_links(self) -> Tensor | None:
+        """The links as used: zero wherever the source head is not drawn before the destination."""
+        return None if self.links is None else self.links * self.link_mask * LINK_GAIN
+
+    def rows(self, x: Tensor, gumbel: Tensor, layout: OutputLayout) -> tuple[Tensor, Tensor]:
+        """(raw logits, activated rows) of one batch: tanh and Gumbel-softmax heads, in ``layout.draw_order`` with
+        each head reading the earlier ones when the generator has links."""
+        raw = self(x)
+        links = self.masked_links()
+        if links is None:
+            return raw, layout.activate(raw, gumbel)
+        with torch.autocast(x.device.type, enabled=False):
+            return layout.activate_in_order(raw, gumbel, links)
 
     def forward(self, x: Tensor) -> Tensor:
         hidden = self.blocks(x)

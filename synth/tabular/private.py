@@ -243,8 +243,9 @@ class _PrivateTrainer:
         self.sample_rate = min(1.0, plan.batch_size / len(data))
         self.steps_per_epoch = max(1, len(data) // plan.batch_size)
         self.g_net = TabularGenerator(
-            plan.noise_dim, sampler.width, plan.generator_dims, data.shape[1], self.device, generator
-        )
+            plan.noise_dim, sampler.width, plan.generator_dims, data.shape[1], self.device, generator,
+            link_mask=layout.link_mask if plan.sequential_heads else None,
+        )  # fmt: skip
         self.critic = PacDiscriminator(
             data.shape[1] + sampler.width, plan.discriminator_dims, 1, self.device, generator
         )
@@ -389,8 +390,8 @@ class _PrivateTrainer:
 
     def _fake(self, cond: Tensor) -> tuple[Tensor, Tensor]:
         noise, gumbel = self.noise.next()
-        raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return raw, torch.cat([self.layout.activate(raw, gumbel), cond], dim=1)
+        raw, fake = self.g_net.rows(torch.cat([noise, cond], dim=1), gumbel, self.layout)
+        return raw, torch.cat([fake, cond], dim=1)
 
     def _critic_step(self) -> Tensor:
         """One DP-SGD step of the critic on a Poisson sample of real rows and a batch of generated ones."""

@@ -39,6 +39,8 @@ class FoldedGenerator:
         self.layout, self.dtype = layout, dtype
         with torch.no_grad():
             self._fold(net, noise_dim)
+            links = net.masked_links()
+            self.links = None if links is None else links.float().contiguous()
 
     def _fold(self, net: TabularGenerator, noise_dim: int) -> None:
         blocks = [_folded_block(block) for block in net.blocks if isinstance(block, Residual)]
@@ -81,6 +83,8 @@ class FoldedGenerator:
     def draw(self, noise: Tensor, slot: Tensor | None, generator: torch.Generator | None) -> Tensor:
         """Span values (rows, spans): tanh of each scalar head, a slot drawn from each one-hot head's softmax."""
         scalars, logits = self.heads(noise, slot)
+        if self.links is not None:
+            return self._draw_in_order(scalars, logits, generator)
         layout = self.layout
         values = torch.empty(len(noise), len(layout.scalar_spans) + len(layout.head_spans), device=noise.device)
         values[:, layout.scalar_spans] = torch.tanh(scalars)
@@ -93,6 +97,31 @@ class FoldedGenerator:
             start += heads * width
         if drawn:  # rounding can leave a head's last cumulative share just under u: that draw is its last slot
             values[:, layout.head_spans] = torch.minimum(torch.cat(drawn, dim=1), layout.head_last).float()
+        return values
+
+    def _draw_in_order(self, scalars: Tensor, logits: Tensor, generator: torch.Generator | None) -> Tensor:
+        """``draw`` for a generator with links: one head at a time in the layout's draw order, each adding the
+        links' rows of the values already drawn (a slot's row, or a scalar's value times its row) to the later
+        heads' logits."""
+        layout, links = self.layout, self.links
+        assert links is not None
+        rows = len(scalars)
+        raw = torch.empty(rows, layout.width, device=scalars.device)
+        raw[:, layout.scalars] = scalars
+        raw[:, layout.slots[~layout.pad]] = logits[:, ~layout.pad].float()
+        values = torch.empty(rows, len(layout.spans), device=scalars.device)
+        u = torch.rand(len(layout.spans), rows, 1, generator=generator, device=scalars.device)
+        for number in layout.draw_order:
+            start, width, kind = layout.spans[number]
+            if kind == "tanh":
+                value = torch.tanh(raw[:, start])
+                raw.addr_(value, links[start])
+                values[:, number] = value
+                continue
+            cdf = torch.softmax(raw[:, start : start + width], dim=1).cumsum_(dim=1)
+            drawn = torch.searchsorted(cdf, u[number]).squeeze(1).clamp_(max=width - 1)
+            raw += links.index_select(0, drawn + start)
+            values[:, number] = drawn.float()
         return values
 
 

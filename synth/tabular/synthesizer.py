@@ -79,6 +79,9 @@ class TabularSynthesizer(Estimator):
         pac: rows the critic judges together (PacGAN).
         learning_rate: Adam learning rate of both networks.
         discriminator_steps: critic updates per generator update.
+        sequential_heads: draw the output heads one column at a time, each reading the values already drawn
+            (through learned links), so columns that depend on each other come out consistent; False draws every
+            head at once from the hidden layer, as CTGAN does.
         privacy_epsilon: None trains as usual; a number > 0 makes the fit (epsilon, delta)-differentially private
             for that epsilon in total: preprocessing from public or noisy metadata, then DP-SGD on the critic
             (see synth/tabular/private.py and private_metadata.py; ``pac`` is 1 there and checkpoints still work).
@@ -134,6 +137,7 @@ class TabularSynthesizer(Estimator):
         pac: int = 1,
         learning_rate: float = 3e-4,
         discriminator_steps: int = 1,
+        sequential_heads: bool = True,
         privacy_epsilon: float | None = None,
         privacy_delta: float = 1e-5,
         max_grad_norm: float = 1.0,
@@ -157,6 +161,7 @@ class TabularSynthesizer(Estimator):
         self.pac = pac
         self.learning_rate = learning_rate
         self.discriminator_steps = discriminator_steps
+        self.sequential_heads = sequential_heads
         self.privacy_epsilon = privacy_epsilon
         self.privacy_delta = privacy_delta
         self.max_grad_norm = max_grad_norm
@@ -377,6 +382,7 @@ class TabularSynthesizer(Estimator):
             learning_rate=float(self.learning_rate),
             discriminator_steps=self.discriminator_steps,
             bfloat16=self.precision_ == "bfloat16",
+            sequential_heads=self.sequential_heads,
         )
 
     def _sampler(self, frame: pd.DataFrame) -> ConditionalSampler:

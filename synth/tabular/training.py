@@ -68,6 +68,7 @@ class TrainingPlan:
     bfloat16: bool = False
     ema_decay: float = 0.995
     gradient_penalty: float = 10.0
+    sequential_heads: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +137,9 @@ def train_gan(
     device = data.device
     cond_dim = sampler.width
     g_net = TabularGenerator(
-        plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator, layout.scalars
-    )
+        plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator, layout.scalars,
+        layout.link_mask if plan.sequential_heads else None,
+    )  # fmt: skip
     d_net = PacDiscriminator(
         data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device, generator=generator
     )
@@ -315,8 +317,8 @@ class _Step:
             slot, rows = self.sampler.sample_training(self.batch, self.generator)
             cond = self.sampler.one_hot(slot)
         noise, gumbel = self.noise.next()
-        raw = self.g_net(torch.cat([noise, cond], dim=1))
-        return _Batch(cond, slot, rows, raw, self.layout.activate(raw, gumbel))
+        raw, fake = self.g_net.rows(torch.cat([noise, cond], dim=1), gumbel, self.layout)
+        return _Batch(cond, slot, rows, raw, fake)
 
     def discriminator_loss(self, batch: _Batch) -> Tensor:
         real = torch.cat([self.data[batch.rows], batch.cond], dim=1)
