@@ -236,8 +236,9 @@ def quality_inner(name: str, args: argparse.Namespace) -> dict[str, Any]:
     frame = load_frame(name, args.max_rows)
     cache = args.peer_cache.resolve() if args.peer_cache else None
     return run_quality(
-        name, frame, CORPUS[name][0], budget=args.budget, peer=args.peer, seed=SEED, holdout=HOLDOUT, peer_cache=cache
-    )
+        name, frame, CORPUS[name][0], budget=args.budget, peer=args.peer, seed=SEED, holdout=HOLDOUT, peer_cache=cache,
+        params=json.loads(args.params),
+    )  # fmt: skip
 
 
 def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -248,6 +249,7 @@ def run_child(name: str, args: argparse.Namespace) -> dict[str, Any]:
     if args.quality:
         command += ["--quality", *(["--peer", args.peer] if args.peer else [])]
         command += ["--peer-cache", str(args.peer_cache)] if args.peer_cache else []
+        command += ["--params", args.params]
     proc = subprocess.run(command, capture_output=True, text=True)
     lines = proc.stdout.strip().splitlines()
     if proc.returncode != 0 or not lines:
@@ -325,6 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quality", action="store_true", help="measure fidelity (bench/corpus_quality.py)")
     parser.add_argument("--peer", choices=PEERS, help="with --quality: also fit this peer on the same splits")
     parser.add_argument("--peer-cache", type=Path, help="with --quality: keep and reuse the peer's output here")
+    parser.add_argument("--params", default="{}", help="with --quality: our estimator's keywords, as JSON")
     parser.add_argument("--inner", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.budget is None:

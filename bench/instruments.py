@@ -25,10 +25,7 @@ from validators.detection import separability
 from validators.fidelity import column_shapes, modelled_columns, pair_trends
 from validators.utility import utility
 
-__all__ = ["QUALITY_KEYS", "score"]
-
-#: The figures ``score`` returns, in the order the benches print them.
-QUALITY_KEYS = ("column_shapes", "pair_trends", "detection", "tstr", "trtr")
+__all__ = ["detection", "score"]
 
 
 def _equal_sizes(train: pd.DataFrame, other: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -44,20 +41,25 @@ def _equal_sizes(train: pd.DataFrame, other: pd.DataFrame, seed: int) -> tuple[p
     return cut(train), cut(other)
 
 
+def detection(train: pd.DataFrame, other: pd.DataFrame, schema: Schema, seed: int = 0) -> float:
+    """The full-set detector's ROC AUC of the real ``train`` rows against ``other``, both at the smaller size."""
+    real, fake = _equal_sizes(*(parse_text_dates(frame, schema) for frame in (train, other)), seed)
+    return separability(real, fake, modelled_columns(schema), seed)
+
+
 def score(
     train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, schema: Schema, target: str, seed: int = 0
 ) -> dict[str, Any]:
     """The strong figures of ``synthetic`` against the real ``train`` rows (``holdout`` tests TSTR and TRTR)."""
     train, synthetic, holdout = (parse_text_dates(frame, schema) for frame in (train, synthetic, holdout))
-    real, fake = _equal_sizes(train, synthetic, seed)
     details = utility(train, synthetic, holdout, schema=schema, target=target, seed=seed).details
     key = "roc_auc" if details.get("task") == "classification" else "rank_correlation"
     return {
         "column_shapes": column_shapes(train, synthetic, holdout, schema=schema).value,
         "pair_trends": pair_trends(train, synthetic, holdout, schema=schema, seed=seed).value,
-        "detection": separability(real, fake, modelled_columns(schema), seed),
+        "detection": detection(train, synthetic, schema, seed),
         "tstr": details["tstr"][key] if "tstr" in details else None,
         "trtr": details["trtr"][key] if "trtr" in details else None,
         "tstr_score": key,
-        "detection_rows": len(real),
+        "detection_rows": min(len(train), len(synthetic)),
     }

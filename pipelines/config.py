@@ -45,6 +45,7 @@ class _Section(BaseModel):
 _TABULAR_ONLY = (
     "max_categories",
     "discriminator_steps",
+    "sequential_heads",
     "generator_dims",
     "discriminator_dims",
     "time_budget_s",
@@ -74,6 +75,7 @@ class ModelConfig(_Section):
     # tabular only
     max_categories: int | None = Field(default=None, ge=2)
     discriminator_steps: int | None = Field(default=None, ge=1)
+    sequential_heads: bool | None = None  # each column's head reads the values drawn before it
     generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
     discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
     time_budget_s: float | None = Field(default=None, gt=0)  # stop training sooner when the fit would run past it

@@ -28,6 +28,8 @@ def check_params(params: Mapping[str, Any]) -> None:
     if not (_is_number(params["learning_rate"]) and 0 < params["learning_rate"] < 1):
         raise ParameterError(f"learning_rate must be a number in (0, 1), got {params['learning_rate']!r}")
     resolve_device(params["device"])
+    if not isinstance(params["sequential_heads"], bool):
+        raise ParameterError(f"sequential_heads must be True or False, got {params['sequential_heads']!r}")
     if params["precision"] not in ("auto", "float32", "bfloat16"):
         raise ParameterError(f"precision must be 'auto', 'float32' or 'bfloat16', got {params['precision']!r}")
     for name in ("generator_dims", "discriminator_dims"):
