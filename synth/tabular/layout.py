@@ -44,12 +44,6 @@ class OutputLayout:
         # columns in table order; within a column its one-hot heads (null flag, mode) before its scalar, so a
         # number's value is drawn knowing its mode and whether it is null
         self.draw_order = sorted(range(len(spans)), key=lambda n: (columns[n], spans[n][2] == "tanh", n))
-        rank = np.empty(len(spans), dtype=np.int64)
-        rank[self.draw_order] = np.arange(len(spans))
-        position_rank = np.repeat(rank, [width for _, width, _ in spans])
-        self.link_mask = torch.as_tensor(
-            position_rank[:, None] < position_rank[None, :], dtype=torch.float32, device=device
-        )  # [source, destination]: 1 where the source's head is drawn before the destination's
         self.scalars = torch.as_tensor(
             [start for start, width, kind in spans if kind == "tanh" for start in range(start, start + width)],
             dtype=torch.long,
@@ -121,28 +115,30 @@ class OutputLayout:
             start += heads * width
         return torch.cat(pieces, dim=1).index_select(1, self.source)
 
-    def activate_in_order(self, raw: Tensor, gumbel: Tensor, links: Tensor, tau: float = 0.2) -> tuple[Tensor, Tensor]:
-        """``activate`` one head at a time in ``draw_order``, each head's logits first adding ``links`` (encoded
-        position x encoded position, zero unless the source is drawn before the destination) applied to the heads
-        already drawn. Returns the logits so completed and the activated row.
+    def activate_in_order(
+        self, raw: Tensor, gumbel: Tensor, write: Tensor, read: Tensor, tau: float = 0.2
+    ) -> tuple[Tensor, Tensor]:
+        """``activate`` one head at a time in ``draw_order``: each head's logits add ``memory @ read`` (its columns
+        of ``read``), and its activated value then adds ``value @ write`` (its rows) to the memory, which starts at
+        zero. Returns the logits so completed (encoded order) and the activated row.
 
         An independent Gumbel draw per head cannot keep two columns consistent (education and its number, a
         relationship and a sex); a head that reads the values already drawn can.
         """
         gumbel = gumbel.index_select(1, self.gumbel_source)
-        pieces: list[Tensor] = [raw[:, :0]] * len(self.spans)
-        last = self.draw_order[-1] if self.draw_order else -1
+        memory = raw.new_zeros(len(raw), write.shape[1])
+        logits: list[Tensor] = [raw[:, :0]] * len(self.spans)
+        drawn: list[Tensor] = [raw[:, :0]] * len(self.spans)
         for number in self.draw_order:
             start, width, kind = self.spans[number]
-            logits = raw[:, start : start + width]
+            head = torch.addmm(raw[:, start : start + width], memory, read[:, start : start + width])
             if kind == "tanh":
-                drawn = torch.tanh(logits)
+                value = torch.tanh(head)
             else:
-                drawn = F.softmax((logits + gumbel[:, start : start + width]) / tau, dim=1)
-            pieces[number] = drawn
-            if number != last:
-                raw = torch.addmm(raw, drawn, links[start : start + width])
-        return raw, torch.cat(pieces, dim=1)
+                value = F.softmax((head + gumbel[:, start : start + width]) / tau, dim=1)
+            logits[number], drawn[number] = head, value
+            memory = torch.addmm(memory, value, write[start : start + width])
+        return torch.cat(logits, dim=1), torch.cat(drawn, dim=1)
 
     def condition_loss(self, raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler) -> Tensor:
         """Mean cross-entropy between each row's output for its conditioned column and the slot asked for."""

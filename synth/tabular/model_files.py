@@ -101,7 +101,7 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
         device=model.device_,
         generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
         exact=layout.scalars,
-        link_mask=layout.link_mask if model.sequential_heads else None,
+        sequential=model.sequential_heads,
     )
     try:
         net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))

@@ -11,12 +11,10 @@ from torch.nn import functional as F
 
 from synth.tabular.layout import OutputLayout
 
-__all__ = ["LINK_GAIN", "PacDiscriminator", "Residual", "TabularGenerator"]
+__all__ = ["MEMORY_WIDTH", "PacDiscriminator", "Residual", "TabularGenerator"]
 
-#: The factor the generator's links are used at. Adam moves a weight by about the learning rate a step, so unscaled
-#: links would need thousands of steps to reach the logit gaps of a one-to-one relation (education and its number);
-#: at 20 they reach them within a 120 s fit on Adult (docs/decisions.md, 2026-12-05).
-LINK_GAIN = 20.0
+#: Width of the running summary of the values drawn so far that sequential heads read.
+MEMORY_WIDTH = 64
 
 
 def _reset_linear(layer: nn.Linear, generator: torch.Generator | None) -> None:
@@ -58,9 +56,10 @@ class TabularGenerator(nn.Module):
         generator: the source of the initial weights (the global RNG is never touched when one is given).
         exact: output positions computed in float32 under mixed precision (the scalar heads, whose values bfloat16
             would round to about 3 digits); the one-hot heads' logits, most of the head, stay in bfloat16.
-        link_mask: None draws every output head at once from the hidden layer; else ``OutputLayout.link_mask``, and
-            each head also reads the heads drawn before it through ``links`` (a learned encoded-width square
-            matrix, zero at first, masked to the earlier heads): see ``rows``.
+        sequential: False draws every output head at once from the hidden layer. True draws them one at a time
+            (``rows``): each drawn value writes into a running memory of ``MEMORY_WIDTH`` numbers (``write``, its
+            row per encoded position), and each later head adds a read of that memory to its logits (``read``, zero
+            at first, so training starts from the all-at-once generator).
 
     Shape:
         input (N, noise_dim + cond_dim) -> output (N, data_dim)
@@ -75,7 +74,7 @@ class TabularGenerator(nn.Module):
         device: torch.device | None = None,
         generator: torch.Generator | None = None,
         exact: Tensor | None = None,
-        link_mask: Tensor | None = None,
+        sequential: bool = False,
     ) -> None:
         super().__init__()
         with torch.device("meta"):  # no default initialisation drawn from the global RNG
@@ -85,37 +84,31 @@ class TabularGenerator(nn.Module):
                 width += size
             self.blocks = nn.Sequential(*blocks)
             self.head = nn.Linear(width, data_dim)
-            self.links = None if link_mask is None else nn.Parameter(torch.empty(data_dim, data_dim))
+            self.write = nn.Parameter(torch.empty(data_dim, MEMORY_WIDTH)) if sequential else None
+            self.read = nn.Parameter(torch.empty(MEMORY_WIDTH, data_dim)) if sequential else None
         self.to_empty(device=device or "cpu")
         self.reset_parameters(generator)
         exact = torch.zeros(0, dtype=torch.long) if exact is None else exact
         self.exact: Tensor
         self.register_buffer("exact", exact.to(device=device or "cpu", dtype=torch.long), persistent=False)
-        if link_mask is not None:
-            self.link_mask: Tensor
-            self.register_buffer("link_mask", link_mask.to(device=device or "cpu"), persistent=False)
 
     def reset_parameters(self, generator: torch.Generator | None = None) -> None:
         for block in self.blocks:
             assert isinstance(block, Residual)
             block.reset_parameters(generator)
         _reset_linear(self.head, generator)
-        if self.links is not None:
-            nn.init.zeros_(self.links)
-
-    def masked_links(self) -> Tensor | None:
-        """The links as used: zero wherever the source head is not drawn before the destination."""
-        return None if self.links is None else self.links * self.link_mask * LINK_GAIN
+        if self.write is not None and self.read is not None:
+            nn.init.uniform_(self.write, -1.0, 1.0, generator=generator)
+            nn.init.zeros_(self.read)
 
     def rows(self, x: Tensor, gumbel: Tensor, layout: OutputLayout) -> tuple[Tensor, Tensor]:
-        """(raw logits, activated rows) of one batch: tanh and Gumbel-softmax heads, in ``layout.draw_order`` with
-        each head reading the earlier ones when the generator has links."""
+        """(raw logits, activated rows) of one batch: tanh and Gumbel-softmax heads, drawn one at a time in
+        ``layout.draw_order`` through the memory when the generator is sequential."""
         raw = self(x)
-        links = self.masked_links()
-        if links is None:
+        if self.write is None or self.read is None:
             return raw, layout.activate(raw, gumbel)
         with torch.autocast(x.device.type, enabled=False):
-            return layout.activate_in_order(raw, gumbel, links)
+            return layout.activate_in_order(raw, gumbel, self.write, self.read)
 
     def forward(self, x: Tensor) -> Tensor:
         hidden = self.blocks(x)

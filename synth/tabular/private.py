@@ -244,7 +244,7 @@ class _PrivateTrainer:
         self.steps_per_epoch = max(1, len(data) // plan.batch_size)
         self.g_net = TabularGenerator(
             plan.noise_dim, sampler.width, plan.generator_dims, data.shape[1], self.device, generator,
-            link_mask=layout.link_mask if plan.sequential_heads else None,
+            sequential=plan.sequential_heads,
         )  # fmt: skip
         self.critic = PacDiscriminator(
             data.shape[1] + sampler.width, plan.discriminator_dims, 1, self.device, generator

@@ -39,8 +39,7 @@ class FoldedGenerator:
         self.layout, self.dtype = layout, dtype
         with torch.no_grad():
             self._fold(net, noise_dim)
-            links = net.masked_links()
-            self.links = None if links is None else links.float().contiguous()
+            self.memory = None if net.write is None or net.read is None else (net.write.float(), net.read.float())
 
     def _fold(self, net: TabularGenerator, noise_dim: int) -> None:
         blocks = [_folded_block(block) for block in net.blocks if isinstance(block, Residual)]
@@ -83,7 +82,7 @@ class FoldedGenerator:
     def draw(self, noise: Tensor, slot: Tensor | None, generator: torch.Generator | None) -> Tensor:
         """Span values (rows, spans): tanh of each scalar head, a slot drawn from each one-hot head's softmax."""
         scalars, logits = self.heads(noise, slot)
-        if self.links is not None:
+        if self.memory is not None:
             return self._draw_in_order(scalars, logits, generator)
         layout = self.layout
         values = torch.empty(len(noise), len(layout.scalar_spans) + len(layout.head_spans), device=noise.device)
@@ -100,27 +99,30 @@ class FoldedGenerator:
         return values
 
     def _draw_in_order(self, scalars: Tensor, logits: Tensor, generator: torch.Generator | None) -> Tensor:
-        """``draw`` for a generator with links: one head at a time in the layout's draw order, each adding the
-        links' rows of the values already drawn (a slot's row, or a scalar's value times its row) to the later
-        heads' logits."""
-        layout, links = self.layout, self.links
-        assert links is not None
+        """``draw`` for a sequential generator: one head at a time in the layout's draw order, each adding its read
+        of the memory to its logits, then writing its value into the memory (a slot's row of ``write``, or a
+        scalar's value times its row)."""
+        layout = self.layout
+        assert self.memory is not None
+        write, read = self.memory
         rows = len(scalars)
         raw = torch.empty(rows, layout.width, device=scalars.device)
         raw[:, layout.scalars] = scalars
         raw[:, layout.slots[~layout.pad]] = logits[:, ~layout.pad].float()
+        memory = raw.new_zeros(rows, write.shape[1])
         values = torch.empty(rows, len(layout.spans), device=scalars.device)
         u = torch.rand(len(layout.spans), rows, 1, generator=generator, device=scalars.device)
         for number in layout.draw_order:
             start, width, kind = layout.spans[number]
+            head = torch.addmm(raw[:, start : start + width], memory, read[:, start : start + width])
             if kind == "tanh":
-                value = torch.tanh(raw[:, start])
-                raw.addr_(value, links[start])
+                value = torch.tanh(head.squeeze(1))
+                memory.addr_(value, write[start])
                 values[:, number] = value
                 continue
-            cdf = torch.softmax(raw[:, start : start + width], dim=1).cumsum_(dim=1)
+            cdf = torch.softmax(head, dim=1).cumsum_(dim=1)
             drawn = torch.searchsorted(cdf, u[number]).squeeze(1).clamp_(max=width - 1)
-            raw += links.index_select(0, drawn + start)
+            memory += write.index_select(0, drawn + start)
             values[:, number] = drawn.float()
         return values
 

@@ -79,9 +79,9 @@ class TabularSynthesizer(Estimator):
         pac: rows the critic judges together (PacGAN).
         learning_rate: Adam learning rate of both networks.
         discriminator_steps: critic updates per generator update.
-        sequential_heads: draw the output heads one column at a time, each reading the values already drawn
-            (through learned links), so columns that depend on each other come out consistent; False draws every
-            head at once from the hidden layer, as CTGAN does.
+        sequential_heads: draw the output heads one column at a time, each reading a learned summary of the values
+            already drawn, so columns that depend on each other come out consistent; False draws every head at once
+            from the hidden layer, as CTGAN does.
         privacy_epsilon: None trains as usual; a number > 0 makes the fit (epsilon, delta)-differentially private
             for that epsilon in total: preprocessing from public or noisy metadata, then DP-SGD on the critic
             (see synth/tabular/private.py and private_metadata.py; ``pac`` is 1 there and checkpoints still work).

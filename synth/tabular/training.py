@@ -138,7 +138,7 @@ def train_gan(
     cond_dim = sampler.width
     g_net = TabularGenerator(
         plan.noise_dim, cond_dim, plan.generator_dims, data.shape[1], device, generator, layout.scalars,
-        layout.link_mask if plan.sequential_heads else None,
+        plan.sequential_heads,
     )  # fmt: skip
     d_net = PacDiscriminator(
         data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device, generator=generator

@@ -1,6 +1,6 @@
-"""Sequential output heads: the draw order, links that only read earlier heads, the same rows as the all-at-once
-heads when the links are zero, sampling that carries a drawn value to a later column, and a fit that learns a
-one-to-one relation between two columns."""
+"""Sequential output heads: the draw order, heads that read only the values drawn before them, the same rows as the
+all-at-once heads while nothing reads the memory, sampling that carries a drawn value to a later column, and a fit
+that learns a one-to-one relation between two columns."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ import torch
 
 from synth import TabularSynthesizer
 from synth.tabular.layout import OutputLayout
-from synth.tabular.networks import LINK_GAIN
 
 # column 0: a number (scalar, 2 modes, null flag); column 1: a 3-way category; column 2: a number (scalar, 1 mode)
 SPANS = [(0, 1, "tanh"), (1, 2, "softmax"), (3, 2, "softmax"), (5, 3, "softmax"), (8, 1, "tanh"), (9, 1, "softmax")]
@@ -22,26 +21,44 @@ def _layout() -> OutputLayout:
     return OutputLayout(SPANS, [(5, 3)], torch.device("cpu"), COLUMNS)
 
 
-def test_a_columns_one_hot_heads_come_before_its_scalar_and_links_read_only_earlier_heads() -> None:
-    layout = _layout()
-    assert layout.draw_order == [1, 2, 0, 3, 5, 4]
-    rank = {number: position for position, number in enumerate(layout.draw_order)}
-    span_of = [number for number, (_, width, _) in enumerate(SPANS) for _ in range(width)]
-    mask = layout.link_mask
-    for source in range(WIDTH):
-        for destination in range(WIDTH):
-            earlier = rank[span_of[source]] < rank[span_of[destination]]
-            assert mask[source, destination].item() == float(earlier)
+def test_a_columns_one_hot_heads_come_before_its_scalar() -> None:
+    assert _layout().draw_order == [1, 2, 0, 3, 5, 4]
 
 
-def test_zero_links_give_the_all_at_once_activation() -> None:
+def test_a_memory_nobody_reads_gives_the_all_at_once_activation() -> None:
     layout = _layout()
     raw = torch.randn(200, WIDTH, generator=torch.Generator().manual_seed(0)) * 2
     uniform = torch.rand(200, layout.gumbel_width, generator=torch.Generator().manual_seed(1))
     gumbel = -torch.log(-torch.log(uniform))
-    completed, activated = layout.activate_in_order(raw, gumbel, torch.zeros(WIDTH, WIDTH))
+    write = torch.randn(WIDTH, 8, generator=torch.Generator().manual_seed(2))
+    completed, activated = layout.activate_in_order(raw, gumbel, write, torch.zeros(8, WIDTH))
     torch.testing.assert_close(completed, raw)
     torch.testing.assert_close(activated, layout.activate(raw, gumbel))
+
+
+def test_a_head_reads_only_the_values_drawn_before_it() -> None:
+    """With every memory read set, each head's logits move only with the heads drawn earlier."""
+    layout = _layout()
+    raw = torch.randn(50, WIDTH, generator=torch.Generator().manual_seed(0))
+    write = torch.randn(WIDTH, 8, generator=torch.Generator().manual_seed(1))
+    read = torch.randn(8, WIDTH, generator=torch.Generator().manual_seed(2))
+    gumbel = torch.zeros(50, layout.gumbel_width)
+    completed, _ = layout.activate_in_order(raw, gumbel, write, read)
+    for position, number in enumerate(layout.draw_order):
+        start, width, kind = SPANS[number]
+        if kind == "softmax" and width == 1:
+            continue  # a one-slot head's value is always 1
+        changed = raw.clone()
+        changed[:, start : start + width] += torch.linspace(1.0, 4.0, width)  # changes this head's drawn value
+        again, _ = layout.activate_in_order(changed, gumbel, write, read)
+        for later_or_earlier in layout.draw_order:
+            other_start, other_width, _ = SPANS[later_or_earlier]
+            moved = not torch.allclose(
+                again[:, other_start : other_start + other_width] - changed[:, other_start : other_start + other_width],
+                completed[:, other_start : other_start + other_width] - raw[:, other_start : other_start + other_width],
+                atol=1e-4,
+            )
+            assert moved == (layout.draw_order.index(later_or_earlier) > position)
 
 
 def _pairs(rows: int, seed: int) -> pd.DataFrame:
@@ -52,20 +69,21 @@ def _pairs(rows: int, seed: int) -> pd.DataFrame:
     return pd.DataFrame({"a": a, "b": [mapping[v] for v in a], "x": rng.normal(size=rows)})
 
 
-def test_sampling_carries_each_drawn_value_through_the_links() -> None:
-    """A generator whose links say "b copies a" samples b = f(a) on every row, whatever its other weights say."""
+def test_sampling_carries_each_drawn_value_through_the_memory() -> None:
+    """A generator whose memory says "b copies a" samples b = f(a) on every row, whatever its other weights say."""
     frame = _pairs(400, 0)
     model = TabularSynthesizer(epochs=1, seed=0, validation_share=0).fit(frame)
-    transformer = model.transformer_
-    (_, a_start, a_codec), (_, b_start, b_codec) = transformer.discrete_columns()
+    (_, a_start, a_codec), (_, b_start, b_codec) = model.transformer_.discrete_columns()
+    copy = {"p": "w1", "q": "w2", "r": "w3", "s": "w4"}  # the other levels of a all give w5
+    net = model.generator_
     with torch.no_grad():
-        model.generator_.links.zero_()
-        for level in a_codec.levels:
-            target = b_codec.index_of({"p": "w1", "q": "w2", "r": "w3", "s": "w4"}.get(level, "w5"))
-            model.generator_.links[a_start + a_codec.index_of(level), b_start + target] = 100.0 / LINK_GAIN
+        net.write.zero_()
+        net.read.zero_()
+        for k, level in enumerate(a_codec.levels):
+            net.write[a_start + a_codec.index_of(level), k] = 1.0  # a's drawn level is memory entry k
+            net.read[k, b_start + b_codec.index_of(copy.get(level, "w5"))] = 100.0
     rows = model.sample(2000, seed=1)
-    expected = rows["a"].map({"p": "w1", "q": "w2", "r": "w3", "s": "w4"}).fillna("w5")
-    assert (rows["b"] == expected).all()
+    assert (rows["b"] == rows["a"].map(copy).fillna("w5")).all()
     assert rows["a"].nunique() == 8  # a itself is still drawn from the generator
 
 
