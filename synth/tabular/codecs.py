@@ -32,6 +32,8 @@ OTHER_LABEL = "other"
 
 _SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
 _DATETIME_UNITS_NS = (86_400 * 10**9, 10**9, 10**6, 10**3, 1)
+_MAX_DECIMALS = 6  # a float column whose values all have at most this many decimals is decoded onto that grid
+_ARROW_FLOATS: dict[str, type[np.floating[Any]]] = {"halffloat": np.float16, "float": np.float32}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,7 +79,9 @@ class NumericCodec(Codec):
     """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls.
 
     Datetimes are modelled as nanoseconds after ``origin`` (their minimum), so float64 keeps their resolution;
-    decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes). With ``clip``
+    decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes, and for a float
+    column the finest decimal its values use, when they use at most six: counts held as floats because they have
+    nulls come out whole, prices keep their cents; 0 for any other float column). With ``clip``
     (the private path's bounds, which real values may exceed) values are clipped to [low, high] before encoding.
     """
 
@@ -111,6 +115,9 @@ class NumericCodec(Codec):
             origin = int(ns.min())
         elif spec.kind == "integer":
             step = 1.0
+        else:
+            stored = _ARROW_FLOATS.get(spec.arrow_type, np.float64)
+            step = decimal_step(series.to_numpy(dtype=np.float64, na_value=np.nan)[~null], stored)
         codec = cls(spec.kind, [], 0.0, 0.0, bool(null.any()), step, origin)
         present = codec._values(series)[~null]
         if not np.isfinite(present).all():
@@ -144,7 +151,7 @@ class NumericCodec(Codec):
         out[:, 0] = np.clip(scalar, -0.99, 0.99)
         out[np.arange(len(values)), 1 + chosen] = 1.0
         if self.nullable:
-            out[:, 1 + len(self.modes) + null.astype(int)] = 1.0  # [present, null]
+            out[np.arange(len(values)), 1 + len(self.modes) + null.astype(int)] = 1.0  # [present, null]
         return out
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -153,7 +160,10 @@ class NumericCodec(Codec):
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
         values = np.clip(means + block[:, 0].astype(np.float64) * _SCALE * stds, self.low, self.high)
-        if self.step:
+        if 0 < self.step < 1:  # divided by an exact power of ten, so 23 / 100 is the double nearest 0.23
+            per_unit = round(1 / self.step)
+            values = np.round(values * per_unit) / per_unit
+        elif self.step:
             values = np.round(values / self.step) * self.step
         null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
@@ -173,6 +183,20 @@ class NumericCodec(Codec):
             "origin": self.origin,
             "clip": self.clip,
         }
+
+
+def decimal_step(values: np.ndarray, stored: type[np.floating[Any]] = np.float64) -> float:
+    """10 ** -d for the fewest decimals d (at most six) that every value has, to the precision of the type the
+    values were ``stored`` in (0.23 held as float32 is 0.2300000042 in float64), else 0 (no grid)."""
+    finite = values[np.isfinite(values)]
+    if len(finite) == 0:
+        return 0.0
+    tolerance = 4 * float(np.finfo(stored).eps)
+    for decimals in range(_MAX_DECIMALS + 1):
+        scaled = finite * 10.0**decimals
+        if np.all(np.abs(scaled - np.round(scaled)) <= tolerance * np.maximum(1.0, np.abs(scaled))):
+            return 10.0**-decimals
+    return 0.0
 
 
 class CategoricalCodec(Codec):

@@ -300,7 +300,13 @@ def _range_condition(column: str, wanted: tuple[Any, ...] | list[Any], codec: Nu
         raise ConditionError(f"the range on {column!r} is inverted: low {wanted[0]!r} > high {wanted[1]!r}")
     if codec.kind == "integer" and math.ceil(low) > math.floor(high):
         raise ConditionError(f"the range on {column!r} holds no integer: {wanted!r}")
-    if codec.kind == "continuous" and low == high:
+    on_grid = math.ceil(low / codec.step - 1e-9) <= math.floor(high / codec.step + 1e-9) if codec.step else True
+    if codec.kind == "continuous" and not on_grid:
+        raise ConditionError(
+            f"the range on {column!r} holds no value the column can take: its values are multiples of "
+            f"{codec.step:g}, and {wanted!r} holds none"
+        )
+    if codec.kind == "continuous" and not codec.step and low == high:
         raise ConditionError(f"the range on {column!r} is empty: low == high == {wanted[0]!r}; give low < high")
     real_low, real_high = codec.low + codec.origin, codec.high + codec.origin
     if high < real_low or low > real_high:
@@ -332,8 +338,8 @@ def _bound(column: str, bound: Any, is_datetime: bool) -> float | int:
 
 def _mixture_mass(codec: NumericCodec, low: float, high: float) -> float:
     """The modelled share of values in [low, high] (in the codec's space), from the column's mixture modes."""
-    if codec.step == 1.0:  # integers: a value rounds into the range from half a step outside it
-        low, high = low - 0.5, high + 0.5
+    if codec.step:  # values on a grid: a value rounds into the range from half a step outside it
+        low, high = low - codec.step / 2, high + codec.step / 2
     mass = 0.0
     for mode in codec.modes:
         if mode.std == 0:

@@ -32,6 +32,43 @@ def test_numeric_codec_round_trips_encoded_values() -> None:
     assert (decoded[series.to_numpy() == 0] == 0).all()  # the spike comes back exactly
 
 
+def test_a_null_flag_marks_exactly_the_null_rows() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(50, 10, 1000)
+    values[rng.random(1000) < 0.1] = np.nan
+    series = pd.Series(values, name="score")
+    codec = NumericCodec.fit(series, infer_schema(series.to_frame())["score"], rng)
+    encoded = codec.encode(series, rng)
+    flag = encoded[:, -2:]  # [present, null]
+    assert (flag.sum(axis=1) == 1).all()
+    np.testing.assert_array_equal(flag[:, 1] == 1, series.isna().to_numpy())
+    decoded = codec.decode(span_values(encoded, codec.spans), rng)
+    np.testing.assert_array_equal(np.isnan(decoded), series.isna().to_numpy())
+
+
+def test_float_columns_decode_onto_the_decimals_their_values_use() -> None:
+    rng = np.random.default_rng(0)
+    counts = pd.Series(np.where(rng.random(500) < 0.2, np.nan, rng.poisson(40, 500)), name="runs")  # float: has NaN
+    prices = pd.Series(np.round(rng.lognormal(3, 1, 500), 2), name="price")
+    narrow = pd.Series(np.round(rng.normal(5, 1, 500), 1).astype(np.float32), name="weight")
+    measured = pd.Series(rng.normal(0, 1, 500), name="signal")
+    frame = pd.concat([counts, prices, narrow, measured], axis=1)
+    schema = infer_schema(frame)
+    steps = {}
+    for name in frame.columns:
+        codec = NumericCodec.fit(frame[name], schema[name], rng)
+        steps[name] = codec.step
+        spans = np.stack([rng.uniform(-1, 1, 2000), rng.integers(0, len(codec.modes), 2000)], axis=1)
+        if codec.nullable:
+            spans = np.concatenate([spans, np.zeros((2000, 1))], axis=1)
+        decoded = pd.Series(codec.decode(spans, rng)).astype(frame[name].dtype)
+        if codec.step:  # every decoded value is one a reader of the column's text would write back the same
+            decimals = round(-np.log10(codec.step))
+            text = decoded.map(lambda x, d=decimals: f"{x:.{d}f}")
+            assert (text.astype(frame[name].dtype) == decoded).all(), name
+    assert steps == {"runs": 1.0, "price": 0.01, "weight": 0.1, "signal": 0.0}
+
+
 def test_high_cardinality_categories_keep_a_bounded_width() -> None:
     rng = np.random.default_rng(0)
     levels = np.array([f"level-{i}" for i in range(5000)])

@@ -116,6 +116,17 @@ def test_bad_ranges_on_continuous_and_datetime_columns(mixed_frame: pd.DataFrame
         model.sample(5, conditions={"customer_id": 1001, "plan": "pro"})
 
 
+def test_a_range_on_a_float_column_of_cents_holds_a_cent(mixed_frame: pd.DataFrame) -> None:
+    frame = mixed_frame.assign(income=mixed_frame["income"].round(2))
+    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    with pytest.raises(ConditionError, match=r"multiples of 0\.01, and \(1000\.001, 1000\.009\) holds none"):
+        model.sample(5, conditions={"income": (1000.001, 1000.009)})
+    low, high = frame["income"].quantile([0.4, 0.6])
+    rows = model.sample(50, conditions={"income": (low, high)}, seed=1, max_tries=200)
+    assert rows["income"].between(low, high).all()
+    assert (rows["income"] == rows["income"].round(2)).all()
+
+
 def test_max_tries_is_checked(fitted: TabularSynthesizer) -> None:
     with pytest.raises(ParameterError, match="max_tries must be an int >= 1, got 0"):
         fitted.sample(5, conditions={"sex": "Female", "race": "White"}, max_tries=0)
