@@ -23,8 +23,10 @@ os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 import psutil
 import pyarrow.parquet as pq
 
-from pipelines import steps
 from pipelines.config import PipelineConfig, RunnerConfig
+from pipelines.intake import load_table_source
+from pipelines.splitting import split_source
+from pipelines.training import train_table_model
 from synth.versions import package_versions
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -82,9 +84,9 @@ def main() -> None:
                 "output": str(work / "published"),
             }
         )
-        source = steps.load_source(config, work)
-        split = steps.split_source(source, config.split, work)
-        model = steps.train_model(split, source.schema_json, config.model, work)
+        source = load_table_source(config)
+        split = split_source(source, config.split, work)
+        model = train_table_model(split, source, config)
         for spec in args.runners.split(","):
             kind, workers = spec.split(":")
             runner = RunnerConfig(kind=kind, workers=int(workers))  # type: ignore[arg-type]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 import validators
-from pipelines.steps import split_table
+from pipelines.splitting import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 from synth.versions import package_versions

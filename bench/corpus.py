@@ -182,7 +182,7 @@ def gate_holdout(folder: Path, target: str, timeout: float) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
     from pipelines.sources import read_source
-    from pipelines.steps import split_table
+    from pipelines.splitting import split_table
 
     train, holdout = split_table(read_source(folder / "data.parquet"), HOLDOUT, SEED)
     pq.write_table(train, folder / "train.parquet")  # as the flow writes its split

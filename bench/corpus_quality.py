@@ -28,7 +28,7 @@ import pyarrow as pa
 from instruments import score
 from peers import requirement, run_peer
 
-from pipelines.steps import split_table
+from pipelines.splitting import split_table
 from synth import TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
 

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from pipelines.steps import split_table
+from pipelines.splitting import split_table
 from synth import Schema, TabularSynthesizer, infer_schema
 from synth.schema import parse_text_dates, table_to_frame
 from validators.fidelity import column_shapes, pair_trends

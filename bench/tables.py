@@ -134,7 +134,7 @@ def dtype_changes(real: pd.DataFrame, synthetic: pd.DataFrame) -> dict[str, str]
 def run_inner(name: str, budget: float, stress_rows: int) -> dict[str, Any]:
     """Split, fit, sample and score one table in this process; the figures as a JSON-ready dict."""
     import validators
-    from pipelines.steps import split_table
+    from pipelines.splitting import split_table
     from synth import TabularSynthesizer
     from synth.schema import table_to_frame
 

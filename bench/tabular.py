@@ -36,7 +36,7 @@ from peers import PEERS, run_peer
 from record import emit
 
 import validators
-from pipelines.steps import split_table
+from pipelines.splitting import split_table
 from synth import Schema, TabularSynthesizer, infer_schema
 from synth.devices import resolve_device
 from synth.schema import table_to_frame

@@ -122,28 +122,28 @@ def main(ctx: click.Context, debug: bool) -> None:
 def run(config_path: Path, quiet: bool) -> None:
     """Run the pipeline described by the YAML file CONFIG."""
     from pipelines.config import load_config
-    from pipelines.steps import describe_source, load_source
+    from pipelines.kinds import kind_of
 
     if quiet:  # before anything imports Prefect (a schedule's check does), which reads its settings once
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
-    try:
-        config = load_config(config_path)
-        # bad data stops here, before Prefect starts and before anything is written
-        with tempfile.TemporaryDirectory(prefix="synth-check-") as scratch:
-            source = load_source(config, Path(scratch))
-    except (ConfigError, DataError) as exc:
-        raise _BadInput(str(exc)) from None
-    if not quiet:
-        click.echo(f"Schema of {config.source}:\n{describe_source(source)}\n", err=True)
-    from pipelines.flow import synthesize
+    # the data is read and checked here, before Prefect starts and before anything is written; the run uses it
+    with tempfile.TemporaryDirectory(prefix="synth-check-") as scratch:
+        try:
+            config = load_config(config_path)
+            source = kind_of(config).load(config, Path(scratch))
+        except (ConfigError, DataError) as exc:
+            raise _BadInput(str(exc)) from None
+        if not quiet:
+            click.echo(f"Schema of {config.source}:\n{source.schema.describe()}\n", err=True)
+        from pipelines.flow import synthesize
 
-    _short_prefect_failures()
-    try:
-        result = synthesize(config, show_progress=not quiet)
-    except (ConfigError, DataError, NotFound) as exc:
-        raise _BadInput(str(exc)) from None
-    except PipelineError as exc:
-        raise _Failed(str(exc)) from None
+        _short_prefect_failures()
+        try:
+            result = synthesize(config, show_progress=not quiet, source=source)
+        except (ConfigError, DataError, NotFound) as exc:
+            raise _BadInput(str(exc)) from None
+        except PipelineError as exc:
+            raise _Failed(str(exc)) from None
     click.echo(f"verdict: {result.verdict}")
     for name, figures in result.metrics.items():
         value, reference = _number(figures["value"]), _number(figures["reference"])

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from prefect import serve
-from prefect.deployments.runner import EntrypointType, RunnerDeployment
+from prefect.deployments.runner import RunnerDeployment
 from prefect.schedules import Cron
+from prefect.types.entrypoint import EntrypointType
 
 from pipelines.config import PipelineConfig
 from pipelines.flow import synthesize
@@ -15,7 +16,7 @@ __all__ = ["deployment", "serve_configs"]
 def deployment(config: PipelineConfig) -> RunnerDeployment:
     """The deployment ``synthesize/<name>``: the whole config as its parameter, so a run needs nothing else."""
     schedules = [] if config.schedule is None else [Cron(config.schedule.cron, timezone=config.schedule.timezone)]
-    return synthesize.to_deployment(
+    made = synthesize.to_deployment(
         name=config.name,
         schedules=schedules,
         parameters={"config": config.model_dump(mode="json", by_alias=True)},
@@ -24,6 +25,8 @@ def deployment(config: PipelineConfig) -> RunnerDeployment:
         version=config.digest()[:12],
         entrypoint_type=EntrypointType.MODULE_PATH,  # found through the installed package, from any directory
     )
+    assert isinstance(made, RunnerDeployment)  # called outside an event loop, so not a coroutine
+    return made
 
 
 def serve_configs(configs: list[PipelineConfig], *, limit: int | None = None) -> None:

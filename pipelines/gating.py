@@ -7,7 +7,7 @@ from pathlib import Path
 from pipelines.config import load_gate_config
 from pipelines.errors import DataError
 from pipelines.sources import read_source
-from pipelines.steps import split_table
+from pipelines.splitting import split_table
 from synth import SynthError, infer_schema
 from synth.schema import table_to_frame
 from validators import MetricInputError, Report, evaluate

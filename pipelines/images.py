@@ -3,10 +3,8 @@ class-conditional GAN trained or reused, images generated in part files, and mea
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +14,23 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig
+from pipelines.contracts import ContractView, check_input_contract
 from pipelines.errors import ConfigError, DataError
+from pipelines.generation import batch_seed
+from pipelines.intake import check_locations
+from pipelines.measuring import gate_bounds, write_report
 from pipelines.model_cache import check_cached, seal
 from pipelines.publish import missing_folders, remove_if_empty
-from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
-from pipelines.sources import file_sha256
-from pipelines.steps import batch_seed, gate_bounds, model_key, reused_model, write_report
-from synth import ImageSynthesizer, SynthError
+from pipelines.refs import Augmented, EpochReport, ImageMeta, ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.sources import file_sha256, read_table, write_table
+from pipelines.training import model_key, model_ref, reused_model
+from synth import ImageSynthesizer, SynthError, infer_schema
 from synth.image.datasets import ImageSet, decode_image, encode_png, read_image_set
+from synth.rebalance import SYNTHETIC_FLAG, plan_rebalance
 
 __all__ = [
     "IMAGE_BATCH",
-    "ImageMeta",
+    "ImageKind",
     "check_image_model",
     "generate_image_part",
     "image_frame",
@@ -44,38 +47,6 @@ log = logging.getLogger(__name__)
 IMAGE_BATCH = 2_000
 #: Fewer images than this per class cannot be split into a training part and a holdout worth measuring.
 MIN_IMAGES_PER_CLASS = 4
-
-
-@dataclass(frozen=True, slots=True)
-class ImageMeta:
-    """What an image table holds, kept as the source's ``schema_json`` and in the manifest."""
-
-    image_shape: tuple[int, ...]
-    classes: tuple[int | str, ...]
-    label_type: str  # "int64" or "string"
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {"kind": "image", "image_shape": list(self.image_shape), "classes": list(self.classes),
-             "label_type": self.label_type}
-        )  # fmt: skip
-
-    @classmethod
-    def from_json(cls, text: str) -> ImageMeta:
-        data = json.loads(text)
-        return cls(tuple(data["image_shape"]), tuple(data["classes"]), data["label_type"])
-
-    def arrow_schema(self) -> pa.Schema:
-        label = pa.int64() if self.label_type == "int64" else pa.string()
-        return pa.schema(
-            [("image", pa.binary()), ("label", label), ("width", pa.int32()), ("height", pa.int32())]
-        )  # fmt: skip
-
-    def describe(self) -> str:
-        shape = "x".join(map(str, self.image_shape[:2]))
-        colour = "RGB" if len(self.image_shape) == 3 and self.image_shape[2] == 3 else "grayscale"
-        shown = ", ".join(map(str, self.classes[:20])) + (", ..." if len(self.classes) > 20 else "")
-        return f"images {shape} {colour}, {len(self.classes)} classes ({self.label_type} labels): {shown}"
 
 
 def image_table(images: np.ndarray, labels: np.ndarray, meta: ImageMeta) -> pa.Table:
@@ -97,9 +68,7 @@ def image_table(images: np.ndarray, labels: np.ndarray, meta: ImageMeta) -> pa.T
 def read_images(ref: TableRef, meta: ImageMeta) -> ImageSet:
     """Decode an image table a step wrote, refusing one whose bytes changed since."""
     path = Path(ref.path)
-    if not path.is_file() or file_sha256(path) != ref.sha256:
-        raise DataError(f"{path} is gone or changed after it was written")
-    table = pq.read_table(path)
+    table = read_table(ref)
     images = np.stack(
         [decode_image(data, where=f"{path} row {i}") for i, data in enumerate(table["image"].to_pylist())]
     )
@@ -143,27 +112,26 @@ def load_image_source(config: PipelineConfig, run_dir: Path) -> tuple[SourceRef,
     label_type = "int64" if np.issubdtype(labels.dtype, np.integer) else "string"
     meta = ImageMeta(tuple(found.images.shape[1:]), tuple(classes.tolist()), label_type)
     table = image_table(found.images, labels, meta)
-    path = run_dir / "source.parquet"
-    pq.write_table(table, path)
-    return SourceRef(TableRef(str(path), file_sha256(path), table.num_rows), meta.to_json()), table
+    return SourceRef(write_table(table, run_dir / "source.parquet"), meta), table
 
 
 IMAGE_MODEL_PARTS = ("model", "classifier")  # the GAN and the CNN the image metrics measure with
 
 
 def train_image_model(
-    split: SplitRef, meta_json: str, model: ModelConfig, work_dir: Path, progress: Callable[[Any], None] | None = None
+    split: SplitRef, source: SourceRef, config: PipelineConfig, progress: EpochReport | None = None
 ) -> ModelRef:
     """Train the GAN and the measuring classifier on the training split, or reuse both when trained before on
     exactly these inputs (``work_dir/models/<key>/model`` and ``.../classifier``)."""
     from validators import FeatureClassifier
 
-    key = model_key(split, meta_json, {**model.estimator_params(), "classifier_epochs": model.classifier_epochs})
-    folder = work_dir / "models" / key
+    meta, model = _meta(source), config.model
+    key = model_key(split, meta, {**model.estimator_params(), "classifier_epochs": model.classifier_epochs})
+    folder = config.work_dir / "models" / key
     reusable, set_aside = check_cached(folder, IMAGE_MODEL_PARTS)
     if reusable:
         return reused_model(folder, key)
-    train = read_images(split.train, ImageMeta.from_json(meta_json))
+    train = read_images(split.train, meta)
     created = missing_folders(folder)
     try:
         synthesizer = ImageSynthesizer(**model.estimator_params()).fit(train.images, train.labels, progress=progress)
@@ -174,15 +142,14 @@ def train_image_model(
     classifier.fit(train.images, train.labels).save(folder / "classifier")
     out = synthesizer.save(folder / "model")
     seal(folder, IMAGE_MODEL_PARTS)
-    seconds = float(sum(s.seconds for s in synthesizer.history_))
-    return ModelRef(path=str(out), seed=synthesizer.seed_, seconds=seconds, key=key, reused=False, set_aside=set_aside)
+    return model_ref(out, key, synthesizer.seed_, synthesizer.history_, set_aside=set_aside)
 
 
 def generate_image_part(
-    model: ModelRef, part: int, rows: int, generate: GenerateConfig, meta_json: str, run_dir: Path
+    model: ModelRef, part: int, rows: int, generate: GenerateConfig, source: SourceRef, run_dir: Path
 ) -> TableRef:
     """Write ``rows`` generated images (the training class mix) to one part file, a row group per batch."""
-    meta = ImageMeta.from_json(meta_json)
+    meta = _meta(source)
     synthesizer = ImageSynthesizer.load(model.path)
     batch_rows = generate.batch_rows or IMAGE_BATCH
     path = run_dir / f"synthetic-{part:05d}.parquet"
@@ -196,14 +163,14 @@ def generate_image_part(
 
 
 def measure_images(
-    split: SplitRef, sample: TableRef, produced_rows: int, model: ModelRef, config: PipelineConfig, meta_json: str,
+    split: SplitRef, sample: TableRef, produced_rows: int, model: ModelRef, config: PipelineConfig, source: SourceRef,
     run_dir: Path,
 ) -> ReportRef:  # fmt: skip
     """The image suite on the measured sample, in the feature space of the classifier cached with the model."""
     import validators
     from validators import FeatureClassifier
 
-    meta = ImageMeta.from_json(meta_json)
+    meta = _meta(source)
     train, holdout, synthetic = (read_images(ref, meta) for ref in (split.train, split.holdout, sample))
     classifier = FeatureClassifier.load(Path(model.path).parent / "classifier")
     report = validators.evaluate_images(
@@ -212,3 +179,80 @@ def measure_images(
     )  # fmt: skip
     report = replace(report, context={**report.context, "synthetic_images_produced": produced_rows})
     return write_report(report, run_dir, title="Synthetic image set quality report")
+
+
+class ImageKind:
+    """Image sets: the canonical image table, the class-conditional GAN with its measuring classifier, the image
+    suite, contracts on labels and sizes."""
+
+    name = "image"
+
+    def load(self, config: PipelineConfig, run_dir: Path) -> SourceRef:
+        """Read and check the image set; it is written into ``run_dir`` as the canonical image table."""
+        check_locations(config)
+        if config.target is not None:
+            raise ConfigError("target is for tables; an image set's label column is its target")
+        source, table = load_image_source(config, run_dir)
+        check_input_contract(config, image_frame(table))
+        return source
+
+    def train(
+        self, split: SplitRef, source: SourceRef, config: PipelineConfig, progress: EpochReport | None
+    ) -> ModelRef:
+        return train_image_model(split, source, config, progress)
+
+    def generate_part(
+        self, model: ModelRef, part: int, rows: int, first_row: int, config: PipelineConfig, split: SplitRef,
+        source: SourceRef, run_dir: Path,
+    ) -> TableRef:  # fmt: skip
+        return generate_image_part(model, part, rows, config.generate, source, run_dir)
+
+    def measure(
+        self, split: SplitRef, sample: TableRef, produced: int, model: ModelRef, config: PipelineConfig,
+        source: SourceRef, run_dir: Path,
+    ) -> ReportRef:  # fmt: skip
+        return measure_images(split, sample, produced, model, config, source, run_dir)
+
+    def class_column(self, config: PipelineConfig) -> str:
+        return "label"
+
+    def contract_view(self, split: SplitRef, sample: TableRef, source: SourceRef, model: ModelRef) -> ContractView:
+        train = image_frame(read_table(split.train))
+        return ContractView(train, image_frame(read_table(sample)), infer_schema(train))
+
+    def arrow_schema(self, source: SourceRef) -> pa.Schema:
+        return _meta(source).arrow_schema()
+
+    def described(self, source: SourceRef) -> Any:
+        return _meta(source).to_dict()
+
+    def augment_rows(
+        self, model: ModelRef, split: SplitRef, config: PipelineConfig, source: SourceRef
+    ) -> tuple[pa.Table, dict[Any, int]]:
+        """The training images plus the generated ones the balance needs, flagged; and the images added per class."""
+        meta = _meta(source)
+        train = read_images(split.train, meta)
+        classes, counts = np.unique(train.labels, return_counts=True)
+        plan = plan_rebalance(
+            dict(zip(classes.tolist(), counts.tolist(), strict=True)), config.augmentation_settings().balance
+        )
+        synthesizer = ImageSynthesizer.load(model.path)
+        images, labels = synthesizer.sample(
+            per_class={c: k for c, k in plan.items() if k > 0}, seed=config.generate.seed
+        )
+        real = read_table(split.train).append_column(SYNTHETIC_FLAG, pa.array(np.zeros(len(train), dtype=bool)))
+        added = image_table(images, labels, meta)
+        added = added.append_column(SYNTHETIC_FLAG, pa.array(np.ones(len(images), dtype=bool)))
+        return pa.concat_tables([real, added]), plan
+
+    def measure_added(
+        self, split: SplitRef, same_classes: SplitRef, augmented: Augmented, sample: TableRef, model: ModelRef,
+        config: PipelineConfig, source: SourceRef, run_dir: Path,
+    ) -> ReportRef:  # fmt: skip
+        """The image suite on the added images against the real images of their classes."""
+        return measure_images(same_classes, sample, augmented.added.rows, model, config, source, run_dir)
+
+
+def _meta(source: SourceRef) -> ImageMeta:
+    assert isinstance(source.schema, ImageMeta)
+    return source.schema

@@ -1,4 +1,5 @@
-"""Reading real data (Parquet or CSV) into Arrow, with one readable error per way a file can be bad."""
+"""Reading real data (Parquet or CSV) into Arrow, with one readable error per way a file can be bad; and the tables
+a run's steps write and read back, checked against their hash and read once per process."""
 
 from __future__ import annotations
 
@@ -6,16 +7,29 @@ import codecs
 import hashlib
 import json
 import re
+import threading
 from collections import Counter
+from collections.abc import Callable, Hashable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from pipelines.errors import DataError
+from pipelines.refs import TableRef
 
-__all__ = ["SUFFIXES", "file_sha256", "read_source"]
+__all__ = [
+    "SUFFIXES",
+    "derived",
+    "file_sha256",
+    "forget_tables",
+    "read_checked",
+    "read_source",
+    "read_table",
+    "write_table",
+]
 
 SUFFIXES = (".parquet", ".pq", ".csv")
 
@@ -26,6 +40,77 @@ def file_sha256(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_table(table: pa.Table, path: Path, row_group_size: int | None = None) -> TableRef:
+    """Write a step's table and the reference the later steps read it by (from memory, in this process)."""
+    pq.write_table(table, path, row_group_size=row_group_size)
+    ref = TableRef(path=str(path), sha256=file_sha256(path), rows=table.num_rows)
+    _remember(ref, path, table)
+    return ref
+
+
+def read_checked(path: Path) -> tuple[TableRef, pa.Table]:
+    """A user's source file read (``read_source``'s checks) and its reference, so later steps read it from memory."""
+    table = read_source(path)
+    ref = TableRef(path=str(path), sha256=file_sha256(path), rows=table.num_rows)
+    _remember(ref, path, table)
+    return ref, table
+
+
+def read_table(ref: TableRef) -> pa.Table:
+    """Read a table a step wrote (or the checked source), refusing one whose bytes changed since. A file read
+    before by this process, unchanged on disk since, is not read again (the split is read by several steps)."""
+    path = Path(ref.path)
+    if not path.is_file():
+        raise DataError(f"{path} is gone; was the run folder removed?")
+    with _LOCK:
+        known = _READ.get(ref)
+    if known is not None and known[0] == _stamp(path):
+        return known[1]
+    if file_sha256(path) != ref.sha256:
+        raise DataError(f"{path} changed after it was written (checksum mismatch)")
+    table = read_source(path)
+    _remember(ref, path, table)
+    return table
+
+
+def derived(key: Hashable, make: Callable[[], T]) -> T:
+    """``make()`` once per ``key`` until ``forget_tables``: what several steps build from the same tables (the real
+    rows as frames, the privacy filter fitted on them). Threads asking at once wait for the first."""
+    with _MAKING:
+        if key not in _DERIVED:
+            _DERIVED[key] = make()
+        return cast(T, _DERIVED[key])
+
+
+def forget_tables() -> None:
+    """Drop the tables ``read_table`` keeps and what ``derived`` built (a run ends)."""
+    with _MAKING, _LOCK:  # the order derived() takes them in
+        _READ.clear()
+        _DERIVED.clear()
+
+
+#: The last few tables read or written, by reference, with the file's (size, mtime) when they were.
+_READ: dict[TableRef, tuple[tuple[int, int], pa.Table]] = {}
+_KEEP = 4
+_LOCK = threading.Lock()  # generate-part tasks read on threads of one process
+_DERIVED: dict[Hashable, object] = {}
+_MAKING = threading.RLock()  # a derived value may be built from another
+T = TypeVar("T")
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    stat = path.stat()
+    return stat.st_size, stat.st_mtime_ns
+
+
+def _remember(ref: TableRef, path: Path, table: pa.Table) -> None:
+    with _LOCK:
+        _READ.pop(ref, None)
+        _READ[ref] = (_stamp(path), table)
+        while len(_READ) > _KEEP:
+            _READ.pop(next(iter(_READ)))
 
 
 def read_source(path: Path) -> pa.Table:

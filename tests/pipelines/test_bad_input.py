@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -115,12 +116,13 @@ def test_column_empty_in_the_training_split(tmp_path: Path) -> None:
     from pipelines.errors import DataError
     from pipelines.refs import SourceRef, TableRef
     from pipelines.sources import file_sha256
-    from pipelines.steps import split_source
+    from pipelines.splitting import split_source
+    from synth import infer_schema
 
     source = tmp_path / "small.csv"
     rows = ["x,score"] + [f"{i},{'' if i not in (3, 17) else i / 2}" for i in range(25)]
     source.write_text("\n".join(rows) + "\n")
-    ref = SourceRef(TableRef(str(source), file_sha256(source), 25), "{}")
+    ref = SourceRef(TableRef(str(source), file_sha256(source), 25), infer_schema(pd.read_csv(source)))
     for seed in range(200):  # find a seed whose holdout takes both values, then check the refusal
         try:
             split_source(ref, SplitConfig(holdout=0.2, seed=seed), tmp_path)

@@ -15,10 +15,10 @@ import pytest
 from click.testing import CliRunner
 
 from pipelines.cli import main
-from pipelines.config import ModelConfig
-from pipelines.refs import SplitRef, TableRef
+from pipelines.config import PipelineConfig
+from pipelines.refs import SourceRef, SplitRef, TableRef
 from pipelines.sources import file_sha256
-from pipelines.steps import train_model
+from pipelines.training import train_table_model
 from synth import infer_schema
 from tests.conftest import run_until_checkpoint, synth_env
 
@@ -41,10 +41,13 @@ class _Payload:
 @pytest.mark.parametrize("damage", ["truncated", "pickle payload", "no checksums"])
 def test_a_damaged_cached_model_is_set_aside_and_retrained(adult_table: pa.Table, tmp_path: Path, damage: str) -> None:
     split = _split(adult_table, tmp_path / "split")
-    schema_json = infer_schema(pq.read_table(split.train.path)).to_json()
-    settings = ModelConfig(epochs=1, seed=0, generator_dims=(16,), discriminator_dims=(16,))
-    first = train_model(split, schema_json, settings, tmp_path / "work")
-    again = train_model(split, schema_json, settings, tmp_path / "work")
+    source = SourceRef(split.train, infer_schema(pq.read_table(split.train.path)))
+    model = {"epochs": 1, "seed": 0, "generator_dims": [16], "discriminator_dims": [16]}
+    config = PipelineConfig.model_validate(
+        {"name": "faults", "source": split.train.path, "model": model, "work_dir": str(tmp_path / "work")}
+    )
+    first = train_table_model(split, source, config)
+    again = train_table_model(split, source, config)
     assert again.reused and again.set_aside is None
     weights = Path(first.path) / "generator.pt"
     if damage == "truncated":
@@ -53,13 +56,13 @@ def test_a_damaged_cached_model_is_set_aside_and_retrained(adult_table: pa.Table
         weights.write_bytes(pickle.dumps(_Payload()))
     else:
         (Path(first.path).parent / "checksums.json").unlink()
-    healed = train_model(split, schema_json, settings, tmp_path / "work")
+    healed = train_table_model(split, source, config)
     assert not healed.reused and healed.key == first.key and healed.set_aside is not None
     assert "set aside at" in healed.set_aside
     aside = [p.name for p in (tmp_path / "work" / "models").iterdir() if ".damaged-" in p.name]
     assert len(aside) == 1 and aside[0].startswith(first.key)
     assert not Path("/tmp/synth-pickle-ran").exists()
-    assert train_model(split, schema_json, settings, tmp_path / "work").reused  # the retrained model is sealed
+    assert train_table_model(split, source, config).reused  # the retrained model is sealed
 
 
 def test_an_unexpected_error_is_one_line_exit_3_and_a_log_file(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +87,7 @@ def test_an_error_inside_the_flow_prints_no_prefect_traceback(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("the model broke")
 
-    monkeypatch.setattr("pipelines.steps.train_model", broken)
+    monkeypatch.setattr("pipelines.tables.train_table_model", broken)
     config = tmp_path / "run.yaml"
     config.write_text(
         f"name: broken\nsource: {adult_file}\nmodel: {{epochs: 1}}\noutput: {tmp_path / 'out'}\n"

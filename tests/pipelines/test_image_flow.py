@@ -104,11 +104,11 @@ def test_settings_of_the_other_kind_are_refused_by_name(tmp_path: Path) -> None:
 
 
 def test_shipped_fashion_mnist_config_reads_the_bundled_images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from pipelines.steps import describe_source, load_source
+    from pipelines.kinds import kind_of
 
     monkeypatch.chdir(ROOT)
     config = load_config("configs/fashion_mnist.yaml")
     assert config.model.kind == "image" and config.gate.enforce
-    source = load_source(config.model_copy(update={"output": str(tmp_path / "published")}), tmp_path)
+    source = kind_of(config).load(config.model_copy(update={"output": str(tmp_path / "published")}), tmp_path)
     assert source.table.rows == 10_000
-    assert describe_source(source).startswith("images 28x28 grayscale, 10 classes")
+    assert source.schema.describe().startswith("images 28x28 grayscale, 10 classes")

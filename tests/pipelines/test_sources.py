@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from pipelines.errors import DataError
@@ -78,3 +79,24 @@ def test_repeated_column_names_are_refused_by_name(tmp_path: Path) -> None:
     (tmp_path / "t.csv").write_text("a,b,a,b,c\n1,2,3,4,5\n")
     with pytest.raises(DataError, match=r"repeated column name\(s\) \['a', 'b'\]"):
         read_source(tmp_path / "t.csv")
+
+
+def test_a_step_table_is_read_once_and_refused_once_its_bytes_change(tmp_path: Path) -> None:
+    from pipelines.sources import derived, forget_tables, read_table, write_table
+
+    table = pa.table({"x": list(range(50))})
+    ref = write_table(table, tmp_path / "train.parquet")
+    assert read_table(ref) is read_table(ref)  # from memory: the run's steps share one read
+    calls: list[int] = []
+
+    def make() -> int:
+        calls.append(1)
+        return len(calls)
+
+    assert derived("key", make) == derived("key", make) == 1  # built once, whoever asks
+    pq.write_table(pa.table({"x": list(range(51))}), tmp_path / "train.parquet")
+    with pytest.raises(DataError, match="changed after it was written"):
+        read_table(ref)
+    forget_tables()
+    assert derived("key", make) == 2  # a new run builds anew
+    forget_tables()
