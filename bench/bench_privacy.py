@@ -58,7 +58,7 @@ def main() -> None:
             # the label's two classes are public knowledge (always given: a private model may otherwise emit the
             # "other" slot of undisclosed categories in any column, the label included)
             public = ADULT_PUBLIC if args.public else {"income": ADULT_PUBLIC["income"]}
-            private = {"privacy_epsilon": epsilon, "public_metadata": public}
+            private = {"epsilon": epsilon, "public_metadata": public}
         model = TabularSynthesizer(epochs=args.epochs, seed=0, device=args.device, **private)
         started = time.perf_counter()
         model.fit(train, schema)

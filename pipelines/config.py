@@ -11,11 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from pipelines.errors import ConfigError
 from pipelines.publish import NAME_MAX_LENGTH, NAME_PATTERN
 from pipelines.store import default_root
+from synth import ImageSynthesizer, ParameterError, TabularSynthesizer
+from synth.params import Param
 from validators.bounds import DEFAULT_BOUNDS, Bound
 
 __all__ = [
@@ -42,57 +53,42 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
 
-_TABULAR_ONLY = (
-    "max_categories",
-    "discriminator_steps",
-    "sequential_heads",
-    "generator_dims",
-    "discriminator_dims",
-    "time_budget_s",
-    "validation_share",
-    "select_every",
-    "precision",
-    "rare_category_min",
-    "fake_locale",
-)
-_IMAGE_ONLY = ("channels", "ema_decay", "augment", "classifier_epochs")
+#: The estimators' keywords that the privacy section sets (with ``rare_category_min``, which both sections may set).
+PRIVACY_KEYS = ("epsilon", "delta", "metadata_share", "public_metadata", "max_grad_norm")
+_TABULAR = {k: v for k, v in TabularSynthesizer._parameter_constraints.items() if k not in PRIVACY_KEYS}
+_IMAGE = ImageSynthesizer._parameter_constraints
+_TABULAR_ONLY = tuple(name for name in _TABULAR if name not in _IMAGE)
+_IMAGE_ONLY = (*(name for name in _IMAGE if name not in _TABULAR), "classifier_epochs")
 
 
-class ModelConfig(_Section):
+def _checked(params: Mapping[str, Param]) -> Any:
+    """A field validator holding each value to its estimator parameter's constraint, with the estimator's words."""
+
+    def check(cls: type[BaseModel], value: Any, info: ValidationInfo) -> Any:
+        if value is not None:
+            try:
+                params[str(info.field_name)].check(str(info.field_name), value)
+            except ParameterError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    return field_validator(*params)(classmethod(check))
+
+
+class _ModelBase(_Section):
     """Keyword arguments of the synthesizer; anything left out takes the estimator's own default.
 
     ``kind`` picks the synthesizer: ``tabular`` (TabularSynthesizer) or ``image`` (ImageSynthesizer); a setting that
-    belongs to the other kind is refused by name.
+    belongs to the other kind is refused by name. Every other key is an estimator parameter, declared and checked
+    where the estimator declares it (``_parameter_constraints``), plus two pipeline settings.
     """
 
     kind: Literal["tabular", "image"] = "tabular"
-    epochs: int | None = Field(default=None, ge=1)
-    batch_size: int | None = Field(default=None, ge=1)
-    seed: int | None = Field(default=None, ge=0)
-    device: str | None = None
-    learning_rate: float | None = Field(default=None, gt=0, lt=1)
-    noise_dim: int | None = Field(default=None, ge=1)
-    # tabular only
-    max_categories: int | None = Field(default=None, ge=2)
-    discriminator_steps: int | None = Field(default=None, ge=1)
-    sequential_heads: bool | None = None  # each column's head reads the values drawn before it
-    generator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
-    discriminator_dims: tuple[int, ...] | None = Field(default=None, min_length=1, strict=False)
-    time_budget_s: float | None = Field(default=None, gt=0)  # stop training sooner when the fit would run past it
-    validation_share: float | None = Field(default=None, ge=0, lt=1)  # rows held out to choose the best checkpoint
-    select_every: int | None = Field(default=None, ge=1)  # epochs between two scorings of the generator
-    precision: Literal["auto", "float32", "bfloat16"] | None = None
-    rare_category_min: int | None = Field(default=None, ge=1)  # k: values held by fewer rows never come out (1: off)
-    fake_locale: str | None = None  # Faker locale of identifier fakes (default en_US)
     checkpoint_every: int = Field(default=5, ge=1)  # epochs between training checkpoints (a killed run resumes)
-    # image only
-    channels: int | None = Field(default=None, ge=1)
-    ema_decay: float | None = Field(default=None, ge=0, lt=1)
-    augment: str | None = None
-    classifier_epochs: int = Field(default=5, ge=1)  # the measuring CNN's epochs (cached with the model)
+    classifier_epochs: int = Field(default=5, ge=1)  # image sets: the measuring CNN's epochs (cached with the model)
 
     @model_validator(mode="after")
-    def _settings_fit_the_kind(self) -> ModelConfig:
+    def _settings_fit_the_kind(self) -> _ModelBase:
         foreign = _IMAGE_ONLY if self.kind == "tabular" else _TABULAR_ONLY
         # a dumped config (a deployment's parameter) spells out every default: only a changed value is a mistake
         given = [name for name in foreign if getattr(self, name) != type(self).model_fields[name].default]
@@ -102,7 +98,20 @@ class ModelConfig(_Section):
         return self
 
     def estimator_params(self) -> dict[str, Any]:
-        return self.model_dump(exclude={"kind", "checkpoint_every", "classifier_epochs"}, exclude_none=True)
+        params = self.model_dump(exclude={"kind", "checkpoint_every", "classifier_epochs"}, exclude_none=True)
+        return {name: tuple(value) if isinstance(value, list) else value for name, value in params.items()}
+
+
+_MODEL_PARAMS = {**_IMAGE, **_TABULAR}  # a keyword both take has one constraint (a test holds them equal)
+if TYPE_CHECKING:  # the type checker sees the base; the estimator keywords are made from their declarations
+    ModelConfig = _ModelBase
+else:
+    ModelConfig = create_model(
+        "ModelConfig",
+        __base__=_ModelBase,
+        __validators__={"estimator_constraints": _checked(_MODEL_PARAMS)},
+        **{name: (Any, None) for name in _MODEL_PARAMS},
+    )
 
 
 class SplitConfig(_Section):
@@ -217,30 +226,39 @@ else:
     )
 
 
-class PrivacyConfig(_Section):
-    """``mode: privacy``: differentially private training, rare-category protection and the post-sampling filter."""
+class _PrivacyBase(_Section):
+    """``mode: privacy``: differentially private training, rare-category protection and the post-sampling filter.
 
-    epsilon: float = Field(gt=0)  # target epsilon of everything that reads the training rows
-    delta: float = Field(default=1e-5, gt=0, lt=1)
-    metadata_share: float | None = Field(default=None, gt=0, lt=1)  # epsilon share for non-public preprocessing
-    public: dict[str, dict[str, Any]] = Field(default_factory=dict)  # {col: {min, max}} or {col: {categories: [...]}}
-    rare_category_min: int = Field(default=10, ge=1)  # categories seen fewer times are never emitted verbatim
+    Its keys are the estimator's privacy keywords (``epsilon`` required; the others default to the estimator's),
+    ``rare_category_min`` (10 here, stricter than the estimator's 5) and the filter's percentile.
+    """
+
     filter_percentile: float = Field(default=1.0, ge=0, le=50)  # drop rows closer than this holdout->train percentile
-    max_grad_norm: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _epsilon_is_a_number(self) -> _PrivacyBase:
+        if getattr(self, "epsilon", None) is None:  # None is the estimator's "not private"; here it must be set
+            raise ValueError("privacy.epsilon must be a number > 0, got None")
+        return self
 
     def estimator_params(self) -> dict[str, Any]:
         """The TabularSynthesizer keywords this section sets (the rest keep the estimator's defaults)."""
-        params: dict[str, Any] = {
-            "privacy_epsilon": self.epsilon,
-            "privacy_delta": self.delta,
-            "public_metadata": self.public or None,
-            "rare_category_min": self.rare_category_min,
-        }
-        if self.metadata_share is not None:
-            params["metadata_share"] = self.metadata_share
-        if self.max_grad_norm is not None:
-            params["max_grad_norm"] = self.max_grad_norm
-        return params
+        return self.model_dump(exclude={"filter_percentile"}, exclude_none=True)
+
+
+_PRIVACY_PARAMS = {
+    name: TabularSynthesizer._parameter_constraints[name] for name in (*PRIVACY_KEYS, "rare_category_min")
+}
+_PRIVACY_DEFAULTS = {"epsilon": ..., "rare_category_min": 10}  # k: values held by fewer rows never come out
+if TYPE_CHECKING:
+    PrivacyConfig = _PrivacyBase
+else:
+    PrivacyConfig = create_model(
+        "PrivacyConfig",
+        __base__=_PrivacyBase,
+        __validators__={"estimator_constraints": _checked(_PRIVACY_PARAMS)},
+        **{name: (Any, _PRIVACY_DEFAULTS.get(name)) for name in _PRIVACY_PARAMS},
+    )
 
 
 class AugmentationConfig(_Section):
@@ -380,6 +398,9 @@ def _explain(exc: ValidationError, root: type[BaseModel] | None = None) -> str:
         return f"unknown key '{location}'{hint}"
     if error["type"] == "missing":
         return f"missing required key '{location}'"
+    message = str(error["msg"]).removeprefix("Value error, ")
     if not location:  # a rule across sections: its message says it all
-        return str(error["msg"]).removeprefix("Value error, ")
-    return f"bad value for '{location}': {error['msg']} (got {error.get('input')!r})"
+        return message
+    if error["type"] == "value_error":  # our own check: its message names the value
+        return f"bad value for '{location}': {message}"
+    return f"bad value for '{location}': {message} (got {error.get('input')!r})"

@@ -93,9 +93,9 @@ def split_task(source: SourceRef, config: PipelineConfig, run_dir: Path) -> Spli
 
 @task(name="train", cache_policy=NO_CACHE)
 def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_progress: bool) -> ModelRef:
-    """Train, or reuse the model trained on the same data, schema, settings and code (``steps.model_key``)."""
+    """Train, or reuse the model trained on the same data, schema, settings and code (``training.model_key``)."""
     logger = get_run_logger()
-    bar = _progress_bar(config.model.epochs) if show_progress else None
+    bar = _progress_bar(config.model.estimator_params().get("epochs")) if show_progress else None
     seen: list[int] = []
 
     def report(stats: EpochStats | ImageEpochStats) -> None:

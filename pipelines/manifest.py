@@ -61,7 +61,7 @@ def mode_details(
     """The manifest's privacy block (budget spent, what the filter dropped) or augmentation block (rows added)."""
     if config.privacy is not None:
         return {"privacy": {**(model.privacy_spent or {}), "filter": filter_summary(parts),
-                            "rare_category_min": config.privacy.rare_category_min}}  # fmt: skip
+                            "rare_category_min": config.privacy.estimator_params()["rare_category_min"]}}  # fmt: skip
     if augmented is not None:
         settings = config.augmentation_settings()
         return {

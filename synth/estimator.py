@@ -1,18 +1,32 @@
 """The scikit-learn estimator contract shared by the synthesizers: the parameters are the keyword-only arguments of
-``__init__``, stored under their own names, so ``get_params``, ``set_params`` and ``clone`` need nothing else."""
+``__init__``, stored under their own names, so ``get_params``, ``set_params`` and ``clone`` need nothing else; each
+is declared once with its constraint in ``_parameter_constraints``, which ``validate_params`` checks."""
 
 from __future__ import annotations
 
 import inspect
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 from synth.errors import ParameterError
+from synth.params import Param
 
 __all__ = ["Estimator"]
 
 
 class Estimator:
     """Base of the synthesizers: parameters read from the ``__init__`` signature (as scikit-learn does)."""
+
+    #: Every ``__init__`` keyword and what values it takes (a test holds the two lists equal).
+    _parameter_constraints: ClassVar[dict[str, Param]] = {}
+
+    def validate_params(self) -> None:
+        """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
+        for name, param in self._parameter_constraints.items():
+            param.check(name, getattr(self, name))
+        self._check_together()
+
+    def _check_together(self) -> None:
+        """Rules between parameters, after each has passed its own; none by default."""
 
     @classmethod
     def _defaults(cls) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import secrets
 import zipfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import torch
@@ -19,7 +19,7 @@ from torch.nn import functional as F
 from synth.devices import resolve_device
 from synth.errors import ConditionError, ImageDataError, ModelFileError, NotFittedError, ParameterError
 from synth.estimator import Estimator
-from synth.image.augment import parse_policy
+from synth.image.augment import POLICIES, parse_policy
 from synth.image.networks import ImageGenerator, working_size
 from synth.image.training import (
     ImageEpochStats,
@@ -29,6 +29,7 @@ from synth.image.training import (
     train_image_gan,
 )
 from synth.model_folder import replacing_folder
+from synth.params import DEVICE, Integer, Param, Real, Validated, is_int
 from synth.threads import CpuShare
 from synth.versions import package_versions
 
@@ -93,20 +94,17 @@ class ImageSynthesizer(Estimator):
         self.ema_decay = ema_decay
         self.augment = augment
 
-    def validate_params(self) -> None:
-        """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
-        for name in ("epochs", "batch_size", "noise_dim", "channels"):
-            value = getattr(self, name)
-            if not _is_int(value) or value < 1:
-                raise ParameterError(f"{name} must be an int >= 1, got {value!r}")
-        if self.seed is not None and (not _is_int(self.seed) or self.seed < 0):
-            raise ParameterError(f"seed must be None or an int >= 0, got {self.seed!r}")
-        if not (_is_number(self.learning_rate) and 0 < self.learning_rate < 1):
-            raise ParameterError(f"learning_rate must be a number in (0, 1), got {self.learning_rate!r}")
-        if not (_is_number(self.ema_decay) and 0 <= self.ema_decay < 1):
-            raise ParameterError(f"ema_decay must be a number in [0, 1), got {self.ema_decay!r}")
-        parse_policy(self.augment)
-        resolve_device(self.device)
+    _parameter_constraints: ClassVar[dict[str, Param]] = {
+        "epochs": Param(Integer(1)),
+        "batch_size": Param(Integer(1)),
+        "seed": Param(Integer(0), nullable=True),
+        "device": Param(DEVICE),
+        "noise_dim": Param(Integer(1)),
+        "channels": Param(Integer(1)),
+        "learning_rate": Param(Real(0, 1)),
+        "ema_decay": Param(Real(0, 1, low_open=False)),
+        "augment": Param(Validated(str, parse_policy, f"a comma-separated string of {list(POLICIES)} (or '')")),
+    }
 
     # fit
     def fit(self, images: np.ndarray, labels: np.ndarray, *, progress: ImageProgressCallback | None = None) -> Self:
@@ -168,14 +166,14 @@ class ImageSynthesizer(Estimator):
         ``per_class={label: count}`` (exactly those counts, in the order given). The same seed gives the same output.
         """
         self._check_is_fitted()
-        if seed is not None and (not _is_int(seed) or seed < 0):
+        if seed is not None and (not is_int(seed) or seed < 0):
             raise ParameterError(f"seed must be None or an int >= 0, got {seed!r}")
         seed = int(seed) if seed is not None else secrets.randbits(63)
         if per_class is not None and n is None:
             positions, counts = self._resolve_per_class(per_class)
             indices = np.repeat(np.asarray(positions, dtype=np.int64), counts)
         elif n is not None and per_class is None:
-            if not _is_int(n) or n < 0:
+            if not is_int(n) or n < 0:
                 raise ParameterError(f"n must be an int >= 0, got {n!r}")
             counts = _largest_remainder(int(n), self.class_counts_)
             indices = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(self.classes_)), counts))
@@ -194,7 +192,7 @@ class ImageSynthesizer(Estimator):
             plain = label.item() if isinstance(label, np.generic) else label
             if isinstance(plain, bool) or plain not in lookup:
                 raise ConditionError(f"unknown class {label!r} in per_class; the classes are {self.classes_}")
-            if not _is_int(count) or count < 0:
+            if not is_int(count) or count < 0:
                 raise ParameterError(f"per_class counts must be ints >= 0, got {count!r} for class {label!r}")
             positions.append(lookup[plain])
             counts.append(int(count))
@@ -282,14 +280,6 @@ class ImageSynthesizer(Estimator):
         except (RuntimeError, OSError, EOFError, ValueError, pickle.UnpicklingError, zipfile.BadZipFile) as exc:
             raise ModelFileError(f"{file} cannot be loaded: {exc}") from exc
         return to_memory_format(net, self.device_).eval()
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)
 
 
 def _warn_on_version_change(folder: Path, versions: Mapping[str, str]) -> None:

@@ -1,12 +1,14 @@
-"""A fitted TabularSynthesizer as a folder: JSON for everything but the generator's weights, which load weights-only."""
+"""A fitted TabularSynthesizer's saved form: a frozen record, written to and read from a folder of JSON files and
+the generator's weights (loaded weights-only, so reading a model runs no code)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import pickle
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -14,50 +16,62 @@ from synth.devices import resolve_device
 from synth.errors import ModelFileError, SchemaError
 from synth.model_folder import replacing_folder
 from synth.schema import Schema
-from synth.tabular.layout import OutputLayout
-from synth.tabular.networks import TabularGenerator
 from synth.tabular.params_json import jsonable_params, untag_tuples
 from synth.tabular.training import EpochStats
 from synth.tabular.transformer import TableTransformer
 from synth.versions import package_versions
 
-if TYPE_CHECKING:
-    from synth.tabular.synthesizer import TabularSynthesizer
-
-__all__ = ["FORMAT_VERSION", "read_model", "write_model"]
+__all__ = ["FORMAT_VERSION", "SavedModel", "read_model", "write_model"]
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3
+#: The format this code writes and reads. It moves whenever what a save holds or means changes.
+FORMAT_VERSION = 4
 _FILES = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
 
 
-def write_model(model: TabularSynthesizer, folder: Path) -> Path:
-    """Write a fitted model to ``folder``; an older save there stays whole until the new one is in place."""
+@dataclass(frozen=True, slots=True)
+class SavedModel:
+    """Everything a save holds: the estimator's parameters and what ``fit`` learned."""
+
+    params: dict[str, Any]
+    schema: Schema
+    transformer: TableTransformer
+    seed: int
+    condition_counts: tuple[int, ...]
+    history: tuple[EpochStats, ...]
+    best_epoch: int
+    training_rows: int
+    precision: str
+    privacy_spent: dict[str, Any] | None
+    generator_state: dict[str, torch.Tensor]
+
+
+def write_model(saved: SavedModel, folder: Path) -> Path:
+    """Write ``saved`` to ``folder``; an older save there stays whole until the new one is in place."""
     with replacing_folder(folder) as staging:
-        (staging / "params.json").write_text(json.dumps(jsonable_params(model.get_params()), indent=2))
-        (staging / "schema.json").write_text(model.schema_.to_json())
-        (staging / "transformer.json").write_text(json.dumps(model.transformer_.to_dict()))
+        (staging / "params.json").write_text(json.dumps(jsonable_params(saved.params), indent=2))
+        (staging / "schema.json").write_text(saved.schema.to_json())
+        (staging / "transformer.json").write_text(json.dumps(saved.transformer.to_dict()))
         state = {
             "format_version": FORMAT_VERSION,
             "versions": package_versions(),
-            "seed_": model.seed_,
-            "condition_counts_": model.condition_counts_,
-            "data_width": model.transformer_.width,
-            "condition_width": len(model.condition_counts_),
-            "history_": [_stats_dict(s) for s in model.history_],
-            "best_epoch_": model.best_epoch_,
-            "training_rows_": model.training_rows_,
-            "precision_": model.precision_,
-            "privacy_spent_": model.privacy_spent_,
+            "seed_": saved.seed,
+            "condition_counts_": list(saved.condition_counts),
+            "history_": [{name: getattr(s, name) for name in s.__slots__} for s in saved.history],
+            "best_epoch_": saved.best_epoch,
+            "training_rows_": saved.training_rows,
+            "precision_": saved.precision,
+            "privacy_spent_": saved.privacy_spent,
         }
         (staging / "model.json").write_text(json.dumps(state, indent=2))
-        torch.save(model.generator_.state_dict(), staging / "generator.pt")
+        torch.save(saved.generator_state, staging / "generator.pt")
     return folder
 
 
-def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) -> TabularSynthesizer:
-    """The model saved in ``folder``, on ``device`` (default: its own ``device`` parameter); ModelFileError if not."""
+def read_model(folder: Path, device: str | None = None) -> SavedModel:
+    """The record saved in ``folder``, on ``device`` (default: its own ``device`` parameter), its weights there;
+    ModelFileError if it is not one this code can read."""
     missing = [name for name in _FILES if not (folder / name).is_file()]
     if missing:
         raise ModelFileError(f"{folder} is not a saved TabularSynthesizer: missing {missing}")
@@ -68,8 +82,7 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
         transformer_dict = json.loads((folder / "transformer.json").read_text())
     except (json.JSONDecodeError, SchemaError) as exc:
         raise ModelFileError(f"{folder} holds a malformed model file: {exc}") from exc
-    if state.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"{folder} has model format {state.get('format_version')}, expected {FORMAT_VERSION}")
+    _check_format(folder, state)
     saved_with = state["versions"].get("synth-pipeline")
     if saved_with != package_versions()["synth-pipeline"]:
         log.warning(
@@ -81,35 +94,38 @@ def read_model(cls: type[TabularSynthesizer], folder: Path, device: str | None) 
     for key in ("generator_dims", "discriminator_dims"):
         params[key] = tuple(params[key])
     params["public_metadata"] = untag_tuples(params.get("public_metadata"))
-    model = cls(**params) if device is None else cls(**{**params, "device": device})
-    model.device_ = resolve_device(model.device)
-    model.seed_ = state["seed_"]
-    model.schema_ = schema
-    model.transformer_ = TableTransformer.from_dict(schema, transformer_dict)
-    model.condition_counts_ = state["condition_counts_"]
-    model.history_ = [EpochStats(**s) for s in state["history_"]]
-    model.best_epoch_ = state["best_epoch_"]
-    model.training_rows_ = state["training_rows_"]
-    model.precision_ = state["precision_"]
-    model.privacy_spent_ = state["privacy_spent_"]
-    layout = OutputLayout.of(model.transformer_, model.device_)
-    net = TabularGenerator(
-        model.noise_dim,
-        state["condition_width"],
-        tuple(model.generator_dims),
-        state["data_width"],
-        device=model.device_,
-        generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
-        exact=layout.scalars,
-        sequential=model.sequential_heads,
-    )
+    if device is not None:
+        params["device"] = device
     try:
-        net.load_state_dict(torch.load(folder / "generator.pt", map_location=model.device_, weights_only=True))
+        weights = torch.load(folder / "generator.pt", map_location=resolve_device(params["device"]), weights_only=True)
     except (RuntimeError, OSError, EOFError, pickle.UnpicklingError) as exc:
         raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
-    model.generator_ = net.eval()
-    return model
+    return SavedModel(
+        params=params,
+        schema=schema,
+        transformer=TableTransformer.from_dict(schema, transformer_dict),
+        seed=state["seed_"],
+        condition_counts=tuple(state["condition_counts_"]),
+        history=tuple(EpochStats(**s) for s in state["history_"]),
+        best_epoch=state["best_epoch_"],
+        training_rows=state["training_rows_"],
+        precision=state["precision_"],
+        privacy_spent=state["privacy_spent_"],
+        generator_state=weights,
+    )
 
 
-def _stats_dict(stats: EpochStats) -> dict[str, Any]:
-    return {name: getattr(stats, name) for name in stats.__slots__}
+def _check_format(folder: Path, state: dict[str, Any]) -> None:
+    """Refuse a save of another format with what to do about it."""
+    found = state.get("format_version")
+    if found == FORMAT_VERSION:
+        return
+    if isinstance(found, int) and found > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{folder} was saved in model format {found} by a newer synth-pipeline; this one reads format "
+            f"{FORMAT_VERSION}: upgrade synth-pipeline to load it"
+        )
+    raise ModelFileError(
+        f"{folder} was saved in model format {found} by an older synth-pipeline; this one reads format "
+        f"{FORMAT_VERSION}: fit the model again"
+    )

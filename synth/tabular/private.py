@@ -299,8 +299,8 @@ class _PrivateTrainer:
         sigma, allowed = noise_schedule(epsilon, delta, self.sample_rate, planned)
         if allowed == 0:
             raise ParameterError(
-                f"privacy_epsilon leaves {epsilon:.4g} for DP-SGD, too little for even one step at noise multiplier "
-                f"{MAX_NOISE_MULTIPLIER}: raise privacy_epsilon, lower metadata_share, or train on more rows"
+                f"epsilon leaves {epsilon:.4g} for DP-SGD, too little for even one step at noise multiplier "
+                f"{MAX_NOISE_MULTIPLIER}: raise epsilon, lower metadata_share, or train on more rows"
             )
         if allowed < planned:
             log.warning(

@@ -1,6 +1,6 @@
 """The private path's preprocessing: every column's codec from public metadata or from noisy, accounted statistics.
 
-With ``privacy_epsilon`` set nothing that reads the training rows may leak around the accountant, so no codec is
+With ``epsilon`` set nothing that reads the training rows may leak around the accountant, so no codec is
 fitted on the rows as the ordinary path does (no Gaussian mixture, no real minimum or maximum, no real category
 list). Each column's codec comes from the ``public_metadata`` given for it, or else from a noisy statistic paid out
 of the metadata budget. Every such statistic is one query; the queries share the budget equally and compose by
@@ -261,7 +261,7 @@ def _private_bounds(
         raise SchemaError(
             f"the metadata budget (epsilon {epsilon:.3g} a column, and {reserve:.3g} shared among those it missed) is "
             f"too small to estimate the range of {len(unresolved)} numeric column(s) privately: {unresolved}; give "
-            f"their bounds in public_metadata ({{{example}}}), or raise privacy_epsilon or metadata_share"
+            f"their bounds in public_metadata ({{{example}}}), or raise epsilon or metadata_share"
         )
     return found, epsilon * len(columns) + (reserve if missing else 0.0)
 

@@ -8,7 +8,7 @@ import secrets
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import pandas as pd
@@ -16,8 +16,9 @@ import pyarrow as pa
 import torch
 
 from synth.devices import fast_bfloat16, resolve_device
-from synth.errors import NotFittedError, ParameterError, SchemaError
+from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
 from synth.estimator import Estimator
+from synth.params import DEVICE, Flag, Integer, Options, Param, Real, Validated, Widths
 from synth.schema import (
     Schema,
     check_learnable,
@@ -29,13 +30,12 @@ from synth.schema import (
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import FakeCodec, IdCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
-from synth.tabular.fakes import DEFAULT_LOCALE, redraw
+from synth.tabular.fakes import DEFAULT_LOCALE, check_locale, redraw
 from synth.tabular.layout import OutputLayout
-from synth.tabular.model_files import read_model, write_model
+from synth.tabular.model_files import SavedModel, read_model, write_model
 from synth.tabular.networks import TabularGenerator
-from synth.tabular.param_checks import check_params
 from synth.tabular.params_json import jsonable_params
-from synth.tabular.private_metadata import check_public_metadata
+from synth.tabular.private_metadata import check_public_metadata, check_public_metadata_shape
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.sampling import FoldedGenerator
 from synth.tabular.selection import FidelityProbe, ProbeScore
@@ -57,6 +57,7 @@ __all__ = ["MIN_ROWS", "TabularSynthesizer"]
 log = logging.getLogger(__name__)
 
 MIN_ROWS = 10
+PUBLIC_METADATA = 'a mapping like {"age": {"min": 17, "max": 90}, "sex": {"categories": ["Female", "Male"]}}'
 _MIN_VALIDATION_ROWS = 100
 _MAX_VALIDATION_ROWS = 5_000
 _SAMPLE_CHUNK_ROWS = 5_000
@@ -82,10 +83,10 @@ class TabularSynthesizer(Estimator):
         sequential_heads: draw the output heads one column at a time, each reading a learned summary of the values
             already drawn, so columns that depend on each other come out consistent; False draws every head at once
             from the hidden layer, as CTGAN does.
-        privacy_epsilon: None trains as usual; a number > 0 makes the fit (epsilon, delta)-differentially private
+        epsilon: None trains as usual; a number > 0 makes the fit (epsilon, delta)-differentially private
             for that epsilon in total: preprocessing from public or noisy metadata, then DP-SGD on the critic
             (see synth/tabular/private.py and private_metadata.py; ``pac`` is 1 there and checkpoints still work).
-        privacy_delta: the delta of that guarantee.
+        delta: the delta of that guarantee.
         max_grad_norm: per-sample gradient clipping norm of DP-SGD.
         metadata_share: share of epsilon (and of delta, when category lists are disclosed) spent on the
             preprocessing metadata that ``public_metadata`` does not give; the rest goes to DP-SGD.
@@ -138,8 +139,8 @@ class TabularSynthesizer(Estimator):
         learning_rate: float = 3e-4,
         discriminator_steps: int = 1,
         sequential_heads: bool = True,
-        privacy_epsilon: float | None = None,
-        privacy_delta: float = 1e-5,
+        epsilon: float | None = None,
+        delta: float = 1e-5,
         max_grad_norm: float = 1.0,
         metadata_share: float = 0.1,
         public_metadata: Mapping[str, Mapping[str, Any]] | None = None,
@@ -162,8 +163,8 @@ class TabularSynthesizer(Estimator):
         self.learning_rate = learning_rate
         self.discriminator_steps = discriminator_steps
         self.sequential_heads = sequential_heads
-        self.privacy_epsilon = privacy_epsilon
-        self.privacy_delta = privacy_delta
+        self.epsilon = epsilon
+        self.delta = delta
         self.max_grad_norm = max_grad_norm
         self.metadata_share = metadata_share
         self.public_metadata = public_metadata
@@ -174,9 +175,40 @@ class TabularSynthesizer(Estimator):
         self.validation_share = validation_share
         self.select_every = select_every
 
-    def validate_params(self) -> None:
-        """Raise ParameterError for a parameter out of range (or a device that is not here); fit calls it."""
-        check_params(self.get_params())
+    _parameter_constraints: ClassVar[dict[str, Param]] = {
+        "epochs": Param(Integer(1)),
+        "batch_size": Param(Integer(1)),
+        "seed": Param(Integer(0), nullable=True),
+        "device": Param(DEVICE),
+        "max_categories": Param(Integer(2)),
+        "noise_dim": Param(Integer(1)),
+        "generator_dims": Param(Widths()),
+        "discriminator_dims": Param(Widths()),
+        "pac": Param(Integer(1)),
+        "learning_rate": Param(Real(0, 1)),
+        "discriminator_steps": Param(Integer(1)),
+        "sequential_heads": Param(Flag()),
+        "epsilon": Param(Real(0), nullable=True),
+        "delta": Param(Real(0, 1)),
+        "max_grad_norm": Param(Real(0)),
+        "metadata_share": Param(Real(0, 1)),
+        "public_metadata": Param(
+            Validated(Mapping, check_public_metadata_shape, "a mapping of columns"), nullable=True
+        ),
+        "rare_category_min": Param(Integer(1)),
+        "fake_locale": Param(Validated(str, check_locale, "a locale name like 'en_US'")),
+        "precision": Param(Options(("auto", "float32", "bfloat16"))),
+        "time_budget_s": Param(Real(0), nullable=True),
+        "validation_share": Param(Real(0, 1, low_open=False)),
+        "select_every": Param(Integer(1)),
+    }
+
+    def _check_together(self) -> None:
+        if self.epsilon is not None and self.time_budget_s is not None:
+            raise ParameterError(
+                "time_budget_s cannot be combined with epsilon: a private fit's steps are planned for its "
+                "budget; set epochs instead"
+            )
 
     # fit
     def fit(
@@ -246,7 +278,7 @@ class TabularSynthesizer(Estimator):
         )
         rng = np.random.default_rng(self.seed_)
         check_public_metadata(self.public_metadata, schema)
-        if self.privacy_epsilon is not None:
+        if self.epsilon is not None:
             return self._fit_private(frame, schema, rng, progress, store, checkpoint_every, resume_from)
         self.privacy_spent_: dict[str, Any] | None = None
         self.transformer_ = TableTransformer(
@@ -312,13 +344,13 @@ class TabularSynthesizer(Estimator):
         checkpoint_every: int,
         resume_from: TrainingState | None,
     ) -> Self:
-        """Fit under (privacy_epsilon, privacy_delta)-DP; the accountant's figures end in ``privacy_spent_``."""
+        """Fit under (epsilon, delta)-DP; the accountant's figures end in ``privacy_spent_``."""
         from synth.tabular.private import PrivacySettings, fit_private  # Opacus loads only for private fits
 
-        assert self.privacy_epsilon is not None
+        assert self.epsilon is not None
         settings = PrivacySettings(
-            float(self.privacy_epsilon),
-            float(self.privacy_delta),
+            float(self.epsilon),
+            float(self.delta),
             float(self.max_grad_norm),
             float(self.metadata_share),
             self.public_metadata,
@@ -351,7 +383,7 @@ class TabularSynthesizer(Estimator):
 
     def _resolved_precision(self) -> str:
         """The precision this fit runs in, "auto" decided here, once, and kept with the model so sampling matches."""
-        if self.privacy_epsilon is not None:
+        if self.epsilon is not None:
             return "float32"  # the private loop (Opacus's per-sample gradients) runs in float32
         if self.precision != "auto":
             return str(self.precision)
@@ -557,7 +589,20 @@ class TabularSynthesizer(Estimator):
     def save(self, path: str | Path) -> Path:
         """Write the model to a folder: JSON for everything but the generator's weights. Replaces an older save."""
         self._check_is_fitted()
-        return write_model(self, Path(path))
+        saved = SavedModel(
+            params=self.get_params(),
+            schema=self.schema_,
+            transformer=self.transformer_,
+            seed=self.seed_,
+            condition_counts=tuple(self.condition_counts_),
+            history=tuple(self.history_),
+            best_epoch=self.best_epoch_,
+            training_rows=self.training_rows_,
+            precision=self.precision_,
+            privacy_spent=self.privacy_spent_,
+            generator_state=self.generator_.state_dict(),
+        )
+        return write_model(saved, Path(path))
 
     @classmethod
     def load(cls, path: str | Path, *, device: str | None = None) -> TabularSynthesizer:
@@ -565,7 +610,31 @@ class TabularSynthesizer(Estimator):
 
         ``device`` defaults to the saved model's own ``device`` parameter, so samples match the saved model's.
         """
-        return read_model(cls, Path(path), device)
+        folder = Path(path)
+        saved = read_model(folder, device)
+        model = cls(**saved.params)
+        model.device_ = resolve_device(model.device)
+        model.seed_, model.schema_, model.transformer_ = saved.seed, saved.schema, saved.transformer
+        model.condition_counts_ = list(saved.condition_counts)
+        model.history_, model.best_epoch_ = list(saved.history), saved.best_epoch
+        model.training_rows_, model.precision_ = saved.training_rows, saved.precision
+        model.privacy_spent_ = saved.privacy_spent
+        net = TabularGenerator(
+            model.noise_dim,
+            len(saved.condition_counts),
+            tuple(model.generator_dims),
+            saved.transformer.width,
+            device=model.device_,
+            generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
+            exact=OutputLayout.of(saved.transformer, model.device_).scalars,
+            sequential=model.sequential_heads,
+        )
+        try:
+            net.load_state_dict(saved.generator_state)
+        except RuntimeError as exc:
+            raise ModelFileError(f"{folder / 'generator.pt'} cannot be loaded: {exc}") from exc
+        model.generator_ = net.eval()
+        return model
 
 
 def _check_frame(frame: pd.DataFrame, schema: Schema) -> None:

@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
-from pipelines.config import _IMAGE_ONLY, _TABULAR_ONLY, load_config
+from pipelines.config import load_config
 from pipelines.errors import ConfigError
-from synth import ImageSynthesizer, TabularSynthesizer
+from synth import ImageSynthesizer, ParameterError, TabularSynthesizer
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -52,13 +53,13 @@ def test_config_hash_ignores_where_the_files_are(tmp_path: Path) -> None:
         ("name: a\nsource: x.csv\nmodel: {epoch: 3}\n", "unknown key 'model.epoch'; did you mean 'epochs'?"),
         ("name: a\nsource: x.csv\ngate: {enforced: true}\n", "unknown key 'gate.enforced'; did you mean 'enforce'?"),
         ("name: a\n", "missing required key 'source'"),
-        ("name: a\nsource: x\nmodel: {epochs: 0}\n", "bad value for 'model.epochs'"),
+        ("name: a\nsource: x\nmodel: {epochs: 0}\n", "bad value for 'model.epochs': epochs must be an int >= 1, got 0"),
         ("name: Bad Name\nsource: x\n", "bad value for 'name'"),
         ("- just\n- a list\n", "must hold a mapping"),
         ("name: [unclosed\n", "not valid YAML"),
         (
             "name: a\nsource: x\nschedule: {cron: '61 * * * *'}\n",
-            "bad value for 'schedule.cron': Value error, Invalid cron",
+            "bad value for 'schedule.cron': Invalid cron",
         ),
         (
             "name: a\nsource: x\nschedule: {cron: '0 3 * * *', timezone: Mars/Base}\n",
@@ -84,14 +85,46 @@ def test_model_section_passes_only_what_was_set() -> None:
     """Defaults live in the estimator's signature only; the config forwards what the user wrote."""
     from pipelines.config import ModelConfig
 
-    params = ModelConfig(epochs=5).estimator_params()
-    assert params == {"epochs": 5}
+    assert ModelConfig(epochs=5).estimator_params() == {"epochs": 5}
     assert ModelConfig(kind="image", channels=8).estimator_params() == {"channels": 8}
-    # every model key is a keyword of the synthesizer of its kind (or a pipeline setting of that kind)
-    image_only, tabular_only = set(_IMAGE_ONLY), {*_TABULAR_ONLY, "checkpoint_every"}
-    fields = set(ModelConfig.model_fields) - {"kind"}
-    assert fields - image_only - {"checkpoint_every"} <= set(TabularSynthesizer().get_params())
-    assert fields - tabular_only - {"classifier_epochs"} <= set(ImageSynthesizer().get_params())
+    assert ModelConfig(generator_dims=[64, 64]).estimator_params() == {"generator_dims": (64, 64)}
+
+
+@pytest.mark.parametrize("estimator", [TabularSynthesizer, ImageSynthesizer])
+def test_every_estimator_keyword_is_a_config_key_refused_in_the_same_words(estimator: type) -> None:
+    """One declaration per parameter: each keyword of the estimator is a key of the model section (or, for the
+    privacy keywords, of the privacy section), and each bad value is refused by both with the same message."""
+    from pipelines.config import PRIVACY_KEYS, ModelConfig, PrivacyConfig
+
+    kind = "image" if estimator is ImageSynthesizer else "tabular"
+    keywords = set(estimator().get_params())
+    assert set(estimator._parameter_constraints) == keywords  # every keyword declared, nothing else
+    assert keywords <= set(ModelConfig.model_fields) | set(PRIVACY_KEYS)
+    candidates = [0, -1, 0.5, 1.5, 2, True, "x", "", None, [], [0], {"a": 1}, float("nan"), "cuda:7", "xx_YY"]
+    refused = 0
+    for name in sorted(keywords):
+        section, extra = (PrivacyConfig, {}) if name in PRIVACY_KEYS else (ModelConfig, {"kind": kind})
+        if name != "epsilon":
+            extra |= {"epsilon": 1.0} if section is PrivacyConfig else {}
+        for value in candidates:
+            try:
+                estimator(**{name: value}).validate_params()
+                python = None
+            except ParameterError as exc:
+                python = str(exc)
+            if value is None and name != "epsilon":
+                continue  # an unset key: the estimator's default, by design
+            try:
+                section(**{**extra, name: value})
+                config = None
+            except ValidationError as exc:
+                config = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            if name == "epsilon" and value is None:
+                assert config == "privacy.epsilon must be a number > 0, got None"  # required in privacy mode
+                continue
+            assert config == python, (name, value)
+            refused += python is not None
+    assert refused > 2 * len(keywords)
 
 
 def test_digest_is_stable_and_changes_with_content(tmp_path: Path) -> None:

@@ -41,7 +41,7 @@ def test_privacy_mode_records_its_budget_filters_and_gates_strictly(tmp_path: Pa
     config = _config(
         tmp_path,
         adult_file,
-        f"mode: privacy\nprivacy: {{epsilon: 3.0, rare_category_min: 5, public: {ADULT_BOUNDS}}}\n"
+        f"mode: privacy\nprivacy: {{epsilon: 3.0, rare_category_min: 5, public_metadata: {ADULT_BOUNDS}}}\n"
         "generate: {rows: 300, seed: 1, partitions: 2}\n",
     )
     result = synthesize(config)

@@ -196,7 +196,7 @@ def test_fake_locale_is_checked_and_used(people: pd.DataFrame) -> None:
 
 
 def test_private_fit_runs_on_a_people_table_and_says_how_it_found_each_range(people: pd.DataFrame) -> None:
-    model = TabularSynthesizer(**{**FAST, "epochs": 1}, privacy_epsilon=3.0, rare_category_min=10).fit(people)
+    model = TabularSynthesizer(**{**FAST, "epochs": 1}, epsilon=3.0, rare_category_min=10).fit(people)
     bounds = model.privacy_spent_["bounds"]  # type: ignore[index]
     assert set(bounds) == {"dob", "age", "priors", "bail"}
     assert set(bounds.values()) <= {"noisy", "noisy, shared budget", "assumed from the column's type"}
@@ -211,7 +211,7 @@ def test_private_fit_names_every_column_whose_range_it_cannot_find() -> None:
     sparse = {name: np.where(rng.random(rows) < 0.02, rng.normal(1e6, 1e5, rows), np.nan) for name in ("u", "v")}
     frame = pd.DataFrame({"group": rng.choice(["a", "b"], rows), **sparse})
     with pytest.raises(SchemaError, match=r"2 numeric column\(s\) privately: \['u', 'v'\]"):
-        TabularSynthesizer(**FAST, privacy_epsilon=1.0).fit(frame)
+        TabularSynthesizer(**FAST, epsilon=1.0).fit(frame)
 
 
 def test_private_fit_assumes_a_public_range_for_sparse_dates_and_small_integer_types() -> None:
@@ -226,7 +226,7 @@ def test_private_fit_assumes_a_public_range_for_sparse_dates_and_small_integer_t
             "small": pd.Series(rng.integers(-300, 300, rows), dtype="Int16").where(sparse),
         }
     )
-    model = TabularSynthesizer(**FAST, privacy_epsilon=1.0).fit(frame)
+    model = TabularSynthesizer(**FAST, epsilon=1.0).fit(frame)
     assert model.privacy_spent_["bounds"] == {  # type: ignore[index]
         "when": "assumed from the column's type",
         "small": "assumed from the column's type",
@@ -244,7 +244,7 @@ def test_a_nearly_empty_column_keeps_its_rare_value_back() -> None:
     assert TabularSynthesizer(**FAST).fit(frame).sample(100, seed=1)["flag"].isna().all()
     assert (TabularSynthesizer(**FAST, rare_category_min=1).fit(frame).sample(300, seed=1)["flag"] == 7.0).any()
     public = {"x": {"min": -4.0, "max": 4.0}}
-    private = TabularSynthesizer(**FAST, privacy_epsilon=1.0, public_metadata=public).fit(frame)
+    private = TabularSynthesizer(**FAST, epsilon=1.0, public_metadata=public).fit(frame)
     assert private.sample(100, seed=1)["flag"].isna().all()
 
 

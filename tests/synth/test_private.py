@@ -48,7 +48,7 @@ def adult_frame(adult_table: pa.Table) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def private(adult_frame: pd.DataFrame) -> TabularSynthesizer:
-    return TabularSynthesizer(privacy_epsilon=3.0, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
+    return TabularSynthesizer(epsilon=3.0, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
 
 
 def _codec(model: TabularSynthesizer, column: str) -> Any:
@@ -57,7 +57,7 @@ def _codec(model: TabularSynthesizer, column: str) -> Any:
 
 @pytest.mark.parametrize("epsilon", [1.0, 3.0, 10.0])
 def test_spent_epsilon_stays_within_the_target_and_close_to_it(adult_frame: pd.DataFrame, epsilon: float) -> None:
-    model = TabularSynthesizer(privacy_epsilon=epsilon, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
+    model = TabularSynthesizer(epsilon=epsilon, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
     spent = model.privacy_spent_
     assert spent is not None
     assert spent["epsilon_spent"] <= epsilon
@@ -73,7 +73,7 @@ def test_spent_epsilon_stays_within_the_target_and_close_to_it(adult_frame: pd.D
 
 
 def test_a_budget_too_small_for_the_planned_epochs_stops_early(adult_frame: pd.DataFrame) -> None:
-    model = TabularSynthesizer(privacy_epsilon=0.2, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
+    model = TabularSynthesizer(epsilon=0.2, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
     spent = model.privacy_spent_
     assert spent is not None and spent["stopped_early"]
     assert 0 < spent["steps"] < spent["planned_steps"]
@@ -82,14 +82,14 @@ def test_a_budget_too_small_for_the_planned_epochs_stops_early(adult_frame: pd.D
     assert len(model.history_) < 3  # the last epoch never started
     assert len(model.sample(50, seed=1)) == 50
     with pytest.raises(ParameterError, match="too little for even one step"):
-        TabularSynthesizer(privacy_epsilon=0.02, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
+        TabularSynthesizer(epsilon=0.02, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
 
 
 def test_public_metadata_is_used_verbatim_and_clips(adult_frame: pd.DataFrame) -> None:
     sexes = ["Female", "Male", "Nonbinary"]  # a public level the rows never hold is kept all the same
     public = {**ADULT_BOUNDS, "age": {"min": 25, "max": 60}, "sex": {"categories": sexes}}
     assert adult_frame["age"].min() < 25 and adult_frame["age"].max() > 60
-    model = TabularSynthesizer(privacy_epsilon=10.0, public_metadata=public, **FAST).fit(adult_frame)
+    model = TabularSynthesizer(epsilon=10.0, public_metadata=public, **FAST).fit(adult_frame)
     age = _codec(model, "age")
     assert isinstance(age, NumericCodec) and (age.low, age.high) == (25.0, 60.0) and age.clip
     rng = np.random.default_rng(0)
@@ -112,7 +112,7 @@ def test_a_public_list_keeps_a_slot_only_when_values_fall_outside_it(adult_frame
     """A public list that covers the rows leaves no slot for other values, so the label never comes out as
     ``other``; a list that misses a third of the rows (every man) keeps one."""
     public = {**ADULT_BOUNDS, "income": {"categories": ["<=50K", ">50K"]}, "sex": {"categories": ["Female"]}}
-    model = TabularSynthesizer(privacy_epsilon=10.0, public_metadata=public, **FAST).fit(adult_frame)
+    model = TabularSynthesizer(epsilon=10.0, public_metadata=public, **FAST).fit(adult_frame)
     income, sex = _codec(model, "income"), _codec(model, "sex")
     assert income.pooled == [] and income.levels[income.fallback] in {"<=50K", ">50K"}
     assert sex.levels == ["Female"] and sex.pooled == [OTHER_LABEL]
@@ -126,7 +126,7 @@ def test_no_real_extreme_value_or_rare_category_comes_out(adult_frame: pd.DataFr
     frame.loc[frame.index[0], "fnlwgt"] = 98_765_432  # one unique extreme value
     frame.loc[frame.index[1:4], "occupation"] = "Astronaut"  # a category seen 3 times
     params = {**FAST, "rare_category_min": 10}
-    model = TabularSynthesizer(privacy_epsilon=10.0, metadata_share=0.5, **params).fit(frame)
+    model = TabularSynthesizer(epsilon=10.0, metadata_share=0.5, **params).fit(frame)
     rows = model.sample(5000, seed=1)
     assert _codec(model, "fnlwgt").high < 98_765_432  # the noisy bounds never stretched to the planted value
     assert rows["fnlwgt"].max() <= _codec(model, "fnlwgt").high
@@ -207,21 +207,21 @@ def test_save_load_round_trips_the_budget_and_the_samples(private: TabularSynthe
 
 def test_params_with_tuples_round_trip_through_save_load_and_clone(adult_frame: pd.DataFrame, tmp_path: Path) -> None:
     public = {"sex": {"categories": ("Female", "Male")}, "age": {"min": 17, "max": 90}}
-    model = TabularSynthesizer(privacy_epsilon=5.0, public_metadata=public, rare_category_min=3, **FAST)
+    model = TabularSynthesizer(epsilon=5.0, public_metadata=public, rare_category_min=3, **FAST)
     assert clone(model).get_params() == model.get_params()
     model.fit(adult_frame).save(tmp_path / "m")
     assert TabularSynthesizer.load(tmp_path / "m").get_params() == model.get_params()
 
 
 def test_same_seed_gives_the_same_private_model(adult_frame: pd.DataFrame, private: TabularSynthesizer) -> None:
-    again = TabularSynthesizer(privacy_epsilon=3.0, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
+    again = TabularSynthesizer(epsilon=3.0, public_metadata=ADULT_BOUNDS, **FAST).fit(adult_frame)
     assert again.privacy_spent_ == private.privacy_spent_
     assert again.condition_counts_ == private.condition_counts_
     pd.testing.assert_frame_equal(again.sample(500, seed=7), private.sample(500, seed=7))
 
 
 def test_every_column_kind_trains_privately(mixed_frame: pd.DataFrame) -> None:
-    model = TabularSynthesizer(privacy_epsilon=10.0, metadata_share=0.5, **{**FAST, "batch_size": 50})
+    model = TabularSynthesizer(epsilon=10.0, metadata_share=0.5, **{**FAST, "batch_size": 50})
     rows = model.fit(mixed_frame).sample(400, seed=2)
     assert rows.dtypes.equals(mixed_frame.dtypes)
     assert rows["customer_id"].is_unique and (rows["country"] == "NO").all()
@@ -240,7 +240,7 @@ def test_a_private_fit_resumes_from_its_checkpoint(adult_frame: pd.DataFrame, tm
         if stats.epoch == 2:
             raise Killed
 
-    params = {"privacy_epsilon": 3.0, "public_metadata": ADULT_BOUNDS, **FAST}
+    params = {"epsilon": 3.0, "public_metadata": ADULT_BOUNDS, **FAST}
     with pytest.raises(Killed):
         TabularSynthesizer(**params).fit(
             adult_frame, checkpoint_dir=tmp_path, checkpoint_every=1, progress=kill_after_two
@@ -258,7 +258,7 @@ def test_a_private_fit_resumes_from_its_checkpoint(adult_frame: pd.DataFrame, tm
 
 def test_the_budget_is_logged_once_at_info(adult_frame: pd.DataFrame, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.INFO, logger="synth"):
-        TabularSynthesizer(privacy_epsilon=3.0, public_metadata=ADULT_BOUNDS, **{**FAST, "epochs": 1}).fit(adult_frame)
+        TabularSynthesizer(epsilon=3.0, public_metadata=ADULT_BOUNDS, **{**FAST, "epochs": 1}).fit(adult_frame)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("privacy: epsilon")]
     assert len(lines) == 1 and "spent of 3" in lines[0]
 
@@ -266,12 +266,12 @@ def test_the_budget_is_logged_once_at_info(adult_frame: pd.DataFrame, caplog: py
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"privacy_epsilon": 0}, "privacy_epsilon must be None or a number > 0, got 0"),
-        ({"privacy_epsilon": -1.0}, "privacy_epsilon must be None or a number > 0"),
-        ({"privacy_epsilon": "3"}, "privacy_epsilon must be None or a number > 0"),
-        ({"privacy_epsilon": True}, "privacy_epsilon must be None or a number > 0"),
-        ({"privacy_delta": 0.0}, r"privacy_delta must be a number in \(0, 1\), got 0.0"),
-        ({"privacy_delta": 1}, "privacy_delta must be a number in"),
+        ({"epsilon": 0}, "epsilon must be None or a number > 0, got 0"),
+        ({"epsilon": -1.0}, "epsilon must be None or a number > 0"),
+        ({"epsilon": "3"}, "epsilon must be None or a number > 0"),
+        ({"epsilon": True}, "epsilon must be None or a number > 0"),
+        ({"delta": 0.0}, r"delta must be a number in \(0, 1\), got 0.0"),
+        ({"delta": 1}, "delta must be a number in"),
         ({"max_grad_norm": 0}, "max_grad_norm must be a number > 0"),
         ({"metadata_share": 1.0}, "metadata_share must be a number in"),
         ({"rare_category_min": 0}, "rare_category_min must be an int >= 1, got 0"),
@@ -289,14 +289,10 @@ def test_bad_privacy_parameters_name_themselves(params: dict[str, Any], message:
 
 def test_public_metadata_must_fit_the_columns(adult_frame: pd.DataFrame) -> None:
     with pytest.raises(SchemaError, match=r"unknown column\(s\) \['gender'\]"):
-        TabularSynthesizer(privacy_epsilon=3.0, public_metadata={"gender": {"categories": ["F"]}}, **FAST).fit(
-            adult_frame
-        )
+        TabularSynthesizer(epsilon=3.0, public_metadata={"gender": {"categories": ["F"]}}, **FAST).fit(adult_frame)
     with pytest.raises(SchemaError, match=r"public_metadata\['age'\] must give min and max"):
-        TabularSynthesizer(privacy_epsilon=3.0, public_metadata={"age": {"categories": [1]}}, **FAST).fit(adult_frame)
+        TabularSynthesizer(epsilon=3.0, public_metadata={"age": {"categories": [1]}}, **FAST).fit(adult_frame)
     with pytest.raises(SchemaError, match="min 90 > max 17"):
-        TabularSynthesizer(privacy_epsilon=3.0, public_metadata={"age": {"min": 90, "max": 17}}, **FAST).fit(
-            adult_frame
-        )
+        TabularSynthesizer(epsilon=3.0, public_metadata={"age": {"min": 90, "max": 17}}, **FAST).fit(adult_frame)
     with pytest.raises(SchemaError, match=r"too small to estimate the range of \d numeric column\(s\) privately"):
-        TabularSynthesizer(privacy_epsilon=1.0, **FAST).fit(adult_frame)
+        TabularSynthesizer(epsilon=1.0, **FAST).fit(adult_frame)

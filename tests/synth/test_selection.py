@@ -152,11 +152,11 @@ def test_small_integer_codes_are_generated_exactly() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"time_budget_s": 0}, "time_budget_s must be None or a number of seconds > 0"),
+        ({"time_budget_s": 0}, "time_budget_s must be None or a number > 0"),
         ({"validation_share": 1.0}, r"validation_share must be a number in \[0, 1\)"),
         ({"select_every": 0}, "select_every must be an int >= 1"),
         ({"precision": "fp16"}, "precision must be 'auto', 'float32' or 'bfloat16'"),
-        ({"time_budget_s": 60, "privacy_epsilon": 1.0}, "time_budget_s cannot be combined with privacy_epsilon"),
+        ({"time_budget_s": 60, "epsilon": 1.0}, "time_budget_s cannot be combined with epsilon"),
     ],
 )
 def test_bad_selection_and_budget_parameters_name_themselves(

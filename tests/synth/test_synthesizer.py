@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,7 @@ from sklearn.base import clone
 
 from synth import ConditionError, ModelFileError, NotFittedError, ParameterError, SchemaError, TabularSynthesizer
 from synth.schema import infer_schema, table_to_frame
+from synth.tabular.model_files import FORMAT_VERSION
 
 FAST = {"epochs": 2, "batch_size": 100, "generator_dims": (32, 32), "discriminator_dims": (32, 32), "device": "cpu"}
 
@@ -105,6 +107,21 @@ def test_save_load_gives_identical_samples(fitted: TabularSynthesizer, tmp_path:
     )
     assert same.get_params() == fitted.get_params()
     assert not list(tmp_path.glob(".adult.saving-*"))  # no staging folder left behind
+    for name in ("seed_", "condition_counts_", "history_", "best_epoch_", "training_rows_", "precision_"):
+        assert getattr(same, name) == getattr(fitted, name), name
+
+
+@pytest.mark.parametrize(("found", "message"), [(FORMAT_VERSION + 1, "newer synth-pipeline.*upgrade"),
+                                                (FORMAT_VERSION - 1, "older synth-pipeline.*fit the model again"),
+                                                (None, "model format None by an older")])  # fmt: skip
+def test_a_save_of_another_format_is_refused_with_what_to_do(
+    fitted: TabularSynthesizer, tmp_path: Path, found: int | None, message: str
+) -> None:
+    fitted.save(tmp_path / "m")
+    state = json.loads((tmp_path / "m" / "model.json").read_text())
+    (tmp_path / "m" / "model.json").write_text(json.dumps({**state, "format_version": found}))
+    with pytest.raises(ModelFileError, match=message):
+        TabularSynthesizer.load(tmp_path / "m")
 
 
 def test_same_seed_same_data_same_samples(adult_frame: pd.DataFrame, fitted: TabularSynthesizer) -> None:
