@@ -8,6 +8,8 @@ doubles the work.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -27,8 +29,8 @@ class OutputLayout:
             (width 1) or "softmax".
         condition_blocks: (start, width) of each column the condition vector covers, in the sampler's order.
         device: where the index tables live.
-        columns: the column number of each span (default: every span a column of its own); it sets the order heads
-            are drawn in when they are drawn one at a time (``draw_order``).
+        columns: the column number of each span (default: every span a column of its own); it sets the stages
+            heads are drawn in when they are drawn in sequence (``stages``).
     """
 
     def __init__(
@@ -41,9 +43,9 @@ class OutputLayout:
         self.spans = spans
         self.width = sum(width for _, width, _ in spans)
         columns = list(range(len(spans))) if columns is None else columns
-        # columns in table order; within a column its one-hot heads (null flag, mode) before its scalar, so a
-        # number's value is drawn knowing its mode and whether it is null
-        self.draw_order = sorted(range(len(spans)), key=lambda n: (columns[n], spans[n][2] == "tanh", n))
+        self.stages, self.stage_of = _stages(spans, columns, device)
+        drawn = torch.cat([stage.positions for stage in self.stages]) if self.stages else torch.zeros(0)
+        self.stage_inverse = torch.argsort(drawn.long()).to(device)  # stage order back to encoded order
         self.scalars = torch.as_tensor(
             [start for start, width, kind in spans if kind == "tanh" for start in range(start, start + width)],
             dtype=torch.long,
@@ -118,27 +120,33 @@ class OutputLayout:
     def activate_in_order(
         self, raw: Tensor, gumbel: Tensor, write: Tensor, read: Tensor, tau: float = 0.2
     ) -> tuple[Tensor, Tensor]:
-        """``activate`` one head at a time in ``draw_order``: each head's logits add ``memory @ read`` (its columns
-        of ``read``), and its activated value then adds ``value @ write`` (its rows) to the memory, which starts at
-        zero. Returns the logits so completed (encoded order) and the activated row.
+        """``activate`` a stage at a time (``stages``): each stage's logits add ``memory @ read`` (its columns of
+        ``read``), and its activated values then add ``values @ write`` (their rows) to the memory, which starts at
+        zero. Returns the logits so completed and the activated row, both in encoded order.
 
         An independent Gumbel draw per head cannot keep two columns consistent (education and its number, a
         relationship and a sex); a head that reads the values already drawn can.
         """
         gumbel = gumbel.index_select(1, self.gumbel_source)
         memory = raw.new_zeros(len(raw), write.shape[1])
-        logits: list[Tensor] = [raw[:, :0]] * len(self.spans)
-        drawn: list[Tensor] = [raw[:, :0]] * len(self.spans)
-        for number in self.draw_order:
-            start, width, kind = self.spans[number]
-            head = torch.addmm(raw[:, start : start + width], memory, read[:, start : start + width])
-            if kind == "tanh":
+        logits: list[Tensor] = []
+        values: list[Tensor] = []
+        for number, stage in enumerate(self.stages):
+            at = stage.positions if stage.block is None else stage.block
+            head = torch.addmm(_columns(raw, at), memory, _columns(read, at))
+            if stage.scalar:
                 value = torch.tanh(head)
+            elif stage.heads == 1:
+                value = F.softmax((head + _columns(gumbel, at)) / tau, dim=1)
             else:
-                value = F.softmax((head + gumbel[:, start : start + width]) / tau, dim=1)
-            logits[number], drawn[number] = head, value
-            memory = torch.addmm(memory, value, write[start : start + width])
-        return torch.cat(logits, dim=1), torch.cat(drawn, dim=1)
+                noisy = (head + _columns(gumbel, at)) / tau
+                block = noisy.index_select(1, stage.padded).masked_fill(stage.pad, float("-inf"))
+                value = F.softmax(block.view(len(raw), stage.heads, -1), dim=2).flatten(1).index_select(1, stage.valid)
+            logits.append(head)
+            values.append(value)
+            if number < len(self.stages) - 1:
+                memory = torch.addmm(memory, value, write[at])
+        return torch.cat(logits, dim=1)[:, self.stage_inverse], torch.cat(values, dim=1)[:, self.stage_inverse]
 
     def condition_loss(self, raw: Tensor, slot: Tensor | None, sampler: ConditionalSampler) -> Tensor:
         """Mean cross-entropy between each row's output for its conditioned column and the slot asked for."""
@@ -149,6 +157,97 @@ class OutputLayout:
         logits = torch.gather(raw, 1, self.condition_index[column])
         logits = logits.masked_fill(~self.condition_valid[column], float("-inf"))
         return F.cross_entropy(logits, local)
+
+
+#: Columns are drawn in at most this many groups, each group's one-hot heads and then its numbers, so a sequential
+#: draw takes at most twice as many steps however wide the table (a table of at most 16 columns: one per column).
+MAX_GROUPS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    """Heads drawn together: the scalar heads, or the one-hot heads, of one group of neighbouring columns.
+
+    ``positions``: their encoded positions (a one-hot head's slots in order), ``block`` the same as a slice when they
+    are contiguous (a group of one column). For one-hot heads, ``padded`` indexes
+    ``positions`` as a (heads, widest) block whose ``pad`` slots are masked, ``valid`` picks the unpadded slots of
+    the flattened block back in ``positions`` order, ``spans`` are the heads' span numbers, ``starts`` their first
+    encoded positions and ``last`` their widths minus one.
+    """
+
+    scalar: bool
+    positions: Tensor
+    block: slice | None  # the same positions as a slice of the encoded row, when they are contiguous
+    spans: Tensor
+    first: int  # the first span's number
+    heads: int
+    padded: Tensor
+    pad: Tensor
+    valid: Tensor
+    starts: Tensor
+    last: Tensor
+
+
+def _stages(
+    spans: list[tuple[int, int, str]], columns: list[int], device: torch.device
+) -> tuple[list[Stage], list[int]]:
+    """The stages in draw order, and each span's stage. Columns go in table order, ``MAX_GROUPS`` groups at most;
+    within a group the one-hot heads (a number's null flag and mode) come before the scalars, so a number's value is
+    drawn knowing its mode and whether it is null."""
+    count = max(columns, default=-1) + 1
+    groups = min(count, MAX_GROUPS)
+    keys = [(columns[n] * groups // count, kind == "tanh") for n, (_, _, kind) in enumerate(spans)]
+    order = sorted(set(keys))
+    stages = []
+    for group, scalar in order:
+        members = [n for n, key in enumerate(keys) if key == (group, scalar)]
+        numbers = torch.as_tensor(members, dtype=torch.long, device=device)
+        positions = [p for n in members for p in range(spans[n][0], spans[n][0] + spans[n][1])]
+        if scalar:
+            none = torch.zeros(0, dtype=torch.long, device=device)
+            at = torch.as_tensor(positions, dtype=torch.long, device=device)
+            stages.append(
+                Stage(True, at, _contiguous(positions), numbers, members[0], 0, none, none.bool(), none, none, none)
+            )
+            continue
+        widest = max(spans[n][1] for n in members)
+        padded: list[int] = []
+        valid: list[int] = []
+        offset = 0
+        for row, n in enumerate(members):
+            width = spans[n][1]
+            padded += [*range(offset, offset + width), *[0] * (widest - width)]
+            valid += range(row * widest, row * widest + width)
+            offset += width
+        pad = torch.as_tensor([i % widest >= spans[members[i // widest]][1] for i in range(len(padded))], device=device)
+        stages.append(
+            Stage(
+                False,
+                torch.as_tensor(positions, dtype=torch.long, device=device),
+                _contiguous(positions),
+                numbers,
+                members[0],
+                len(members),
+                torch.as_tensor(padded, dtype=torch.long, device=device),
+                pad,
+                torch.as_tensor(valid, dtype=torch.long, device=device),
+                torch.as_tensor([spans[n][0] for n in members], dtype=torch.long, device=device),
+                torch.as_tensor([spans[n][1] - 1 for n in members], dtype=torch.long, device=device),
+            )
+        )
+    return stages, [order.index(key) for key in keys]
+
+
+def _columns(matrix: Tensor, at: slice | Tensor) -> Tensor:
+    """The columns ``at`` of ``matrix``: a view for a slice, a copy for an index."""
+    return matrix[:, at] if isinstance(at, slice) else matrix.index_select(1, at)
+
+
+def _contiguous(positions: list[int]) -> slice | None:
+    """``positions`` as a slice, when they are one (a slice is a view; selecting by index copies)."""
+    if positions != list(range(positions[0], positions[0] + len(positions))):
+        return None
+    return slice(positions[0], positions[0] + len(positions))
 
 
 def _padded(blocks: list[tuple[int, int]], device: torch.device) -> tuple[Tensor, Tensor]:

@@ -102,8 +102,8 @@ class TabularGenerator(nn.Module):
             nn.init.zeros_(self.read)
 
     def rows(self, x: Tensor, gumbel: Tensor, layout: OutputLayout) -> tuple[Tensor, Tensor]:
-        """(raw logits, activated rows) of one batch: tanh and Gumbel-softmax heads, drawn one at a time in
-        ``layout.draw_order`` through the memory when the generator is sequential."""
+        """(raw logits, activated rows) of one batch: tanh and Gumbel-softmax heads, drawn a stage at a time
+        (``layout.stages``) through the memory when the generator is sequential."""
         raw = self(x)
         if self.write is None or self.read is None:
             return raw, layout.activate(raw, gumbel)

@@ -99,8 +99,8 @@ class FoldedGenerator:
         return values
 
     def _draw_in_order(self, scalars: Tensor, logits: Tensor, generator: torch.Generator | None) -> Tensor:
-        """``draw`` for a sequential generator: one head at a time in the layout's draw order, each adding its read
-        of the memory to its logits, then writing its value into the memory (a slot's row of ``write``, or a
+        """``draw`` for a sequential generator: a stage at a time (``layout.stages``), each adding its read of the
+        memory to its logits, then writing what it drew into the memory (a drawn slot's row of ``write``, or a
         scalar's value times its row)."""
         layout = self.layout
         assert self.memory is not None
@@ -112,18 +112,25 @@ class FoldedGenerator:
         memory = raw.new_zeros(rows, write.shape[1])
         values = torch.empty(rows, len(layout.spans), device=scalars.device)
         u = torch.rand(len(layout.spans), rows, 1, generator=generator, device=scalars.device)
-        for number in layout.draw_order:
-            start, width, kind = layout.spans[number]
-            head = torch.addmm(raw[:, start : start + width], memory, read[:, start : start + width])
-            if kind == "tanh":
-                value = torch.tanh(head.squeeze(1))
-                memory.addr_(value, write[start])
-                values[:, number] = value
-                continue
-            cdf = torch.softmax(head, dim=1).cumsum_(dim=1)
-            drawn = torch.searchsorted(cdf, u[number]).squeeze(1).clamp_(max=width - 1)
-            memory += write.index_select(0, drawn + start)
-            values[:, number] = drawn.float()
+        for stage in layout.stages:
+            at = stage.positions if stage.block is None else stage.block
+            head = torch.addmm(raw[:, at], memory, read[:, at])
+            if stage.scalar:
+                value = torch.tanh(head)
+                memory.addmm_(value, write[at])
+                values[:, stage.spans] = value
+            elif isinstance(at, slice) and stage.heads == 1:  # one head: as the all-at-once draw does it
+                cdf = torch.softmax(head, dim=1).cumsum_(dim=1)
+                drawn = torch.searchsorted(cdf, u[stage.first]).squeeze(1).clamp_(max=at.stop - at.start - 1)
+                memory += write.index_select(0, drawn + at.start)
+                values[:, stage.first] = drawn.float()
+            else:
+                block = head[:, stage.padded].masked_fill_(stage.pad, float("-inf")).view(rows, stage.heads, -1)
+                cdf = torch.softmax(block, dim=2).cumsum_(dim=2)
+                drawn = torch.searchsorted(cdf, u[stage.spans].transpose(0, 1).contiguous()).squeeze(2)
+                drawn = torch.minimum(drawn, stage.last)  # rounding can leave the last cumulative share just under u
+                memory += write[stage.starts + drawn].sum(dim=1)
+                values[:, stage.spans] = drawn.float()
         return values
 
 

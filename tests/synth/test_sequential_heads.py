@@ -1,6 +1,6 @@
-"""Sequential output heads: the draw order, heads that read only the values drawn before them, the same rows as the
-all-at-once heads while nothing reads the memory, sampling that carries a drawn value to a later column, and a fit
-that learns a one-to-one relation between two columns."""
+"""Sequential output heads: the stages they are drawn in, heads that read only the values of earlier stages, the same
+rows as the all-at-once heads while nothing reads the memory, sampling that carries a drawn value to a later column,
+and a fit that learns a one-to-one relation between two columns."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pandas as pd
 import torch
 
 from synth import TabularSynthesizer
-from synth.tabular.layout import OutputLayout
+from synth.tabular.layout import MAX_GROUPS, OutputLayout
 
 # column 0: a number (scalar, 2 modes, null flag); column 1: a 3-way category; column 2: a number (scalar, 1 mode)
 SPANS = [(0, 1, "tanh"), (1, 2, "softmax"), (3, 2, "softmax"), (5, 3, "softmax"), (8, 1, "tanh"), (9, 1, "softmax")]
@@ -22,7 +22,21 @@ def _layout() -> OutputLayout:
 
 
 def test_a_columns_one_hot_heads_come_before_its_scalar() -> None:
-    assert _layout().draw_order == [1, 2, 0, 3, 5, 4]
+    # column 0's null flag and mode, then its scalar; column 1; column 2's mode, then its scalar
+    assert _layout().stage_of == [1, 0, 0, 2, 4, 3]
+
+
+def test_a_wide_table_is_drawn_in_a_bounded_number_of_stages() -> None:
+    """100 numbers with nulls (300 heads): at most two stages per group, the columns in table order."""
+    spans = [
+        span for c in range(100) for span in ((5 * c, 1, "tanh"), (5 * c + 1, 2, "softmax"), (5 * c + 3, 2, "softmax"))
+    ]
+    columns = [c for c in range(100) for _ in range(3)]
+    layout = OutputLayout(spans, [], torch.device("cpu"), columns)
+    assert len(layout.stages) == 2 * MAX_GROUPS
+    stage_of_column = [max(layout.stage_of[3 * c : 3 * c + 3]) for c in range(100)]
+    assert stage_of_column == sorted(stage_of_column)
+    assert all(layout.stage_of[3 * c] > layout.stage_of[3 * c + 1] for c in range(100))  # the value after its mode
 
 
 def test_a_memory_nobody_reads_gives_the_all_at_once_activation() -> None:
@@ -37,28 +51,26 @@ def test_a_memory_nobody_reads_gives_the_all_at_once_activation() -> None:
 
 
 def test_a_head_reads_only_the_values_drawn_before_it() -> None:
-    """With every memory read set, each head's logits move only with the heads drawn earlier."""
+    """With every memory read set, each head's logits move only with the heads of earlier stages."""
     layout = _layout()
     raw = torch.randn(50, WIDTH, generator=torch.Generator().manual_seed(0))
     write = torch.randn(WIDTH, 8, generator=torch.Generator().manual_seed(1))
     read = torch.randn(8, WIDTH, generator=torch.Generator().manual_seed(2))
     gumbel = torch.zeros(50, layout.gumbel_width)
     completed, _ = layout.activate_in_order(raw, gumbel, write, read)
-    for position, number in enumerate(layout.draw_order):
-        start, width, kind = SPANS[number]
+    for number, (start, width, kind) in enumerate(SPANS):
         if kind == "softmax" and width == 1:
             continue  # a one-slot head's value is always 1
         changed = raw.clone()
         changed[:, start : start + width] += torch.linspace(1.0, 4.0, width)  # changes this head's drawn value
         again, _ = layout.activate_in_order(changed, gumbel, write, read)
-        for later_or_earlier in layout.draw_order:
-            other_start, other_width, _ = SPANS[later_or_earlier]
+        for other, (other_start, other_width, _) in enumerate(SPANS):
             moved = not torch.allclose(
                 again[:, other_start : other_start + other_width] - changed[:, other_start : other_start + other_width],
                 completed[:, other_start : other_start + other_width] - raw[:, other_start : other_start + other_width],
                 atol=1e-4,
             )
-            assert moved == (layout.draw_order.index(later_or_earlier) > position)
+            assert moved == (layout.stage_of[other] > layout.stage_of[number])
 
 
 def _pairs(rows: int, seed: int) -> pd.DataFrame:
