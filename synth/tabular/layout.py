@@ -169,10 +169,10 @@ class Stage:
     """Heads drawn together: the scalar heads, or the one-hot heads, of one group of neighbouring columns.
 
     ``positions``: their encoded positions (a one-hot head's slots in order), ``block`` the same as a slice when they
-    are contiguous (a group of one column). For one-hot heads, ``padded`` indexes
-    ``positions`` as a (heads, widest) block whose ``pad`` slots are masked, ``valid`` picks the unpadded slots of
-    the flattened block back in ``positions`` order, ``spans`` are the heads' span numbers, ``starts`` their first
-    encoded positions and ``last`` their widths minus one.
+    are contiguous (a group of one column); ``spans`` the heads' span numbers, ``first`` the first of them. For
+    one-hot heads, ``padded`` indexes ``positions`` as a (heads, widest) block whose ``pad`` slots are masked,
+    ``valid`` picks the unpadded slots of the flattened block back in ``positions`` order, ``starts`` are the heads'
+    first encoded positions and ``last`` their widths minus one.
     """
 
     scalar: bool
