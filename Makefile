@@ -32,7 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_validators.py
 	$(BIN)/python bench/bench_generation.py --rows 10000000
 	$(BIN)/python bench/bench_image.py --epochs 20 --train-images 8000
-	$(BIN)/python bench/bench_privacy.py --epochs 5
+	$(BIN)/python bench/bench_privacy.py --epochs 20
 
 clean:
 	rm -rf data/published data/runs .pytest_cache .ruff_cache .mypy_cache
