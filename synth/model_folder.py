@@ -1,4 +1,5 @@
-"""Model folders written whole or not at all: a save goes to a staging folder that then replaces the old one."""
+"""Model folders written whole or not at all (a save goes to a staging folder that then replaces the old one), and
+what to tell a user whose save has another format."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-__all__ = ["replacing_folder"]
+__all__ = ["format_problem", "replacing_folder"]
 
 
 @contextmanager
@@ -33,3 +35,19 @@ def replacing_folder(path: str | Path) -> Iterator[Path]:
         if retired.exists() and not target.exists():
             retired.rename(target)  # the new save failed: put the old one back
     shutil.rmtree(retired, ignore_errors=True)
+
+
+def format_problem(folder: Path, found: Any, expected: int, what: str = "model") -> str | None:
+    """Why a save of format ``found`` cannot be read by code that reads format ``expected``, and what to do about
+    it; None when it can."""
+    if found == expected:
+        return None
+    if isinstance(found, int) and not isinstance(found, bool) and found > expected:
+        return (
+            f"{folder} was saved in {what} format {found} by a newer synth-pipeline; this one reads format {expected}: "
+            "upgrade synth-pipeline to load it"
+        )
+    return (
+        f"{folder} was saved in {what} format {found} by an older synth-pipeline; this one reads format {expected}: "
+        "fit the model again"
+    )

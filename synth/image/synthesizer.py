@@ -28,7 +28,7 @@ from synth.image.training import (
     to_memory_format,
     train_image_gan,
 )
-from synth.model_folder import replacing_folder
+from synth.model_folder import format_problem, replacing_folder
 from synth.params import DEVICE, Integer, Param, Real, Validated, is_int
 from synth.threads import CpuShare
 from synth.versions import package_versions
@@ -246,10 +246,9 @@ class ImageSynthesizer(Estimator):
         try:
             params = json.loads((folder / "params.json").read_text())
             state = json.loads((folder / "model.json").read_text())
-            if state.get("format_version") != _FORMAT_VERSION:
-                raise ModelFileError(
-                    f"{folder} has model format {state.get('format_version')}, expected {_FORMAT_VERSION}"
-                )
+            problem = format_problem(folder, state.get("format_version"), _FORMAT_VERSION)
+            if problem is not None:
+                raise ModelFileError(problem)
             model = cls(**params) if device is None else cls(**{**params, "device": device})
             model.classes_ = list(state["classes_"])
             model.class_counts_ = [int(c) for c in state["class_counts_"]]

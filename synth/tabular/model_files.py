@@ -14,7 +14,7 @@ import torch
 
 from synth.devices import resolve_device
 from synth.errors import ModelFileError, SchemaError
-from synth.model_folder import replacing_folder
+from synth.model_folder import format_problem, replacing_folder
 from synth.schema import Schema
 from synth.tabular.params_json import jsonable_params, untag_tuples
 from synth.tabular.training import EpochStats
@@ -82,7 +82,9 @@ def read_model(folder: Path, device: str | None = None) -> SavedModel:
         transformer_dict = json.loads((folder / "transformer.json").read_text())
     except (json.JSONDecodeError, SchemaError) as exc:
         raise ModelFileError(f"{folder} holds a malformed model file: {exc}") from exc
-    _check_format(folder, state)
+    problem = format_problem(folder, state.get("format_version"), FORMAT_VERSION)
+    if problem is not None:
+        raise ModelFileError(problem)
     saved_with = state["versions"].get("synth-pipeline")
     if saved_with != package_versions()["synth-pipeline"]:
         log.warning(
@@ -112,20 +114,4 @@ def read_model(folder: Path, device: str | None = None) -> SavedModel:
         precision=state["precision_"],
         privacy_spent=state["privacy_spent_"],
         generator_state=weights,
-    )
-
-
-def _check_format(folder: Path, state: dict[str, Any]) -> None:
-    """Refuse a save of another format with what to do about it."""
-    found = state.get("format_version")
-    if found == FORMAT_VERSION:
-        return
-    if isinstance(found, int) and found > FORMAT_VERSION:
-        raise ModelFileError(
-            f"{folder} was saved in model format {found} by a newer synth-pipeline; this one reads format "
-            f"{FORMAT_VERSION}: upgrade synth-pipeline to load it"
-        )
-    raise ModelFileError(
-        f"{folder} was saved in model format {found} by an older synth-pipeline; this one reads format "
-        f"{FORMAT_VERSION}: fit the model again"
     )

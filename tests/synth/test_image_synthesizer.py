@@ -238,6 +238,11 @@ def test_missing_or_damaged_files_raise_model_file_error(fitted: ImageSynthesize
     (target / "params.json").write_text(json.dumps({**params, "channels": 8}))
     with pytest.raises(ModelFileError, match=r"generator\.pt"):  # weights of another width
         ImageSynthesizer.load(target)
+    fitted.save(target)
+    state = json.loads((target / "model.json").read_text())
+    (target / "model.json").write_text(json.dumps({**state, "format_version": state["format_version"] + 1}))
+    with pytest.raises(ModelFileError, match=r"by a newer synth-pipeline.*upgrade synth-pipeline"):
+        ImageSynthesizer.load(target)
     (target / "model.json").write_text("{not json")
     with pytest.raises(ModelFileError, match="malformed"):
         ImageSynthesizer.load(target)
