@@ -75,6 +75,15 @@ def _checked(params: Mapping[str, Param]) -> Any:
     return field_validator(*params)(classmethod(check))
 
 
+def _estimator_section(
+    name: str, base: type[_Section], params: Mapping[str, Param], defaults: Mapping[str, Any]
+) -> Any:
+    """``base`` with one key per estimator parameter (None: the estimator's default), held to its rule."""
+    fields: dict[str, Any] = {key: (Any, defaults.get(key)) for key in params}
+    validators = {"estimator_constraints": _checked(params)}
+    return create_model(name, __base__=base, __validators__=validators, **fields)
+
+
 class _ModelBase(_Section):
     """Keyword arguments of the synthesizer; anything left out takes the estimator's own default.
 
@@ -106,12 +115,7 @@ _MODEL_PARAMS = {**_IMAGE, **_TABULAR}  # a keyword both take has one constraint
 if TYPE_CHECKING:  # the type checker sees the base; the estimator keywords are made from their declarations
     ModelConfig = _ModelBase
 else:
-    ModelConfig = create_model(
-        "ModelConfig",
-        __base__=_ModelBase,
-        __validators__={"estimator_constraints": _checked(_MODEL_PARAMS)},
-        **{name: (Any, None) for name in _MODEL_PARAMS},
-    )
+    ModelConfig = _estimator_section("ModelConfig", _ModelBase, _MODEL_PARAMS, {})
 
 
 class SplitConfig(_Section):
@@ -253,12 +257,7 @@ _PRIVACY_DEFAULTS = {"epsilon": ..., "rare_category_min": 10}  # k: values held 
 if TYPE_CHECKING:
     PrivacyConfig = _PrivacyBase
 else:
-    PrivacyConfig = create_model(
-        "PrivacyConfig",
-        __base__=_PrivacyBase,
-        __validators__={"estimator_constraints": _checked(_PRIVACY_PARAMS)},
-        **{name: (Any, _PRIVACY_DEFAULTS.get(name)) for name in _PRIVACY_PARAMS},
-    )
+    PrivacyConfig = _estimator_section("PrivacyConfig", _PrivacyBase, _PRIVACY_PARAMS, _PRIVACY_DEFAULTS)
 
 
 class AugmentationConfig(_Section):

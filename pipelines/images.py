@@ -185,8 +185,6 @@ class ImageKind:
     """Image sets: the canonical image table, the class-conditional GAN with its measuring classifier, the image
     suite, contracts on labels and sizes."""
 
-    name = "image"
-
     def load(self, config: PipelineConfig, run_dir: Path) -> SourceRef:
         """Read and check the image set; it is written into ``run_dir`` as the canonical image table."""
         check_locations(config)

@@ -20,8 +20,6 @@ __all__ = ["DataKind", "kind_of"]
 class DataKind(Protocol):
     """The steps of a run that depend on what the data is."""
 
-    name: str
-
     def load(self, config: PipelineConfig, run_dir: Path) -> SourceRef:
         """Read and check the real data before anything is trained or published."""
 

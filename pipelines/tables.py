@@ -27,8 +27,6 @@ __all__ = ["TableKind"]
 class TableKind:
     """Tables: schema inference, the tabular GAN, the tabular suite, contracts limited to the model's codecs."""
 
-    name = "table"
-
     def load(self, config: PipelineConfig, run_dir: Path) -> SourceRef:
         return load_table_source(config)
 

@@ -14,7 +14,19 @@ import numpy as np
 from synth.devices import resolve_device
 from synth.errors import ParameterError
 
-__all__ = ["DEVICE", "Flag", "Integer", "Options", "Param", "Real", "Validated", "Widths", "is_int", "is_number"]
+__all__ = [
+    "DEVICE",
+    "TRAINING",
+    "Flag",
+    "Integer",
+    "Options",
+    "Param",
+    "Real",
+    "Validated",
+    "Widths",
+    "is_int",
+    "is_number",
+]
 
 
 def is_int(value: Any) -> bool:
@@ -139,3 +151,13 @@ class Param:
 
 #: A torch device this machine has: "auto" (CUDA when present), "cpu" or "cuda[:N]".
 DEVICE = Validated(str, resolve_device, "'auto', 'cpu' or 'cuda[:N]'")
+
+#: The keywords every synthesizer takes, with their rules.
+TRAINING = {
+    "epochs": Param(Integer(1)),
+    "batch_size": Param(Integer(1)),
+    "seed": Param(Integer(0), nullable=True),
+    "device": Param(DEVICE),
+    "noise_dim": Param(Integer(1)),
+    "learning_rate": Param(Real(0, 1)),
+}

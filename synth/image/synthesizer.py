@@ -29,7 +29,7 @@ from synth.image.training import (
     train_image_gan,
 )
 from synth.model_folder import format_problem, replacing_folder
-from synth.params import DEVICE, Integer, Param, Real, Validated, is_int
+from synth.params import TRAINING, Integer, Param, Real, Validated, is_int
 from synth.threads import CpuShare
 from synth.versions import package_versions
 
@@ -95,13 +95,8 @@ class ImageSynthesizer(Estimator):
         self.augment = augment
 
     _parameter_constraints: ClassVar[dict[str, Param]] = {
-        "epochs": Param(Integer(1)),
-        "batch_size": Param(Integer(1)),
-        "seed": Param(Integer(0), nullable=True),
-        "device": Param(DEVICE),
-        "noise_dim": Param(Integer(1)),
+        **TRAINING,
         "channels": Param(Integer(1)),
-        "learning_rate": Param(Real(0, 1)),
         "ema_decay": Param(Real(0, 1, low_open=False)),
         "augment": Param(Validated(str, parse_policy, f"a comma-separated string of {list(POLICIES)} (or '')")),
     }

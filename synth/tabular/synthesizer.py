@@ -18,7 +18,7 @@ import torch
 from synth.devices import fast_bfloat16, resolve_device
 from synth.errors import ModelFileError, NotFittedError, ParameterError, SchemaError
 from synth.estimator import Estimator
-from synth.params import DEVICE, Flag, Integer, Options, Param, Real, Validated, Widths
+from synth.params import TRAINING, Flag, Integer, Options, Param, Real, Validated, Widths
 from synth.schema import (
     Schema,
     check_learnable,
@@ -176,16 +176,11 @@ class TabularSynthesizer(Estimator):
         self.select_every = select_every
 
     _parameter_constraints: ClassVar[dict[str, Param]] = {
-        "epochs": Param(Integer(1)),
-        "batch_size": Param(Integer(1)),
-        "seed": Param(Integer(0), nullable=True),
-        "device": Param(DEVICE),
+        **TRAINING,
         "max_categories": Param(Integer(2)),
-        "noise_dim": Param(Integer(1)),
         "generator_dims": Param(Widths()),
         "discriminator_dims": Param(Widths()),
         "pac": Param(Integer(1)),
-        "learning_rate": Param(Real(0, 1)),
         "discriminator_steps": Param(Integer(1)),
         "sequential_heads": Param(Flag()),
         "epsilon": Param(Real(0), nullable=True),
