@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 
 from pipelines.config import PipelineConfig, RunnerConfig
 from pipelines.intake import load_table_source
+from pipelines.settings import Intake, Training
 from pipelines.splitting import split_source
 from pipelines.training import train_table_model
 from synth.versions import package_versions
@@ -84,9 +85,9 @@ def main() -> None:
                 "output": str(work / "published"),
             }
         )
-        source = load_table_source(config)
+        source = load_table_source(Intake.of(config))
         split = split_source(source, config.split, work)
-        model = train_table_model(split, source, config)
+        model = train_table_model(split, source, Training.of(config))
         for spec in args.runners.split(","):
             kind, workers = spec.split(":")
             runner = RunnerConfig(kind=kind, workers=int(workers))  # type: ignore[arg-type]
@@ -95,7 +96,7 @@ def main() -> None:
             with PeakMemory() as memory:
                 started = time.perf_counter()
                 parts = generate.with_options(task_runner=task_runner(runner))(
-                    model, config, args.rows, source, split, run_dir
+                    "tabular", model, config.generate, None, args.rows, source, split, run_dir
                 )
                 seconds = time.perf_counter() - started
             rows = sum(pq.read_metadata(part.path).num_rows for part in parts)

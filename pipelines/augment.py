@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from pipelines.config import PipelineConfig
 from pipelines.errors import DataError
 from pipelines.kinds import DataKind
 from pipelines.refs import Augmented, ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.settings import Augmenting, Measuring
 from pipelines.sources import read_table, write_table
 from synth import SynthError
 from synth.rebalance import SYNTHETIC_FLAG
@@ -23,42 +23,41 @@ MIN_SYNTHETIC_ROWS = 20
 
 
 def augment(
-    kind: DataKind, model: ModelRef, split: SplitRef, config: PipelineConfig, source: SourceRef, run_dir: Path
+    kind: DataKind, model: ModelRef, split: SplitRef, augmenting: Augmenting, source: SourceRef, run_dir: Path
 ) -> Augmented:
     """Write the augmented set (real rows first, then the synthetic ones) as one part file, and the synthetic rows
     alone for measuring; the plan is exact (``synth.rebalance.plan_rebalance``)."""
-    settings = config.augmentation_settings()
     try:
-        augmented, plan = kind.augment_rows(model, split, config, source)
+        augmented, plan = kind.augment_rows(model, split, augmenting, source)
     except SynthError as exc:
         raise DataError(f"cannot augment: {exc}") from exc
     added = sum(plan.values())
     if added < MIN_SYNTHETIC_ROWS:
         raise DataError(
-            f"the balance {settings.balance!r} needs only {added} synthetic row(s) for this data; at least "
+            f"the balance {augmenting.balance!r} needs only {added} synthetic row(s) for this data; at least "
             f"{MIN_SYNTHETIC_ROWS} are needed to measure them (ask for a different balance)"
         )
     path, synthetic_path = run_dir / "augmented-00000.parquet", run_dir / "added.parquet"
-    whole = write_table(augmented, path, row_group_size=config.generate.batch_rows or 100_000)
+    whole = write_table(augmented, path, row_group_size=augmenting.batch_rows or 100_000)
     flags = augmented[SYNTHETIC_FLAG].to_numpy(zero_copy_only=False)
     synthetic = write_table(augmented.filter(pa.array(flags)).drop_columns([SYNTHETIC_FLAG]), synthetic_path)
     return Augmented(whole, synthetic, {str(label): count for label, count in plan.items()})
 
 
 def measure_augmented(
-    kind: DataKind, split: SplitRef, augmented: Augmented, sample: TableRef, model: ModelRef, config: PipelineConfig,
-    source: SourceRef, run_dir: Path,
+    kind: DataKind, split: SplitRef, augmented: Augmented, sample: TableRef, model: ModelRef, measuring: Measuring,
+    augmenting: Augmenting, source: SourceRef, run_dir: Path,
 ) -> ReportRef:  # fmt: skip
     """The suite on the synthetic rows that were added, against the real rows of the classes they were added to
     (a top-up of one class is compared with that class, not with the whole table)."""
-    label = kind.class_column(config)
+    label = kind.class_column(augmenting.label)
     added = [name for name, count in augmented.plan.items() if count > 0]
     same_classes = SplitRef(
         train=_classes_only(split.train, label, added, run_dir / "train-added-classes.parquet"),
         holdout=_classes_only(split.holdout, label, added, run_dir / "holdout-added-classes.parquet"),
         seed=split.seed,
     )
-    return kind.measure_added(split, same_classes, augmented, sample, model, config, source, run_dir)
+    return kind.measure_added(split, same_classes, augmented, sample, model, measuring, augmenting, source, run_dir)
 
 
 def _classes_only(ref: TableRef, label: str, classes: list[str], path: Path) -> TableRef:

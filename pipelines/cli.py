@@ -123,6 +123,7 @@ def run(config_path: Path, quiet: bool) -> None:
     """Run the pipeline described by the YAML file CONFIG."""
     from pipelines.config import load_config
     from pipelines.kinds import kind_of
+    from pipelines.settings import Intake
 
     if quiet:  # before anything imports Prefect (a schedule's check does), which reads its settings once
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
@@ -130,7 +131,7 @@ def run(config_path: Path, quiet: bool) -> None:
     with tempfile.TemporaryDirectory(prefix="synth-check-") as scratch:
         try:
             config = load_config(config_path)
-            source = kind_of(config).load(config, Path(scratch))
+            source = kind_of(config.model.kind).load(Intake.of(config), Path(scratch))
         except (ConfigError, DataError) as exc:
             raise _BadInput(str(exc)) from None
         if not quiet:

@@ -11,9 +11,9 @@ from typing import Any
 
 import pandas as pd
 
-from pipelines.config import PipelineConfig
 from pipelines.errors import ContractViolation
 from pipelines.publish import version_numbers
+from pipelines.settings import Intake
 from pipelines.store import Store
 from synth import Schema
 from synth.tabular.codecs import CategoricalCodec, Codec, NumericCodec
@@ -42,19 +42,19 @@ class ContractView:
     codecs: Mapping[str, Codec] | None = None
 
 
-def check_input_contract(config: PipelineConfig, frame: pd.DataFrame) -> None:
+def check_input_contract(intake: Intake, frame: pd.DataFrame) -> None:
     """A new real batch must keep the contract recorded with the dataset's last published version, if any."""
-    store = Store.open(config.output)
-    numbers = version_numbers(store, config.name)
-    if not numbers or not store.exists(config.name, f"v{numbers[-1]}", INPUT_CONTRACT):
+    store = Store.open(intake.output)
+    numbers = version_numbers(store, intake.name)
+    if not numbers or not store.exists(intake.name, f"v{numbers[-1]}", INPUT_CONTRACT):
         return
     from validators.expectations import validate_contract
 
-    contract = json.loads(store.read_bytes(config.name, f"v{numbers[-1]}", INPUT_CONTRACT))
+    contract = json.loads(store.read_bytes(intake.name, f"v{numbers[-1]}", INPUT_CONTRACT))
     result = validate_contract(frame, contract)
     if not result.success:
         raise ContractViolation(
-            f"{config.source} breaks the data contract of {config.name} v{numbers[-1]} "
+            f"{intake.source} breaks the data contract of {intake.name} v{numbers[-1]} "
             f"({len(result.failures)} of {result.evaluated} expectations failed): " + "; ".join(result.failures[:5])
         )
 

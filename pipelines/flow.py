@@ -22,16 +22,17 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from prefect.tasks import exponential_backoff
 
 from pipelines.augment import augment, measure_augmented
-from pipelines.config import PipelineConfig, RunnerConfig
+from pipelines.config import GenerateConfig, PipelineConfig, PrivacyConfig, RunnerConfig, SplitConfig
 from pipelines.contracts import check_synthetic_contract, contract_failure
 from pipelines.errors import GateFailed, PublishError
 from pipelines.generation import part_plan
 from pipelines.interrupts import reclaim_signals
-from pipelines.kinds import kind_of
+from pipelines.kinds import KindName, kind_of
 from pipelines.manifest import attachments, build_manifest, mode_details, report_artifact, training_artifact
 from pipelines.measuring import gate_failure, sample_parts
 from pipelines.publish import PublishedVersion, missing_folders, prune, publish_version, quarantine, remove_if_empty
 from pipelines.refs import Augmented, ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.settings import Augmenting, Intake, Measuring, Publishing, Training
 from pipelines.sources import forget_tables
 from pipelines.splitting import split_source
 from pipelines.store import Store
@@ -74,17 +75,17 @@ _IO_RETRIES: dict[str, Any] = {
 
 
 @task(name="load-source", cache_policy=NO_CACHE, **_IO_RETRIES)
-def load_source_task(config: PipelineConfig, run_dir: Path) -> SourceRef:
+def load_source_task(kind: KindName, intake: Intake, run_dir: Path) -> SourceRef:
     with _timed("load-source"):
-        source = kind_of(config).load(config, run_dir)
+        source = kind_of(kind).load(intake, run_dir)
         get_run_logger().info("inferred schema:\n%s", source.schema.describe())
     return source
 
 
 @task(name="split", cache_policy=NO_CACHE)
-def split_task(source: SourceRef, config: PipelineConfig, run_dir: Path) -> SplitRef:
+def split_task(source: SourceRef, settings: SplitConfig, run_dir: Path) -> SplitRef:
     with _timed("split"):
-        split = split_source(source, config.split, run_dir)
+        split = split_source(source, settings, run_dir)
         get_run_logger().info(
             "split seed %d: %d train rows, %d holdout rows", split.seed, split.train.rows, split.holdout.rows
         )
@@ -92,10 +93,10 @@ def split_task(source: SourceRef, config: PipelineConfig, run_dir: Path) -> Spli
 
 
 @task(name="train", cache_policy=NO_CACHE)
-def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_progress: bool) -> ModelRef:
+def train_task(kind: KindName, split: SplitRef, source: SourceRef, training: Training, show_progress: bool) -> ModelRef:
     """Train, or reuse the model trained on the same data, schema, settings and code (``training.model_key``)."""
     logger = get_run_logger()
-    bar = _progress_bar(config.model.estimator_params().get("epochs")) if show_progress else None
+    bar = _progress_bar(training.model.estimator_params().get("epochs")) if show_progress else None
     seen: list[int] = []
 
     def report(stats: EpochStats | ImageEpochStats) -> None:
@@ -123,7 +124,7 @@ def train_task(split: SplitRef, source: SourceRef, config: PipelineConfig, show_
 
     with _timed("train"):
         try:
-            model = kind_of(config).train(split, source, config, report)
+            model = kind_of(kind).train(split, source, training, report)
         finally:
             if bar is not None:
                 bar.close()
@@ -142,11 +143,11 @@ def _progress_bar(epochs: int | None) -> Any:
 
 @task(name="generate-part", cache_policy=NO_CACHE)
 def generate_part_task(
-    model: ModelRef, part: int, rows: int, first_row: int, config: PipelineConfig, split: SplitRef, source: SourceRef,
-    run_dir: Path,
+    kind: KindName, model: ModelRef, part: int, rows: int, first_row: int, settings: GenerateConfig,
+    privacy: PrivacyConfig | None, split: SplitRef, source: SourceRef, run_dir: Path,
 ) -> TableRef:  # fmt: skip
     with _timed(f"generate-part {part}"):
-        table = kind_of(config).generate_part(model, part, rows, first_row, config, split, source, run_dir)
+        table = kind_of(kind).generate_part(model, part, rows, first_row, settings, privacy, split, source, run_dir)
         get_run_logger().info("part %d: %d rows", part, rows)
     return table
 
@@ -164,12 +165,15 @@ def task_runner(runner: RunnerConfig) -> Any:
 
 @flow(name="generate", log_prints=False)
 def generate(
-    model: ModelRef, config: PipelineConfig, rows: int, source: SourceRef, split: SplitRef, run_dir: Path
-) -> list[TableRef]:
+    kind: KindName, model: ModelRef, settings: GenerateConfig, privacy: PrivacyConfig | None, rows: int,
+    source: SourceRef, split: SplitRef, run_dir: Path,
+) -> list[TableRef]:  # fmt: skip
     """Generate ``rows`` rows as part files, one task per part, on the flow's task runner (threads or Dask)."""
-    plan = part_plan(rows, config.generate.partitions)
+    plan = part_plan(rows, settings.partitions)
     futures = [
-        generate_part_task.submit(model, index, part_rows, sum(plan[:index]), config, split, source, run_dir)
+        generate_part_task.submit(
+            kind, model, index, part_rows, sum(plan[:index]), settings, privacy, split, source, run_dir
+        )
         for index, part_rows in enumerate(plan)
     ]
     return [future.result() for future in futures]
@@ -177,11 +181,11 @@ def generate(
 
 @task(name="augment", cache_policy=NO_CACHE)
 def augment_task(
-    model: ModelRef, split: SplitRef, source: SourceRef, config: PipelineConfig, run_dir: Path
+    kind: KindName, model: ModelRef, split: SplitRef, source: SourceRef, augmenting: Augmenting, run_dir: Path
 ) -> Augmented:
     """The real training rows plus exactly the synthetic rows the configured class balance needs."""
     with _timed("augment"):
-        augmented = augment(kind_of(config), model, split, config, source, run_dir)
+        augmented = augment(kind_of(kind), model, split, augmenting, source, run_dir)
         get_run_logger().info(
             "augmented %d real rows with %d synthetic rows: %s", split.train.rows, augmented.added.rows, augmented.plan
         )
@@ -190,20 +194,23 @@ def augment_task(
 
 @task(name="measure", cache_policy=NO_CACHE)
 def measure_task(
-    split: SplitRef, parts: list[TableRef], source: SourceRef, model: ModelRef, config: PipelineConfig, run_dir: Path,
-    augmented: Augmented | None = None,
+    kind: KindName, split: SplitRef, parts: list[TableRef], source: SourceRef, model: ModelRef, measure_rows: int,
+    measuring: Measuring, run_dir: Path, augmented: tuple[Augmented, Augmenting] | None = None,
 ) -> tuple[TableRef, ReportRef]:  # fmt: skip
-    """Measure a seeded sample of the generated rows (``generate.measure_rows``), read a row group at a time."""
+    """Measure a seeded sample of ``measure_rows`` generated rows, read a row group at a time (in augmentation
+    mode: of the rows added, with the augmentation's settings)."""
     logger = get_run_logger()
     with _timed("measure"):
         produced = sum(part.rows for part in parts)
-        sample = sample_parts(parts, config.generate.measure_rows, split.seed, run_dir / "measured.parquet")
+        sample = sample_parts(parts, measure_rows, split.seed, run_dir / "measured.parquet")
         logger.info("measuring a seeded sample of %d of %d generated rows", sample.rows, produced)
-        kind = kind_of(config)
         if augmented is not None:
-            report = measure_augmented(kind, split, augmented, sample, model, config, source, run_dir)
+            added, augmenting = augmented
+            report = measure_augmented(
+                kind_of(kind), split, added, sample, model, measuring, augmenting, source, run_dir
+            )
         else:
-            report = kind.measure(split, sample, produced, model, config, source, run_dir)
+            report = kind_of(kind).measure(split, sample, produced, model, measuring, source, run_dir)
         logger.info("gate verdict: %s", report.verdict)
     return sample, report
 
@@ -223,14 +230,14 @@ def gate_task(report: ReportRef) -> str | None:
 
 @task(name="contract", cache_policy=NO_CACHE)
 def contract_task(
-    split: SplitRef, sample: TableRef, rows: tuple[int, int], config: PipelineConfig, source: SourceRef,
+    kind: KindName, split: SplitRef, sample: TableRef, rows: tuple[int, int], private: bool, source: SourceRef,
     model: ModelRef, run_dir: Path,
 ) -> tuple[tuple[str, ...], dict[str, Path]]:  # fmt: skip
     """Validate the measured sample against the Great Expectations contract built from the training rows, and the
-    row count: ``rows`` is (asked for, produced)."""
+    row count: ``rows`` is (asked for, produced); ``private``: a privacy-mode model's contract."""
     with _timed("contract"):
-        view = kind_of(config).contract_view(split, sample, source, model)
-        broken, files = check_synthetic_contract(view, rows[0], rows[1], run_dir, private=config.privacy is not None)
+        view = kind_of(kind).contract_view(split, sample, source, model)
+        broken, files = check_synthetic_contract(view, rows[0], rows[1], run_dir, private=private)
         get_run_logger().info("data contract: %s", "held" if not broken else "broken")
     return broken, files
 
@@ -241,18 +248,18 @@ def publish_task(
     manifest: dict[str, Any],
     report: ReportRef,
     contract_files: dict[str, Path],
-    config: PipelineConfig,
+    publishing: Publishing,
 ) -> PublishedVersion:
     with _timed("publish"):
-        store = Store.open(config.output)
+        store = Store.open(publishing.output)
         texts, folders = attachments(report, contract_files)
         paths = [Path(part.path) for part in parts]
         rows = sum(part.rows for part in parts)
-        published = publish_version(store, config.name, paths, {"rows": rows, **manifest}, texts, folders)
+        published = publish_version(store, publishing.name, paths, {"rows": rows, **manifest}, texts, folders)
         get_run_logger().info("published %s %s at %s", published.name, published.version, published.path)
-        if config.publish.keep is not None:
-            for removed in prune(store, config.name, config.publish.keep):
-                get_run_logger().info("retention (keep %d): removed %s", config.publish.keep, removed)
+        if publishing.keep is not None:
+            for removed in prune(store, publishing.name, publishing.keep):
+                get_run_logger().info("retention (keep %d): removed %s", publishing.keep, removed)
     return published
 
 
@@ -262,15 +269,15 @@ def quarantine_task(
     manifest: dict[str, Any],
     report: ReportRef,
     contract_files: dict[str, Path],
-    config: PipelineConfig,
+    publishing: Publishing,
     reason: str,
 ) -> PublishedVersion:
     """Keep the candidate that failed, with its report, outside the catalog for inspection."""
-    store = Store.open(config.output)
+    store = Store.open(publishing.output)
     texts, folders = attachments(report, contract_files)
     rows = sum(part.rows for part in parts)
     full = {"rows": rows, **manifest, "quarantined": {"reason": reason}}
-    kept = quarantine(store, config.name, [Path(part.path) for part in parts], full, texts, folders)
+    kept = quarantine(store, publishing.name, [Path(part.path) for part in parts], full, texts, folders)
     get_run_logger().error("nothing published; the candidate and its report are in quarantine at %s", kept.path)
     return kept
 
@@ -292,35 +299,42 @@ def synthesize(config: PipelineConfig, show_progress: bool = False, source: Sour
     run_dir = config.work_dir / "runs" / f"{config.name}-{stamp}-{secrets.token_hex(3)}"
     created = missing_folders(run_dir)
     run_dir.mkdir(parents=True)
+    kind, measuring, publishing = config.model.kind, Measuring.of(config), Publishing.of(config)
+    augmenting = Augmenting.of(config)
     try:
-        source = source or load_source_task(config, run_dir)
-        split = split_task(source, config, run_dir)
-        model = train_task(split, source, config, show_progress)
-        training_artifact(config, model)
+        source = source or load_source_task(kind, Intake.of(config), run_dir)
+        split = split_task(source, config.split, run_dir)
+        model = train_task(kind, split, source, Training.of(config), show_progress)
+        training_artifact(config.name, model)
         augmented = None
         if config.mode == "augmentation":
-            augmented = augment_task(model, split, source, config, run_dir)
+            augmented = augment_task(kind, model, split, source, augmenting, run_dir)
             parts, generated, asked = [augmented.table], [augmented.added], sum(augmented.plan.values())
         else:
             asked = config.generate.rows or split.train.rows
             parts = generated = generate.with_options(task_runner=task_runner(config.runner))(
-                model, config, asked, source, split, run_dir
+                kind, model, config.generate, config.privacy, asked, source, split, run_dir
             )
         produced = sum(part.rows for part in generated)
-        sample, report = measure_task(split, generated, source, model, config, run_dir, augmented)
+        sample, report = measure_task(
+            kind, split, generated, source, model, config.generate.measure_rows, measuring, run_dir,
+            None if augmented is None else (augmented, augmenting),
+        )  # fmt: skip
         failure = gate_task(report)
-        broken, contract_files = contract_task(split, sample, (asked, produced), config, source, model, run_dir)
-        failure = failure or contract_failure(broken, config.gate.enforce)
+        broken, contract_files = contract_task(
+            kind, split, sample, (asked, produced), measuring.private, source, model, run_dir
+        )
+        failure = failure or contract_failure(broken, measuring.enforce)
         details = mode_details(config, model, parts, augmented)
-        manifest = build_manifest(kind_of(config), config, source, split, model, report, sample.rows, broken, details)
+        manifest = build_manifest(kind_of(kind), config, source, split, model, report, sample.rows, broken, details)
         if failure is not None:
-            kept = quarantine_task(parts, manifest, report, contract_files, config, failure)
-            report_artifact(config, report, (sample.rows, produced), manifest, kept, "quarantined")
+            kept = quarantine_task(parts, manifest, report, contract_files, publishing, failure)
+            report_artifact(config.name, report, (sample.rows, produced), manifest, kept, "quarantined")
             message = f"{failure}; candidate quarantined at {kept.path}"
             # Returned, not raised: the run ends Failed with a readable message and no traceback in the log.
             return Failed(message=message, data=GateFailed(message))  # type: ignore[return-value]
-        published = publish_task(parts, manifest, report, contract_files, config)
-        report_artifact(config, report, (sample.rows, produced), manifest, published, "published")
+        published = publish_task(parts, manifest, report, contract_files, publishing)
+        report_artifact(config.name, report, (sample.rows, produced), manifest, published, "published")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
         remove_if_empty(created)

@@ -13,15 +13,16 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import GenerateConfig, ModelConfig, PipelineConfig
+from pipelines.config import GenerateConfig, ModelConfig, PrivacyConfig
 from pipelines.contracts import ContractView, check_input_contract
 from pipelines.errors import ConfigError, DataError
 from pipelines.generation import batch_seed
 from pipelines.intake import check_locations
-from pipelines.measuring import gate_bounds, write_report
+from pipelines.measuring import write_report
 from pipelines.model_cache import check_cached, seal
 from pipelines.publish import missing_folders, remove_if_empty
 from pipelines.refs import Augmented, EpochReport, ImageMeta, ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.settings import Augmenting, Intake, Measuring, Training
 from pipelines.sources import file_sha256, read_table, write_table
 from pipelines.training import model_key, model_ref, reused_model
 from synth import ImageSynthesizer, SynthError, infer_schema
@@ -91,12 +92,12 @@ def check_image_model(model: ModelConfig) -> None:
         raise ConfigError(f"model: {exc}") from exc
 
 
-def load_image_source(config: PipelineConfig, run_dir: Path) -> tuple[SourceRef, pa.Table]:
+def load_image_source(intake: Intake, run_dir: Path) -> tuple[SourceRef, pa.Table]:
     """Read the image set (folder, .npz, IDX or Parquet) and write it as the canonical table the later steps read;
     its sha256 fingerprints the pixels and labels, whatever format they came in."""
-    check_image_model(config.model)
+    check_image_model(intake.model)
     try:
-        found = read_image_set(config.source)
+        found = read_image_set(intake.source)
     except SynthError as exc:
         raise DataError(str(exc)) from exc
     labels = np.asarray(found.labels)
@@ -106,7 +107,7 @@ def load_image_source(config: PipelineConfig, run_dir: Path) -> tuple[SourceRef,
     ]
     if scarce:
         raise DataError(
-            f"{config.source}: class(es) {', '.join(scarce[:10])} have fewer than {MIN_IMAGES_PER_CLASS} images; "
+            f"{intake.source}: class(es) {', '.join(scarce[:10])} have fewer than {MIN_IMAGES_PER_CLASS} images; "
             "add images or drop those classes"
         )
     label_type = "int64" if np.issubdtype(labels.dtype, np.integer) else "string"
@@ -119,15 +120,15 @@ IMAGE_MODEL_PARTS = ("model", "classifier")  # the GAN and the CNN the image met
 
 
 def train_image_model(
-    split: SplitRef, source: SourceRef, config: PipelineConfig, progress: EpochReport | None = None
+    split: SplitRef, source: SourceRef, training: Training, progress: EpochReport | None = None
 ) -> ModelRef:
     """Train the GAN and the measuring classifier on the training split, or reuse both when trained before on
     exactly these inputs (``work_dir/models/<key>/model`` and ``.../classifier``)."""
     from validators import FeatureClassifier
 
-    meta, model = _meta(source), config.model
+    meta, model = _meta(source), training.model
     key = model_key(split, meta, {**model.estimator_params(), "classifier_epochs": model.classifier_epochs})
-    folder = config.work_dir / "models" / key
+    folder = training.models_dir / key
     reusable, set_aside = check_cached(folder, IMAGE_MODEL_PARTS)
     if reusable:
         return reused_model(folder, key)
@@ -163,7 +164,7 @@ def generate_image_part(
 
 
 def measure_images(
-    split: SplitRef, sample: TableRef, produced_rows: int, model: ModelRef, config: PipelineConfig, source: SourceRef,
+    split: SplitRef, sample: TableRef, produced_rows: int, model: ModelRef, measuring: Measuring, source: SourceRef,
     run_dir: Path,
 ) -> ReportRef:  # fmt: skip
     """The image suite on the measured sample, in the feature space of the classifier cached with the model."""
@@ -175,7 +176,7 @@ def measure_images(
     classifier = FeatureClassifier.load(Path(model.path).parent / "classifier")
     report = validators.evaluate_images(
         train.images, train.labels, synthetic.images, synthetic.labels, holdout.images, holdout.labels,
-        classifier=classifier, bounds=gate_bounds(config), enforce=config.gate.enforce, seed=split.seed,
+        classifier=classifier, bounds=dict(measuring.bounds), enforce=measuring.enforce, seed=split.seed,
     )  # fmt: skip
     report = replace(report, context={**report.context, "synthetic_images_produced": produced_rows})
     return write_report(report, run_dir, title="Synthetic image set quality report")
@@ -185,33 +186,31 @@ class ImageKind:
     """Image sets: the canonical image table, the class-conditional GAN with its measuring classifier, the image
     suite, contracts on labels and sizes."""
 
-    def load(self, config: PipelineConfig, run_dir: Path) -> SourceRef:
+    def load(self, intake: Intake, run_dir: Path) -> SourceRef:
         """Read and check the image set; it is written into ``run_dir`` as the canonical image table."""
-        check_locations(config)
-        if config.target is not None:
+        check_locations(intake)
+        if intake.target is not None:
             raise ConfigError("target is for tables; an image set's label column is its target")
-        source, table = load_image_source(config, run_dir)
-        check_input_contract(config, image_frame(table))
+        source, table = load_image_source(intake, run_dir)
+        check_input_contract(intake, image_frame(table))
         return source
 
-    def train(
-        self, split: SplitRef, source: SourceRef, config: PipelineConfig, progress: EpochReport | None
-    ) -> ModelRef:
-        return train_image_model(split, source, config, progress)
+    def train(self, split: SplitRef, source: SourceRef, training: Training, progress: EpochReport | None) -> ModelRef:
+        return train_image_model(split, source, training, progress)
 
     def generate_part(
-        self, model: ModelRef, part: int, rows: int, first_row: int, config: PipelineConfig, split: SplitRef,
-        source: SourceRef, run_dir: Path,
+        self, model: ModelRef, part: int, rows: int, first_row: int, generate: GenerateConfig,
+        privacy: PrivacyConfig | None, split: SplitRef, source: SourceRef, run_dir: Path,
     ) -> TableRef:  # fmt: skip
-        return generate_image_part(model, part, rows, config.generate, source, run_dir)
+        return generate_image_part(model, part, rows, generate, source, run_dir)
 
     def measure(
-        self, split: SplitRef, sample: TableRef, produced: int, model: ModelRef, config: PipelineConfig,
+        self, split: SplitRef, sample: TableRef, produced: int, model: ModelRef, measuring: Measuring,
         source: SourceRef, run_dir: Path,
     ) -> ReportRef:  # fmt: skip
-        return measure_images(split, sample, produced, model, config, source, run_dir)
+        return measure_images(split, sample, produced, model, measuring, source, run_dir)
 
-    def class_column(self, config: PipelineConfig) -> str:
+    def class_column(self, label: str | None) -> str:
         return "label"
 
     def contract_view(self, split: SplitRef, sample: TableRef, source: SourceRef, model: ModelRef) -> ContractView:
@@ -225,19 +224,15 @@ class ImageKind:
         return _meta(source).to_dict()
 
     def augment_rows(
-        self, model: ModelRef, split: SplitRef, config: PipelineConfig, source: SourceRef
+        self, model: ModelRef, split: SplitRef, augmenting: Augmenting, source: SourceRef
     ) -> tuple[pa.Table, dict[Any, int]]:
         """The training images plus the generated ones the balance needs, flagged; and the images added per class."""
         meta = _meta(source)
         train = read_images(split.train, meta)
         classes, counts = np.unique(train.labels, return_counts=True)
-        plan = plan_rebalance(
-            dict(zip(classes.tolist(), counts.tolist(), strict=True)), config.augmentation_settings().balance
-        )
+        plan = plan_rebalance(dict(zip(classes.tolist(), counts.tolist(), strict=True)), augmenting.balance)
         synthesizer = ImageSynthesizer.load(model.path)
-        images, labels = synthesizer.sample(
-            per_class={c: k for c, k in plan.items() if k > 0}, seed=config.generate.seed
-        )
+        images, labels = synthesizer.sample(per_class={c: k for c, k in plan.items() if k > 0}, seed=augmenting.seed)
         real = read_table(split.train).append_column(SYNTHETIC_FLAG, pa.array(np.zeros(len(train), dtype=bool)))
         added = image_table(images, labels, meta)
         added = added.append_column(SYNTHETIC_FLAG, pa.array(np.ones(len(images), dtype=bool)))
@@ -245,10 +240,10 @@ class ImageKind:
 
     def measure_added(
         self, split: SplitRef, same_classes: SplitRef, augmented: Augmented, sample: TableRef, model: ModelRef,
-        config: PipelineConfig, source: SourceRef, run_dir: Path,
+        measuring: Measuring, augmenting: Augmenting, source: SourceRef, run_dir: Path,
     ) -> ReportRef:  # fmt: skip
         """The image suite on the added images against the real images of their classes."""
-        return measure_images(same_classes, sample, augmented.added.rows, model, config, source, run_dir)
+        return measure_images(same_classes, sample, augmented.added.rows, model, measuring, source, run_dir)
 
 
 def _meta(source: SourceRef) -> ImageMeta:

@@ -88,7 +88,7 @@ def attachments(report: ReportRef, contract_files: dict[str, Path]) -> tuple[dic
 
 
 def report_artifact(
-    config: PipelineConfig, report: ReportRef, rows: tuple[int, int], manifest: dict[str, Any],
+    name: str, report: ReportRef, rows: tuple[int, int], manifest: dict[str, Any],
     kept: PublishedVersion, where: str,
 ) -> None:  # fmt: skip
     """The quality summary in Prefect's UI: verdict, every check against its real reference, a link to the report."""
@@ -97,7 +97,7 @@ def report_artifact(
     location = f"{kept.path}/report.html"
     link = Path(location).as_uri() if Path(location).is_absolute() else location
     lines = [
-        f"# {config.name} {kept.version}: {report.verdict} ({where})",
+        f"# {name} {kept.version}: {report.verdict} ({where})",
         "",
         f"Measured a seeded sample of {rows[0]:,} of {rows[1]:,} generated rows; model {manifest['model']['id']}"
         + (" (reused)" if manifest["model"]["reused"] else "")
@@ -112,12 +112,10 @@ def report_artifact(
         shown = [f"{x:.4f}" if isinstance(x, int | float) else "n/a" for x in (value, reference)]
         lines.append(f"| {metric} | {shown[0]} | {shown[1]} | {figures['status']} |")
     lines += ["", *(f"- fail: {line}" for line in report.failures), *(f"- warn: {line}" for line in report.warnings)]
-    create_markdown_artifact(
-        "\n".join(lines), key=f"{config.name}-quality-report", description=f"Quality report of {config.name}"
-    )
+    create_markdown_artifact("\n".join(lines), key=f"{name}-quality-report", description=f"Quality report of {name}")
 
 
-def training_artifact(config: PipelineConfig, model: ModelRef) -> None:
+def training_artifact(name: str, model: ModelRef) -> None:
     """The losses per epoch, as a table in Prefect's UI."""
     from prefect.artifacts import create_table_artifact
 
@@ -126,6 +124,6 @@ def training_artifact(config: PipelineConfig, model: ModelRef) -> None:
             {key: round(value, 5) if isinstance(value, float) else value for key, value in epoch.items()}
             for epoch in model.history
         ],
-        key=f"{config.name}-training-curve",
+        key=f"{name}-training-curve",
         description=f"Losses per epoch of model {model.key}" + (" (reused)" if model.reused else ""),
     )

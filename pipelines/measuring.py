@@ -10,21 +10,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipelines.config import PipelineConfig
 from pipelines.errors import DataError
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.settings import Measuring
 from pipelines.sources import file_sha256, read_table, write_table
-from pipelines.training import estimator_params
-from synth import Schema, TabularSynthesizer
+from synth import Schema
 from synth.schema import table_to_frame
-from validators.bounds import Bound
 from validators.report import Report
 
 __all__ = [
-    "gate_bounds",
     "gate_failure",
     "measure_table",
-    "rare_value_min",
     "sample_parts",
     "table_report",
     "write_report",
@@ -51,21 +47,19 @@ def sample_parts(parts: list[TableRef], rows: int, seed: int, path: Path) -> Tab
 
 
 def measure_table(
-    split: SplitRef, sample: TableRef, produced_rows: int, source: SourceRef, config: PipelineConfig, run_dir: Path,
+    split: SplitRef, sample: TableRef, produced_rows: int, source: SourceRef, measuring: Measuring, run_dir: Path,
     model: ModelRef,
 ) -> ReportRef:  # fmt: skip
     """Run the validator suite on the measured sample; the report says how many rows were made and measured, and in
     privacy mode the budget the model spent."""
     assert isinstance(source.schema, Schema)
-    report = table_report(split, sample, produced_rows, source.schema, config)
-    if config.privacy is not None:
+    report = table_report(split, sample, produced_rows, source.schema, measuring)
+    if measuring.private:
         report = replace(report, context={**report.context, "privacy": model.privacy_spent})
     return write_report(report, run_dir)
 
 
-def table_report(
-    split: SplitRef, sample: TableRef, produced_rows: int, schema: Schema, config: PipelineConfig
-) -> Report:
+def table_report(split: SplitRef, sample: TableRef, produced_rows: int, schema: Schema, measuring: Measuring) -> Report:
     """The tabular suite's report on the measured sample (privacy mode: with its stricter default levels)."""
     import validators
 
@@ -74,27 +68,13 @@ def table_report(
         table_to_frame(read_table(sample)),
         table_to_frame(read_table(split.holdout)),
         schema=schema,
-        target=config.target,
-        bounds=gate_bounds(config),
-        enforce=config.gate.enforce,
+        target=measuring.target,
+        bounds=dict(measuring.bounds),
+        enforce=measuring.enforce,
         seed=split.seed,
-        rare_min=rare_value_min(config),
+        rare_min=measuring.rare_min,
     )
     return replace(report, context={**report.context, "synthetic_rows_produced": produced_rows})
-
-
-def rare_value_min(config: PipelineConfig) -> int:
-    """The k of the run's rare-value protection: the model's setting, else the synthesizer's default."""
-    params = estimator_params(config.model, config.privacy)
-    return int(params.get("rare_category_min", TabularSynthesizer().rare_category_min))
-
-
-def gate_bounds(config: PipelineConfig) -> dict[str, Bound]:
-    """The gate's levels: the config's overrides on the defaults, which are stricter in privacy mode."""
-    from validators import PRIVACY_BOUNDS
-
-    defaults = PRIVACY_BOUNDS if config.mode == "privacy" else {}
-    return {**defaults, **config.gate.bounds(defaults)}
 
 
 def write_report(report: Report, run_dir: Path, title: str = "Synthetic data quality report") -> ReportRef:

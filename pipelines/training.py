@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipelines.config import ModelConfig, PipelineConfig, PrivacyConfig
+from pipelines.config import ModelConfig, PrivacyConfig
 from pipelines.errors import ConfigError, DataError
 from pipelines.model_cache import check_cached, seal
 from pipelines.publish import missing_folders, remove_if_empty
 from pipelines.refs import EpochReport, ImageMeta, ModelRef, SourceRef, SplitRef
+from pipelines.settings import Training, estimator_params
 from pipelines.sources import read_table
 from synth import Schema, SynthError, TabularSynthesizer
 from synth.schema import table_to_frame
@@ -22,7 +23,6 @@ from synth.schema import table_to_frame
 __all__ = [
     "check_model",
     "code_version",
-    "estimator_params",
     "model_key",
     "model_ref",
     "reused_model",
@@ -52,11 +52,6 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def estimator_params(model: ModelConfig, privacy: PrivacyConfig | None = None) -> dict[str, Any]:
-    """The synthesizer's keywords: the model section's, plus the privacy section's in privacy mode."""
-    return {**model.estimator_params(), **(privacy.estimator_params() if privacy is not None else {})}
-
-
 def model_key(split: SplitRef, schema: Schema | ImageMeta, params: dict[str, Any]) -> str:
     """The trained model's identity: the training rows' bytes, the schema, the training settings, the code."""
     parts = {
@@ -69,7 +64,7 @@ def model_key(split: SplitRef, schema: Schema | ImageMeta, params: dict[str, Any
 
 
 def train_table_model(
-    split: SplitRef, source: SourceRef, config: PipelineConfig, progress: EpochReport | None = None
+    split: SplitRef, source: SourceRef, training: Training, progress: EpochReport | None = None
 ) -> ModelRef:
     """Train, or reuse the model already trained on exactly these inputs (``work_dir/models/<key>``).
 
@@ -77,9 +72,9 @@ def train_table_model(
     mid-training picks up from its last checkpoint when it is started again.
     """
     assert isinstance(source.schema, Schema)
-    params = estimator_params(config.model, config.privacy)
+    params = training.estimator_params()
     key = model_key(split, source.schema, params)
-    folder = config.work_dir / "models" / key
+    folder = training.models_dir / key
     reusable, set_aside = check_cached(folder)
     if reusable:
         return reused_model(folder, key)
@@ -93,7 +88,7 @@ def train_table_model(
             source.schema,
             progress=progress,
             checkpoint_dir=checkpoints,
-            checkpoint_every=config.model.checkpoint_every,
+            checkpoint_every=training.model.checkpoint_every,
         )
     except SynthError as exc:
         remove_if_empty(created)

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from pipelines.cli import main
 from pipelines.config import PipelineConfig
 from pipelines.refs import SourceRef, SplitRef, TableRef
+from pipelines.settings import Training
 from pipelines.sources import file_sha256
 from pipelines.training import train_table_model
 from synth import infer_schema
@@ -46,8 +47,9 @@ def test_a_damaged_cached_model_is_set_aside_and_retrained(adult_table: pa.Table
     config = PipelineConfig.model_validate(
         {"name": "faults", "source": split.train.path, "model": model, "work_dir": str(tmp_path / "work")}
     )
-    first = train_table_model(split, source, config)
-    again = train_table_model(split, source, config)
+    training = Training.of(config)
+    first = train_table_model(split, source, training)
+    again = train_table_model(split, source, training)
     assert again.reused and again.set_aside is None
     weights = Path(first.path) / "generator.pt"
     if damage == "truncated":
@@ -56,13 +58,13 @@ def test_a_damaged_cached_model_is_set_aside_and_retrained(adult_table: pa.Table
         weights.write_bytes(pickle.dumps(_Payload()))
     else:
         (Path(first.path).parent / "checksums.json").unlink()
-    healed = train_table_model(split, source, config)
+    healed = train_table_model(split, source, training)
     assert not healed.reused and healed.key == first.key and healed.set_aside is not None
     assert "set aside at" in healed.set_aside
     aside = [p.name for p in (tmp_path / "work" / "models").iterdir() if ".damaged-" in p.name]
     assert len(aside) == 1 and aside[0].startswith(first.key)
     assert not Path("/tmp/synth-pickle-ran").exists()
-    assert train_table_model(split, source, config).reused  # the retrained model is sealed
+    assert train_table_model(split, source, training).reused  # the retrained model is sealed
 
 
 def test_an_unexpected_error_is_one_line_exit_3_and_a_log_file(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,10 +105,12 @@ def test_settings_of_the_other_kind_are_refused_by_name(tmp_path: Path) -> None:
 
 def test_shipped_fashion_mnist_config_reads_the_bundled_images(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     from pipelines.kinds import kind_of
+    from pipelines.settings import Intake
 
     monkeypatch.chdir(ROOT)
     config = load_config("configs/fashion_mnist.yaml")
     assert config.model.kind == "image" and config.gate.enforce
-    source = kind_of(config).load(config.model_copy(update={"output": str(tmp_path / "published")}), tmp_path)
+    intake = Intake.of(config.model_copy(update={"output": str(tmp_path / "published")}))
+    source = kind_of(config.model.kind).load(intake, tmp_path)
     assert source.table.rows == 10_000
     assert source.schema.describe().startswith("images 28x28 grayscale, 10 classes")

@@ -16,9 +16,11 @@ from prefect.logging import disable_run_logger
 from pipelines import flow
 from pipelines.config import PipelineConfig
 from pipelines.refs import ModelRef, ReportRef, SourceRef, SplitRef, TableRef
+from pipelines.settings import Augmenting, Intake, Measuring, Publishing, Training
 from pipelines.sources import forget_tables
 from synth import Schema
 
+TABLE = "tabular"
 MODEL = {"epochs": 2, "batch_size": 100, "seed": 0, "generator_dims": [32], "discriminator_dims": [32]}
 
 
@@ -49,12 +51,18 @@ def chain(adult_file: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     config, run_dir = _config(folder, adult_file), folder / "run"
     run_dir.mkdir()
     with disable_run_logger():
-        source = flow.load_source_task.fn(config, run_dir)
-        split = flow.split_task.fn(source, config, run_dir)
-        model = flow.train_task.fn(split, source, config, False)
-        part = flow.generate_part_task.fn(model, 0, 120, 0, config, split, source, run_dir)
+        source = flow.load_source_task.fn(TABLE, Intake.of(config), run_dir)
+        split = flow.split_task.fn(source, config.split, run_dir)
+        model = flow.train_task.fn(TABLE, split, source, Training.of(config), False)
+        part = flow.generate_part_task.fn(TABLE, model, 0, 120, 0, config.generate, None, split, source, run_dir)
     yield Chain(config, run_dir, source, split, model, part)
     forget_tables()
+
+
+def _measure(chain: Chain) -> tuple[TableRef, ReportRef]:
+    return flow.measure_task.fn(
+        TABLE, chain.split, [chain.part], chain.source, chain.model, 1000, Measuring.of(chain.config), chain.run_dir
+    )
 
 
 def test_load_source_returns_the_parsed_schema_and_the_file_hash(chain: Chain, adult_file: Path) -> None:
@@ -73,7 +81,7 @@ def test_train_returns_the_history_and_reuses_the_model_on_a_second_call(chain: 
     assert not chain.model.reused and [epoch["epoch"] for epoch in chain.model.history] == [1, 2]
     assert chain.model.seconds == pytest.approx(sum(epoch["seconds"] for epoch in chain.model.history))
     with disable_run_logger():
-        again = flow.train_task.fn(chain.split, chain.source, chain.config, False)
+        again = flow.train_task.fn(TABLE, chain.split, chain.source, Training.of(chain.config), False)
     assert again.reused and again.key == chain.model.key and again.history == chain.model.history
 
 
@@ -84,8 +92,7 @@ def test_a_generated_part_has_the_rows_asked_for_in_the_source_types(chain: Chai
 
 def test_measure_and_gate_carry_the_figures_the_manifest_shows(chain: Chain) -> None:
     with disable_run_logger():
-        sample, report = flow.measure_task.fn(chain.split, [chain.part], chain.source, chain.model, chain.config,
-                                              chain.run_dir)  # fmt: skip
+        sample, report = _measure(chain)
         failure = flow.gate_task.fn(report)
     assert sample.rows == 120
     written = json.loads(Path(report.json_path).read_text())
@@ -100,9 +107,8 @@ def test_measure_and_gate_carry_the_figures_the_manifest_shows(chain: Chain) -> 
 
 def test_the_contract_counts_rows_and_writes_its_files(chain: Chain) -> None:
     with disable_run_logger():
-        sample, _ = flow.measure_task.fn(chain.split, [chain.part], chain.source, chain.model, chain.config,
-                                         chain.run_dir)  # fmt: skip
-        broken, files = flow.contract_task.fn(chain.split, sample, (121, 120), chain.config, chain.source,
+        sample, _ = _measure(chain)
+        broken, files = flow.contract_task.fn(TABLE, chain.split, sample, (121, 120), False, chain.source,
                                               chain.model, chain.run_dir)  # fmt: skip
     assert broken[0] == "the synthetic set has 120 rows; 121 were asked for"
     assert {"input-contract.json", "synthetic-contract.json", "contract-result.json", "data-docs"} == set(files)
@@ -111,13 +117,13 @@ def test_the_contract_counts_rows_and_writes_its_files(chain: Chain) -> None:
 
 def test_publish_and_quarantine_write_the_parts_and_the_manifest(chain: Chain) -> None:
     with disable_run_logger():
-        sample, report = flow.measure_task.fn(chain.split, [chain.part], chain.source, chain.model, chain.config,
-                                              chain.run_dir)  # fmt: skip
-        _, files = flow.contract_task.fn(chain.split, sample, (120, 120), chain.config, chain.source, chain.model,
+        sample, report = _measure(chain)
+        _, files = flow.contract_task.fn(TABLE, chain.split, sample, (120, 120), False, chain.source, chain.model,
                                          chain.run_dir)  # fmt: skip
         manifest = {"checked": True}
-        published = flow.publish_task.fn([chain.part], manifest, report, files, chain.config)
-        kept = flow.quarantine_task.fn([chain.part], manifest, report, files, chain.config, "a reason")
+        publishing = Publishing.of(chain.config)
+        published = flow.publish_task.fn([chain.part], manifest, report, files, publishing)
+        kept = flow.quarantine_task.fn([chain.part], manifest, report, files, publishing, "a reason")
     for place in (published, kept):
         folder = Path(place.path)
         assert pq.read_metadata(folder / "part-00000.parquet").num_rows == 120
@@ -131,7 +137,9 @@ def test_publish_and_quarantine_write_the_parts_and_the_manifest(chain: Chain) -
 def test_augment_adds_exactly_the_planned_rows(chain: Chain, adult_file: Path) -> None:
     config = chain.config.model_copy(update={"mode": "augmentation"})
     with disable_run_logger():
-        augmented = flow.augment_task.fn(chain.model, chain.split, chain.source, config, chain.run_dir)
+        augmented = flow.augment_task.fn(
+            TABLE, chain.model, chain.split, chain.source, Augmenting.of(config), chain.run_dir
+        )
     table = pq.read_table(augmented.table.path)
     flags = table["is_synthetic"].to_pylist()
     assert flags.count(False) == chain.split.train.rows and flags.count(True) == augmented.added.rows
