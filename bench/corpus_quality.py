@@ -75,13 +75,15 @@ def run_quality(
     name: str, frame: pd.DataFrame, target: str, *, budget: float, peer: str | None, seed: int, holdout: float,
     peer_cache: Path | None = None, params: dict[str, Any] | None = None,
 ) -> dict[str, Any]:  # fmt: skip
-    """One table's row: the figures of ours (``params``: our estimator's keywords beyond the budget and the seed),
-    the peer's and the real holdout's, and both fits' seconds."""
+    """One table's row: the figures of ours (``params``: our estimator's keywords, which may also replace the budget
+    and the epoch cap, e.g. ``{"time_budget_s": null, "epochs": 100}`` for a fixed-epoch fit), the peer's and the
+    real holdout's, and both fits' seconds."""
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     train, held = (table_to_frame(part) for part in split_table(table, holdout, seed))
     schema = infer_schema(train)
     started = time.perf_counter()
-    model = TabularSynthesizer(time_budget_s=budget, epochs=100_000, seed=seed, **(params or {})).fit(train, schema)
+    settings = {"time_budget_s": budget, "epochs": 100_000, "seed": seed, **(params or {})}
+    model = TabularSynthesizer(**settings).fit(train, schema)
     row: dict[str, Any] = {
         "table": name, "target": target, "rows": len(frame), "columns": frame.shape[1],
         "ours_fit_s": round(time.perf_counter() - started, 1), "ours_epochs": len(model.history_),

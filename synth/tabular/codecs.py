@@ -32,6 +32,11 @@ OTHER_LABEL = "other"
 
 _SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
 _DATETIME_UNITS_NS = (86_400 * 10**9, 10**9, 10**6, 10**3, 1)
+#: The column kinds a NumericCodec encodes.
+NUMERIC_CODEC_KINDS = ("continuous", "integer", "datetime")
+#: Spikes (exact values held by many rows, each a one-hot slot) per numeric column, and the slots a table's numeric
+#: columns share: Adult's six keep all theirs, plyr/baseball's twenty keep 16 each.
+MAX_SPIKES, MIN_SPIKES, SPIKE_SLOTS = 64, 8, 320
 _MAX_DECIMALS = 6  # a float column whose values all have at most this many decimals is decoded onto that grid
 _ARROW_FLOATS: dict[str, type[np.floating[Any]]] = {"halffloat": np.float16, "float": np.float32}
 
@@ -104,9 +109,13 @@ class NumericCodec(Codec):
         self.spans = tuple(spans)
 
     @classmethod
-    def fit(cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, rare_min: int = 1) -> NumericCodec:
+    def fit(
+        cls, series: pd.Series, spec: ColumnSpec, rng: np.random.Generator, rare_min: int = 1,
+        max_spikes: int = MAX_SPIKES,
+    ) -> NumericCodec:  # fmt: skip
         """With ``rare_min`` > 1 the decoded range ends at the ``rare_min``-th smallest and largest values, so an
-        extreme held by fewer rows never comes out."""
+        extreme held by fewer rows never comes out. ``max_spikes``: the exact values the column may keep as spikes
+        (``spike_cap``)."""
         null = series.isna().to_numpy()
         step, origin = 0.0, 0
         if spec.kind == "datetime":
@@ -122,7 +131,7 @@ class NumericCodec(Codec):
         present = codec._values(series)[~null]
         if not np.isfinite(present).all():
             raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
-        modes = fit_modes(present, rng)
+        modes = fit_modes(present, rng, max_spikes=max_spikes)
         ranked = np.sort(present)
         k = min(max(rare_min, 1), (len(ranked) + 1) // 2)
         return cls(spec.kind, modes, float(ranked[k - 1]), float(ranked[-k]), bool(null.any()), step, origin)
@@ -409,6 +418,13 @@ def id_codec(spec: ColumnSpec) -> IdCodec:
     return IdCodec(int(np.iinfo(np.dtype(spec.arrow_type)).max))
 
 
+def spike_cap(numeric_columns: int) -> int:
+    """The spikes each numeric column may keep when a table has ``numeric_columns`` of them: they share
+    ``SPIKE_SLOTS`` (between ``MIN_SPIKES`` and ``MAX_SPIKES`` each), so the encoded width, and with it the cost of
+    an epoch, grows with the columns by tens of slots each and not by ``MAX_SPIKES``."""
+    return max(MIN_SPIKES, min(MAX_SPIKES, SPIKE_SLOTS // max(numeric_columns, 1)))
+
+
 def fit_codec(
     series: pd.Series,
     spec: ColumnSpec,
@@ -417,11 +433,12 @@ def fit_codec(
     max_categories: int,
     rare_min: int = 1,
     locale: str = DEFAULT_LOCALE,
+    max_spikes: int = MAX_SPIKES,
 ) -> Codec:
     """The codec for a column's kind, fitted on its values; categories seen under ``rare_min`` times are dropped,
     and so are numeric extremes held by fewer rows."""
-    if spec.kind in ("continuous", "integer", "datetime"):
-        return NumericCodec.fit(series, spec, rng, rare_min)
+    if spec.kind in NUMERIC_CODEC_KINDS:
+        return NumericCodec.fit(series, spec, rng, rare_min, max_spikes)
     if spec.kind in ("categorical", "boolean"):
         return CategoricalCodec.fit(series, max_categories, spec=spec, rare_min=rare_min)
     if spec.kind == "constant" and 0 < int(series.notna().sum()) < rare_min:

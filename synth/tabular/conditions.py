@@ -18,7 +18,7 @@ import pandas as pd
 
 from synth.errors import ConditionError, ConditionShortfall
 from synth.schema import Schema
-from synth.tabular.codecs import CategoricalCodec, ConstantCodec, NumericCodec
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, CategoricalCodec, ConstantCodec, NumericCodec
 from synth.tabular.transformer import TableTransformer
 
 __all__ = ["MAX_VALUE_CONDITIONS", "ConditionPlan", "RangeCondition", "ValueCondition", "resolve_conditions"]
@@ -27,7 +27,6 @@ log = logging.getLogger(__name__)
 
 #: At most this many categorical (or boolean, or constant) columns in one set of conditions.
 MAX_VALUE_CONDITIONS = 3
-_NUMERIC_KINDS = ("continuous", "integer", "datetime")
 _MIN_BATCH_ROWS = 500
 _MAX_BATCH_ROWS = 100_000
 _OVERDRAW = 1.2  # draw 20 % more than the acceptance estimate says, so one batch usually suffices
@@ -229,7 +228,7 @@ def resolve_conditions(
         kind = schema[column].kind
         codec = transformer.codecs_[schema.names.index(column)]
         if isinstance(wanted, tuple | list):
-            if kind not in _NUMERIC_KINDS:
+            if kind not in NUMERIC_CODEC_KINDS:
                 raise ConditionError(
                     f"column {column!r} is {kind}; a (low, high) range needs a continuous, integer or datetime "
                     f"column, give {column!r} one value"
@@ -242,7 +241,7 @@ def resolve_conditions(
         elif kind == "constant":
             assert isinstance(codec, ConstantCodec)
             values.append(_constant_condition(column, _plain(wanted), codec))
-        elif kind in _NUMERIC_KINDS:
+        elif kind in NUMERIC_CODEC_KINDS:
             raise ConditionError(
                 f"column {column!r} is {kind}; conditions take categorical or boolean columns {names} one value each, "
                 f"and a numeric column a (low, high) range, e.g. {{{column!r}: (low, high)}}"

@@ -52,6 +52,7 @@ import pandas as pd
 from synth.errors import ParameterError, SchemaError
 from synth.schema import ColumnSpec, Schema
 from synth.tabular.codecs import (
+    NUMERIC_CODEC_KINDS,
     CategoricalCodec,
     Codec,
     ConstantCodec,
@@ -69,7 +70,6 @@ from synth.tabular.mixture import Mode
 
 __all__ = ["MetadataSpend", "check_public_metadata", "check_public_metadata_shape", "private_codecs"]
 
-_NUMERIC_KINDS = ("continuous", "integer", "datetime")
 _DISCRETE_KINDS = ("categorical", "boolean")
 _GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices of its bounds
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
@@ -134,7 +134,7 @@ def check_public_metadata(public: Mapping[str, Mapping[str, Any]] | None, schema
         raise SchemaError(f"public_metadata names unknown column(s) {unknown}; columns are {schema.names}")
     for column, entry in public.items():
         spec = schema[column]
-        if spec.kind in _NUMERIC_KINDS:
+        if spec.kind in NUMERIC_CODEC_KINDS:
             if "min" not in entry:
                 raise SchemaError(f"public_metadata['{column}'] must give min and max: '{column}' is {spec.kind}")
             low, high = _public_bounds(spec, entry)
@@ -168,18 +168,18 @@ def private_codecs(
     """
     public = public or {}
     queries = [c.name for c in schema if c.kind in (*_DISCRETE_KINDS, "constant")]
-    queries += [c.name for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
+    queries += [c.name for c in schema if c.kind in NUMERIC_CODEC_KINDS and c.name not in public]
     disclosing = [c.name for c in schema if c.kind in (*_DISCRETE_KINDS, "constant") and c.name not in public]
     eps_q = epsilon / len(queries) if queries else math.inf
     delta_q = delta / len(disclosing) if disclosing else 0.0
     threshold = 1 + math.log(1 / (2 * delta_q)) / eps_q if disclosing else math.inf
     codecs: list[Codec] = []
     counts: dict[str, list[int]] = {}
-    private_numeric = [c for c in schema if c.kind in _NUMERIC_KINDS and c.name not in public]
+    private_numeric = [c for c in schema if c.kind in NUMERIC_CODEC_KINDS and c.name not in public]
     bounds, bounds_epsilon = _private_bounds(frame, private_numeric, eps_q, reserve, rng)
     for spec in schema:
         series, entry = frame[spec.name], public.get(spec.name)
-        if spec.kind in _NUMERIC_KINDS:
+        if spec.kind in NUMERIC_CODEC_KINDS:
             found = bounds.get(spec.name) or (*_public_bounds(spec, entry), 0.0, "public")  # type: ignore[arg-type]
             codecs.append(_numeric_codec(spec, found, len(series)))
         elif spec.kind in _DISCRETE_KINDS:
@@ -196,7 +196,7 @@ def private_codecs(
             codecs.append(FakeCodec(fit_maker(spec.kind, None, locale=locale, rare_min=rare_min, column=spec.name)))
     discrete_epsilon = eps_q * (len(queries) - len(private_numeric)) if queries else 0.0
     how = {name: found[3] for name, found in bounds.items()} | {c.name: "public" for c in schema if c.name in public
-                                                               and c.kind in _NUMERIC_KINDS}  # fmt: skip
+                                                               and c.kind in NUMERIC_CODEC_KINDS}  # fmt: skip
     spent = MetadataSpend(discrete_epsilon + bounds_epsilon, delta if disclosing else 0.0, len(queries), how)
     return codecs, counts, spent
 

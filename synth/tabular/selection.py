@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from synth.schema import Schema
-from synth.tabular.codecs import _datetime_ns
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, _datetime_ns
 
 __all__ = ["FidelityProbe", "ProbeScore"]
 
@@ -56,7 +56,7 @@ class FidelityProbe:
             picked = np.random.default_rng(seed).choice(len(columns), size=_MAX_COLUMNS, replace=False)
             columns = [columns[i] for i in np.sort(picked)]
         self.columns = columns
-        self.numeric = {spec.name for spec in schema if spec.kind in ("continuous", "integer", "datetime")}
+        self.numeric = {spec.name for spec in schema if spec.kind in NUMERIC_CODEC_KINDS}
         self.dates = {spec.name for spec in schema if spec.kind == "datetime"}
         self.seed = seed
         self.edges: dict[str, np.ndarray] = {}

@@ -8,7 +8,15 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
-from synth.tabular.codecs import CategoricalCodec, Codec, Span, codec_from_dict, fit_codec
+from synth.tabular.codecs import (
+    NUMERIC_CODEC_KINDS,
+    CategoricalCodec,
+    Codec,
+    Span,
+    codec_from_dict,
+    fit_codec,
+    spike_cap,
+)
 from synth.tabular.fakes import DEFAULT_LOCALE
 
 __all__ = ["TableTransformer", "build_column"]
@@ -38,6 +46,7 @@ class TableTransformer:
         self.fake_locale = fake_locale
 
     def fit(self, frame: pd.DataFrame, rng: np.random.Generator) -> TableTransformer:
+        max_spikes = spike_cap(sum(c.kind in NUMERIC_CODEC_KINDS for c in self.schema))
         self.codecs_: list[Codec] = [
             fit_codec(
                 frame[c.name],
@@ -46,6 +55,7 @@ class TableTransformer:
                 max_categories=self.max_categories,
                 rare_min=self.rare_category_min,
                 locale=self.fake_locale,
+                max_spikes=max_spikes,
             )
             for c in self.schema
         ]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import infer_schema
-from synth.tabular.codecs import CategoricalCodec, NumericCodec, codec_from_dict
+from synth.tabular.codecs import MAX_SPIKES, MIN_SPIKES, CategoricalCodec, NumericCodec, codec_from_dict, spike_cap
 from synth.tabular.mixture import fit_modes
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
@@ -20,6 +20,18 @@ def test_spikes_are_exact_modes() -> None:
     assert len(spikes) == 1 and spikes[0].mean == 0.0
     assert abs(spikes[0].weight - 0.9) < 1e-9
     assert abs(sum(m.weight for m in modes) - 1.0) < 1e-6
+
+
+def test_numeric_columns_share_the_spike_slots_so_width_grows_slowly_with_columns() -> None:
+    assert [spike_cap(n) for n in (1, 5, 6, 20, 40, 500)] == [MAX_SPIKES, 64, 53, 16, 8, MIN_SPIKES]
+    rng = np.random.default_rng(0)
+    counts = {f"c{i}": rng.integers(0, 120, 5000) for i in range(20)}  # 120 values, each held by ~0.8 % of rows
+    frame = pd.DataFrame(counts)
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    spikes = [sum(m.std == 0 for m in codec.modes) for codec in transformer.codecs_]
+    assert spikes == [spike_cap(20)] * 20  # the 16 most common values of each column stay exact
+    narrow = TableTransformer(infer_schema(frame[["c0"]])).fit(frame[["c0"]], rng)
+    assert sum(m.std == 0 for m in narrow.codecs_[0].modes) == MAX_SPIKES  # a lone column keeps all it may
 
 
 def test_numeric_codec_round_trips_encoded_values() -> None:
