@@ -130,9 +130,10 @@ def train_gan(
     """Train a conditional generator on the encoded ``data`` (already on its device).
 
     ``layout`` locates the output heads and the conditioned columns in an encoded row. Training runs ``plan.epochs``
-    epochs, or stops early at ``deadline`` (a ``time.monotonic()`` value): another epoch starts only when the slowest
-    epoch so far and the slowest probe (the last epoch is always scored) still fit before it. A resumed run restores
-    the random stream with the weights, so it ends with the same model as a run that was never interrupted.
+    epochs, or stops at ``deadline`` (a ``time.monotonic()`` value) with time left for the slowest probe so far (the
+    last epoch is always scored): the budget can end inside an epoch, which then runs the steps that fit, so a large
+    table, whose epoch is a big share of the budget, uses all of it. A resumed run restores the random stream with
+    the weights, so it ends with the same model as a run that was never interrupted.
     """
     device = data.device
     cond_dim = sampler.width
@@ -161,13 +162,16 @@ def train_gan(
         generator.set_state(resume.rng_state)
         history = list(resume.history)
         best = _Best.resumed(resume, history)
-    slowest_epoch = slowest_probe = 0.0
+    slowest_probe = 0.0
     for epoch in range(len(history) + 1, plan.epochs + 1):
         started = time.perf_counter()
         totals = torch.zeros(3, device=device)
         generator_steps = (epoch - 1) * steps_per_epoch
         step.noise.plan(steps_per_epoch * plan.discriminator_steps, generator)
-        for _ in range(steps_per_epoch):
+        steps_run = 0
+        while steps_run < steps_per_epoch:
+            if steps_run and deadline is not None and time.monotonic() + slowest_probe > deadline:
+                break  # the budget ends inside this epoch
             for _ in range(plan.discriminator_steps):
                 d_opt.zero_grad(set_to_none=True)
                 with step.precision():
@@ -181,20 +185,21 @@ def train_gan(
             (g_loss + cond_loss).backward(inputs=g_params)  # the critic's gradients are not needed
             g_opt.step()
             generator_steps += 1
+            steps_run += 1
             follower.step(min(plan.ema_decay, (1 + generator_steps) / (10 + generator_steps)))
             totals += torch.stack([d_loss.detach(), g_loss.detach(), cond_loss.detach()])
-        d_mean, g_mean, c_mean = (totals / steps_per_epoch).tolist()
+        d_mean, g_mean, c_mean = (totals / steps_run).tolist()
         stats = EpochStats(epoch, plan.epochs, d_mean, g_mean, c_mean, time.perf_counter() - started)
-        slowest_epoch = max(slowest_epoch, stats.seconds)
         due = selection is not None and epoch % selection.every == 0
         if selection is not None and due:
             stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)
-        out_of_time = deadline is not None and time.monotonic() + slowest_epoch + slowest_probe > deadline
+        step_seconds = stats.seconds / steps_run
+        out_of_time = deadline is not None and time.monotonic() + step_seconds + slowest_probe > deadline
         if selection is not None and not due and (epoch == plan.epochs or out_of_time):
             stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)  # the last is always scored
         history.append(stats)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
-        if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs:
+        if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs and not out_of_time:
             checkpointing.save(
                 TrainingState(
                     epoch,
@@ -212,7 +217,10 @@ def train_gan(
         if progress is not None:
             progress(stats)
         if out_of_time:
-            log.info("time budget spent after %d of %d epochs", epoch, plan.epochs)
+            log.info(
+                "time budget spent after %d of %d epochs (the last ran %d of its %d steps)",
+                epoch, plan.epochs, steps_run, steps_per_epoch,
+            )  # fmt: skip
             break
     best_epoch = len(history)
     if best.weights is not None:
