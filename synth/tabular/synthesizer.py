@@ -104,9 +104,10 @@ class TabularSynthesizer(Estimator):
             in float32; "float32" or "bfloat16" force one. Weights, scalar output heads and losses stay float32. The
             choice is made once, at fit, kept as ``precision_`` and used for sampling too. Private fits run in
             float32 (Opacus's per-sample gradients).
-        time_budget_s: None trains ``epochs`` epochs; a number of seconds stops training sooner when the fit
-            (preprocessing included) would run past it. ``epochs`` stays the cap. The epochs run depend on the
-            machine's speed: to repeat a budgeted fit exactly elsewhere, fit with ``epochs=len(history_)``.
+        time_budget_s: None trains ``epochs`` epochs; a number of seconds stops training sooner, inside an epoch
+            if need be, when the fit (preprocessing included) would run past it. ``epochs`` stays the cap. The
+            epochs run depend on the machine's speed: ``epochs=len(history_)`` repeats a budgeted fit elsewhere up
+            to its last epoch, which the budget may have cut short.
         validation_share: share of the rows (at most 5,000) held out of GAN training to choose the checkpoint:
             every ``select_every`` epochs and after the last, the generator's rows are scored against them (fast
             proxies of column shapes, pair trends and detection) and the best-scoring weights are kept. 0 keeps
