@@ -7,7 +7,7 @@ PIP_ARGS ?=
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test test-gpu lint bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ lint: $(STAMP)
 # Test files run in parallel, one worker per core up to four (pytest-xdist); a file's tests stay on one worker.
 test: lint
 	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
+
+# The CUDA tests (marked cuda; skipped without a GPU) of the synth and validators suites, on this machine's GPU.
+test-gpu: $(STAMP)
+	$(BIN)/pytest -q -m cuda tests/synth tests/validators
 
 bench: $(STAMP)
 	$(BIN)/python bench/tabular.py

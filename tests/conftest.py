@@ -77,6 +77,18 @@ def span_values(encoded: np.ndarray, spans: tuple[Span, ...] | list[Span]) -> np
     return np.stack(columns, axis=1) if columns else np.zeros((len(encoded), 0), dtype=np.float32)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``cuda`` run only where a CUDA GPU is present (``make test-gpu``); elsewhere they skip."""
+    import torch
+
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)
+
+
 @pytest.fixture(scope="session")
 def adult_table() -> pa.Table:
     """600 rows of the bundled Adult training file, as Arrow (the types a pipeline reads)."""

@@ -99,10 +99,11 @@ class _Network(nn.Module):
 
 
 def _build(channels: int, n_classes: int, device: torch.device, generator: torch.Generator) -> _Network:
-    """A network whose weights come only from ``generator``: built on the meta device, so building draws nothing."""
-    net = _Network(channels, n_classes, device="meta").to_empty(device=device)
+    """A network whose weights come only from ``generator`` (a CPU one): built on the meta device, so building
+    draws nothing, initialised on the CPU and then moved, so a seed gives the same weights on every device."""
+    net = _Network(channels, n_classes, device="meta").to_empty(device="cpu")
     net.reset_parameters(generator)
-    return net
+    return net.to(device)
 
 
 def _resolve_device(device: str) -> torch.device:
