@@ -1,4 +1,4 @@
-"""Training-by-sampling: conditional vectors drawn by log-frequency, and matching real rows, as index arithmetic."""
+"""Training-by-sampling: conditional vectors and matching real rows, drawn as index arithmetic."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ __all__ = ["ConditionalSampler"]
 class ConditionalSampler:
     """Draws conditions and matching real rows for whole batches, with no Python loop over rows.
 
-    A column is picked uniformly among the discrete columns, then one of its slots (with probability
-    proportional to log(1 + count) in training, to the count when generating), then a real row holding
-    that slot. All tables live on ``device``.
+    A column is picked uniformly among the discrete columns, then one of its slots, then a real row holding that
+    slot. In training a slot's probability is the mean of two shares: its log(1 + count) share, which keeps rare
+    levels in the batches (CTGAN's training-by-sampling), and its count share, which keeps the batches close to the
+    real rows' joint distribution, the one a detector judges. When generating it is the count share. All tables
+    live on ``device``.
 
     Args:
         counts: real rows per global slot (slots of all discrete columns, concatenated).
@@ -30,8 +32,9 @@ class ConditionalSampler:
         self.column_first = torch.as_tensor(offsets, device=device)
         self.column_last = torch.as_tensor(offsets + np.asarray(widths, dtype=np.int64) - 1, device=device)
         counts = np.asarray(counts, dtype=np.float64)
-        self.log_cdf = self._shifted_cdf(np.log1p(counts), offsets, widths)
-        self.freq_cdf = self._shifted_cdf(counts, offsets, widths)
+        shares = [self._shares(weights, offsets, widths) for weights in (np.log1p(counts), counts)]
+        self.training_cdf = self._shifted_cdf((shares[0] + shares[1]) / 2, offsets, widths)
+        self.freq_cdf = self._shifted_cdf(shares[1], offsets, widths)
         self.row_index = torch.zeros(0, dtype=torch.long, device=device)
         self.starts = torch.zeros(self.width, dtype=torch.long, device=device)
 
@@ -48,12 +51,19 @@ class ConditionalSampler:
         sampler.starts = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device).long()
         return sampler
 
-    def _shifted_cdf(self, weights: np.ndarray, offsets: np.ndarray, widths: list[int]) -> torch.Tensor:
+    @staticmethod
+    def _shares(weights: np.ndarray, offsets: np.ndarray, widths: list[int]) -> np.ndarray:
+        """``weights`` divided by their column's sum."""
+        shares = weights.copy()
+        for lo, width in zip(offsets, widths, strict=True):
+            shares[lo : lo + width] /= weights[lo : lo + width].sum()
+        return shares
+
+    def _shifted_cdf(self, shares: np.ndarray, offsets: np.ndarray, widths: list[int]) -> torch.Tensor:
         """Each column's CDF shifted by its column number, so one searchsorted on (column + u) picks a slot in it."""
         parts = [np.zeros(0)]
         for j, (lo, width) in enumerate(zip(offsets, widths, strict=True)):
-            w = weights[lo : lo + width]
-            parts.append(j + np.cumsum(w) / w.sum())
+            parts.append(j + np.cumsum(shares[lo : lo + width]))
         return torch.as_tensor(np.concatenate(parts), dtype=torch.float64, device=self.device)
 
     def _draw_slots(self, batch_size: int, cdf: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -63,8 +73,8 @@ class ConditionalSampler:
         return torch.clamp(slot, self.column_first[column], self.column_last[column])
 
     def sample_training(self, batch_size: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Global slots drawn by log-frequency, and one real row holding each."""
-        slot = self._draw_slots(batch_size, self.log_cdf, generator)
+        """Global slots drawn by the training shares, and one real row holding each."""
+        slot = self._draw_slots(batch_size, self.training_cdf, generator)
         pick = torch.rand(batch_size, generator=generator, device=self.device, dtype=torch.float64)
         within = torch.minimum((pick * self.counts[slot]).long(), self.counts[slot] - 1)
         return slot, self.row_index[self.starts[slot] + within]
