@@ -1,11 +1,16 @@
-"""The README's Prefect deployment door: a real server on loopback, the config served, a run triggered by hand."""
+"""The README's three doors, run as written: the Prefect deployment (a real server on loopback), the command line
+and Python. Blocks are found by the `<!-- door: NAME -->` comment above them and run in a sandbox folder laid out
+like the repository (configs/ and data/adult/), with its own PREFECT_HOME and catalog."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,9 +19,55 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.readme.conftest import commands
-
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
 TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
+
+
+def _block(door: str) -> str:
+    match = re.search(rf"<!-- door: {door} -->\s*```\w+\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert match, f"README has no block marked door: {door}"
+    return match.group(1)
+
+
+def _commands(door: str) -> list[str]:
+    """The block's shell lines, without their trailing comments."""
+    return [line.split("  #")[0].strip() for line in _block(door).splitlines() if line.strip()]
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    folder = tmp_path_factory.mktemp("readme")
+    shutil.copytree(ROOT / "configs", folder / "configs")
+    (folder / "data").mkdir()
+    (folder / "data" / "adult").symlink_to(ROOT / "data" / "adult")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+        "PREFECT_HOME": str(folder / ".prefect"),
+        "DO_NOT_TRACK": "1",
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    }
+    for name in ("PREFECT_API_URL", "SYNTH_ROOT"):
+        env.pop(name, None)
+    return folder, env
+
+
+def test_command_line_and_python_doors(sandbox: tuple[Path, dict[str, str]]) -> None:
+    folder, env = sandbox
+    for command in _commands("cli"):
+        done = subprocess.run(command, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=400)
+        assert done.returncode == 0, f"{command}\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        if command.startswith("synth list --quarantine"):
+            assert "nothing quarantined" in done.stderr
+        elif command.startswith("synth list"):
+            assert re.search(r"adult-quick\s+v1\s+synthetic\s+10,000", done.stdout), done.stdout
+    assert (folder / "adult-synthetic.parquet").is_file()
+    script = folder / "door.py"
+    script.write_text(_block("python"))
+    done = subprocess.run([sys.executable, str(script)], cwd=folder, env=env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split()[:2] == ["(10000,", "15)"] and "int64" in done.stdout
 
 
 def _free_port() -> int:
@@ -64,9 +115,10 @@ def test_prefect_deployment_door(sandbox: tuple[Path, dict[str, str]], backgroun
     folder, base_env = sandbox
     port = _free_port()
     env = {**base_env, "PREFECT_RUNNER_POLL_FREQUENCY": "2"}  # a triggered run starts within 2 s instead of 10
-    server_cmd, serve_cmd, run_cmd = (command.replace("4200", str(port)) for command in commands("prefect"))
+    server_cmd, serve_cmd, run_cmd = (command.replace("4200", str(port)) for command in _commands("prefect"))
     api = f"http://127.0.0.1:{port}/api"
     logs = [folder / "server.log", folder / "serve.log"]
+    versions_before = len(list((folder / "data" / "published" / "adult-quick").glob("v*")))
 
     for command, log in ((server_cmd, logs[0]), (serve_cmd, logs[1])):
         with log.open("wb") as out:
@@ -100,7 +152,7 @@ def test_prefect_deployment_door(sandbox: tuple[Path, dict[str, str]], backgroun
         (run,) = [r for r in runs if r["state"]["type"] in TERMINAL]
         assert run["state"]["type"] == "COMPLETED", run["state"]["message"]
         versions = sorted((folder / "data" / "published" / "adult-quick").glob("v*"))
-        assert len(versions) == 1 and (versions[-1] / "manifest.json").is_file()
+        assert len(versions) == versions_before + 1 and (versions[-1] / "manifest.json").is_file()
         artifacts = client.post("/artifacts/filter", json={"artifacts": {"flow_run_id": {"any_": [run["id"]]}}}).json()
         kinds = {a["key"]: a["type"] for a in artifacts}
         assert kinds == {"adult-quick-quality-report": "markdown", "adult-quick-training-curve": "table"}
