@@ -12,7 +12,8 @@ import pandas as pd
 from synth.errors import SchemaError
 from synth.schema import ColumnSpec
 from synth.tabular.fakes import DEFAULT_LOCALE, FakeMaker, fit_maker, maker_from_dict
-from synth.tabular.mixture import Mode, fit_modes, mode_posteriors
+from synth.tabular.mixture import Mode, exact_spikes, fit_mixture, mode_posteriors
+from synth.tabular.warp import QuantileWarp
 
 __all__ = [
     "OTHER_LABEL",
@@ -83,6 +84,10 @@ def _datetime_ns(series: pd.Series) -> np.ndarray:
 class NumericCodec(Codec):
     """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls.
 
+    Spikes (modes of ``std == 0``) are exact values. With a ``warp``, the other modes are a mixture of the warped
+    values (``QuantileWarp``: normal scores through the real values' quantiles), and decoded values are unwarped; the
+    private path, whose modes come from noisy statistics, has none.
+
     Datetimes are modelled as nanoseconds after ``origin`` (their minimum), so float64 keeps their resolution;
     decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes, and for a float
     column the finest decimal its values use, when they use at most six: counts held as floats because they have
@@ -100,9 +105,12 @@ class NumericCodec(Codec):
         step: float,
         origin: int = 0,
         clip: bool = False,
+        warp: QuantileWarp | None = None,
     ) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
         self.nullable, self.step, self.origin, self.clip = nullable, step, origin, clip
+        self.warp = warp
+        self._spikes = np.array([m.mean for m in modes if m.std == 0])
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
         if nullable:
             spans.append(Span(2, "softmax"))
@@ -131,10 +139,16 @@ class NumericCodec(Codec):
         present = codec._values(series)[~null]
         if not np.isfinite(present).all():
             raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
-        modes = fit_modes(present, rng, max_spikes=max_spikes)
         ranked = np.sort(present)
         k = min(max(rare_min, 1), (len(ranked) + 1) // 2)
-        return cls(spec.kind, modes, float(ranked[k - 1]), float(ranked[-k]), bool(null.any()), step, origin)
+        low, high = float(ranked[k - 1]), float(ranked[-k])
+        modes = exact_spikes(present, max_spikes=max_spikes)
+        rest = present[~np.isin(present, [m.mean for m in modes])]
+        warp = None
+        if len(rest):
+            warp = QuantileWarp.fit(np.clip(rest, low, high))
+            modes += fit_mixture(warp.forward(rest, rng), rng, weight=len(rest) / len(present))
+        return cls(spec.kind, modes, low, high, bool(null.any()), step, origin, warp=warp)
 
     def _values(self, series: pd.Series) -> np.ndarray:
         """Values as float64 in the codec's space (datetimes: nanoseconds after origin); nulls as NaN."""
@@ -150,6 +164,11 @@ class NumericCodec(Codec):
         null = np.isnan(values)
         present = np.where(null, self.modes[0].mean, values)
         post = mode_posteriors(present, self.modes)
+        if self.warp is not None:  # spikes hold their values; the other modes are judged on the warped values
+            rest = ~np.isin(present, self._spikes)
+            present[rest] = self.warp.forward(present[rest], rng)
+            mixture = [Mode(np.nan, 0.0, 0.0) if m.std == 0 else m for m in self.modes]  # a spike no value hits
+            post[rest] = mode_posteriors(present[rest], mixture)
         post[post.sum(axis=1) == 0, 0] = 1.0  # outside every mode (cannot happen on the fitted data)
         cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
         chosen = np.minimum((cum < rng.random((len(values), 1))).sum(axis=1), len(self.modes) - 1)
@@ -168,7 +187,10 @@ class NumericCodec(Codec):
         chosen = block[:, 1].astype(np.int64)
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
-        values = np.clip(means + block[:, 0].astype(np.float64) * _SCALE * stds, self.low, self.high)
+        values = means + block[:, 0].astype(np.float64) * _SCALE * stds
+        if self.warp is not None:
+            values[stds > 0] = self.warp.inverse(values[stds > 0])
+        values = np.clip(values, self.low, self.high)
         if 0 < self.step < 1:  # divided by an exact power of ten, so 23 / 100 is the double nearest 0.23
             per_unit = round(1 / self.step)
             values = np.round(values * per_unit) / per_unit
@@ -191,6 +213,7 @@ class NumericCodec(Codec):
             "step": self.step,
             "origin": self.origin,
             "clip": self.clip,
+            "warp": None if self.warp is None else self.warp.to_dict(),
         }
 
 
@@ -469,6 +492,7 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
             data["step"],
             data["origin"],
             data["clip"],
+            None if data["warp"] is None else QuantileWarp.from_dict(data["warp"]),
         )
     if kind == "categorical":
         return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data["fallback"])

@@ -336,14 +336,18 @@ def _bound(column: str, bound: Any, is_datetime: bool) -> float | int:
 
 
 def _mixture_mass(codec: NumericCodec, low: float, high: float) -> float:
-    """The modelled share of values in [low, high] (in the codec's space), from the column's mixture modes."""
+    """The modelled share of values in [low, high] (in the codec's space): its spikes', and its mixture's (through
+    the warp the mixture models, when the codec has one)."""
     if codec.step:  # values on a grid: a value rounds into the range from half a step outside it
         low, high = low - codec.step / 2, high + codec.step / 2
     mass = 0.0
+    if codec.warp is not None:  # the mixture modes model warped values: their share is the warp's own
+        mixture = sum(m.weight for m in codec.modes if m.std > 0)
+        mass += mixture * codec.warp.share_between(low, high)
     for mode in codec.modes:
         if mode.std == 0:
             mass += mode.weight * float(low <= mode.mean <= high)
-        else:
+        elif codec.warp is None:
             z_low, z_high = ((x - mode.mean) / (mode.std * math.sqrt(2)) for x in (low, high))
             mass += mode.weight * 0.5 * (math.erf(z_high) - math.erf(z_low))
     total = sum(m.weight for m in codec.modes) or 1.0

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Mode", "fit_modes", "mode_posteriors"]
+__all__ = ["Mode", "exact_spikes", "fit_mixture", "mode_posteriors"]
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -20,22 +20,13 @@ class Mode:
     weight: float
 
 
-def fit_modes(
-    values: np.ndarray,
-    rng: np.random.Generator,
-    *,
-    max_modes: int = 10,
-    spike_share: float = 0.005,
-    max_spikes: int = 64,
-    discrete_max: int = 32,
-    min_weight: float = 0.005,
-    max_fit_rows: int = 5_000,
+def exact_spikes(
+    values: np.ndarray, *, spike_share: float = 0.005, max_spikes: int = 64, discrete_max: int = 32
 ) -> list[Mode]:
-    """Split values into exact spikes (values held by >= ``spike_share`` of rows) and a Gaussian mixture of the rest.
+    """Values held by >= ``spike_share`` of rows (the ``max_spikes`` most common), each an exact mode.
 
     A column of at most ``discrete_max`` distinct values is all spikes: it is generated as exactly those values
     (a one-hot over them), so a GAN never blurs a code such as years of education between its levels.
-    The mixture is fitted on at most ``max_fit_rows`` values so the fit stays fast on large tables.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
@@ -43,16 +34,27 @@ def fit_modes(
     if len(uniques) <= discrete_max:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
     order = np.argsort(-counts, kind="stable")[:max_spikes]
-    spike_values = [uniques[i] for i in order if counts[i] >= spike_share * n]
-    modes = [Mode(float(v), 0.0, float(counts[uniques == v][0]) / n) for v in spike_values]
-    rest = values[~np.isin(values, spike_values)] if spike_values else values
-    if len(rest) == 0:
-        return modes
-    rest_weight = len(rest) / n
-    if len(rest) > max_fit_rows:
-        rest = rng.choice(rest, size=max_fit_rows, replace=False)
-    components = _em(rest, max_modes=max_modes, min_weight=min_weight)
-    return modes + [Mode(m, s, w * rest_weight) for m, s, w in components]
+    return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in order if counts[i] >= spike_share * n]
+
+
+def fit_mixture(
+    values: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    weight: float = 1.0,
+    max_modes: int = 10,
+    min_weight: float = 0.005,
+    max_fit_rows: int = 5_000,
+) -> list[Mode]:
+    """A Gaussian mixture of ``values`` by EM, its weights summing to ``weight`` (the values' share of the column).
+
+    The mixture is fitted on at most ``max_fit_rows`` values so the fit stays fast on large tables.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) > max_fit_rows:
+        values = rng.choice(values, size=max_fit_rows, replace=False)
+    components = _em(values, max_modes=max_modes, min_weight=min_weight)
+    return [Mode(m, s, w * weight) for m, s, w in components]
 
 
 def _em(values: np.ndarray, *, max_modes: int, min_weight: float, n_iter: int = 60) -> list[tuple[float, float, float]]:

@@ -7,7 +7,7 @@ import pandas as pd
 
 from synth.schema import infer_schema
 from synth.tabular.codecs import MAX_SPIKES, MIN_SPIKES, CategoricalCodec, NumericCodec, codec_from_dict, spike_cap
-from synth.tabular.mixture import fit_modes
+from synth.tabular.mixture import exact_spikes
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
 
@@ -15,11 +15,11 @@ from tests.conftest import span_values
 def test_spikes_are_exact_modes() -> None:
     rng = np.random.default_rng(0)
     values = np.concatenate([np.zeros(900), rng.normal(5000, 500, 100)])
-    modes = fit_modes(values, rng)
-    spikes = [m for m in modes if m.std == 0]
+    spikes = exact_spikes(values)
     assert len(spikes) == 1 and spikes[0].mean == 0.0
     assert abs(spikes[0].weight - 0.9) < 1e-9
-    assert abs(sum(m.weight for m in modes) - 1.0) < 1e-6
+    codec = NumericCodec.fit(pd.Series(values, name="gain"), infer_schema(pd.DataFrame({"gain": values}))["gain"], rng)
+    assert abs(sum(m.weight for m in codec.modes) - 1.0) < 1e-6
 
 
 def test_numeric_columns_share_the_spike_slots_so_width_grows_slowly_with_columns() -> None:

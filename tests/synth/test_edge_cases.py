@@ -11,7 +11,7 @@ import torch
 
 from synth import ConditionError, SchemaError, TabularSynthesizer, infer_schema
 from synth.tabular.codecs import NumericCodec
-from synth.tabular.mixture import fit_modes
+from synth.tabular.mixture import fit_mixture
 from tests.conftest import span_values
 
 FAST = {"epochs": 1, "batch_size": 50, "generator_dims": (16,), "discriminator_dims": (16,), "device": "cpu", "seed": 0}
@@ -38,7 +38,7 @@ def test_rare_null_among_pooled_levels() -> None:
 def test_one_outlier_does_not_stretch_the_modes() -> None:
     rng = np.random.default_rng(0)
     values = np.append(rng.lognormal(10, 1, 5000), 1e10)
-    modes = fit_modes(values, rng)
+    modes = fit_mixture(values, rng)
     assert max(m.std for m in modes) < 1e6
 
 
