@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.special import ndtr, ndtri
 
-__all__ = ["QuantileWarp"]
+__all__ = ["EDGE", "QuantileWarp"]
 
 #: Real rows per knot interval at least: knots are order statistics of the real values, so each interval is an
 #: aggregate of this many rows, never one row's value on its own.

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from synth.schema import infer_schema
 from synth.tabular.codecs import NumericCodec, codec_from_dict
-from synth.tabular.warp import QuantileWarp
+from synth.tabular.warp import EDGE, QuantileWarp
 
 
 def test_a_heaped_column_becomes_a_smooth_normal_and_comes_back() -> None:
@@ -33,8 +33,9 @@ def test_the_warp_keeps_order_and_inverts(values: list[float], seed: int) -> Non
     warp = QuantileWarp.fit(array)
     scores = warp.forward(array, np.random.default_rng(seed))
     distinct = np.r_[True, array[1:] != array[:-1]]
-    assert (np.diff(scores[distinct]) >= 0).all()  # a larger value never gets a smaller score
-    np.testing.assert_allclose(warp.inverse(scores), array, rtol=1e-6, atol=1e-6)
+    assert (np.diff(scores[distinct]) >= -1e-12).all()  # a larger value never gets a smaller score (but for rounding)
+    reach = EDGE * (array[-1] - array[0])  # within EDGE of either end a share is held at the end's
+    np.testing.assert_allclose(warp.inverse(scores), array, rtol=1e-6, atol=2 * reach + 1e-6)
 
 
 def test_the_share_between_two_values_is_the_real_share() -> None:
