@@ -1,10 +1,9 @@
 """A monotone map of a column's values onto a standard normal through their quantiles, and back.
 
 A numeric column's non-spike values are warped before its mixture is fitted, and generated values are unwarped
-after decoding, so every generated value lands where the real values lie: heaped amounts (carats at 1.00 and 1.01,
-rarely 0.99), gaps and long tails come back from one smooth normal output, and two columns that rise together (a
-diamond's length and width, its carats) become two near-equal numbers, which a generator keeps far more easily
-than a curve.
+after decoding, so every generated value lands where real values lie: heaps too small to be spikes, gaps and long
+tails come back from one smooth normal output, where a Gaussian mixture of the values themselves smooths over them
+(and a gradient-boosting detector splits on exactly those).
 """
 
 from __future__ import annotations
@@ -18,8 +17,7 @@ from scipy.special import ndtr, ndtri
 
 __all__ = ["EDGE", "QuantileWarp"]
 
-#: Real rows per knot interval at least: knots are order statistics of the real values, so each interval is an
-#: aggregate of this many rows, never one row's value on its own.
+#: Real rows per interval between knots at least, so a small column gets a coarse map, not one knot per row.
 ROWS_PER_KNOT = 20
 MAX_KNOTS = 257
 #: Cumulative shares are kept within [EDGE, 1 - EDGE] before the normal's inverse, so scores stay within +-4.75:
