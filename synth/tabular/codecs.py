@@ -163,11 +163,14 @@ class NumericCodec(Codec):
             values = np.clip(values, self.low, self.high)  # NaN (null) stays NaN
         null = np.isnan(values)
         present = np.where(null, self.modes[0].mean, values)
-        post = mode_posteriors(present, self.modes)
-        if self.warp is not None:  # spikes hold their values; the other modes are judged on the warped values
+        if self.warp is None:
+            post = mode_posteriors(present, self.modes)
+        else:  # spikes hold their values; the other modes are judged on the warped values
             rest = ~np.isin(present, self._spikes)
             present[rest] = self.warp.forward(present[rest], rng)
             mixture = [Mode(np.nan, 0.0, 0.0) if m.std == 0 else m for m in self.modes]  # a spike no value hits
+            post = np.empty((len(present), len(self.modes)))
+            post[~rest] = mode_posteriors(present[~rest], self.modes)
             post[rest] = mode_posteriors(present[rest], mixture)
         post[post.sum(axis=1) == 0, 0] = 1.0  # outside every mode (cannot happen on the fitted data)
         cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
@@ -189,7 +192,8 @@ class NumericCodec(Codec):
         stds = np.array([m.std for m in self.modes])[chosen]
         values = means + block[:, 0].astype(np.float64) * _SCALE * stds
         if self.warp is not None:
-            values[stds > 0] = self.warp.inverse(values[stds > 0])
+            mixture = stds > 0
+            values[mixture] = self.warp.inverse(values[mixture])
         values = np.clip(values, self.low, self.high)
         if 0 < self.step < 1:  # divided by an exact power of ten, so 23 / 100 is the double nearest 0.23
             per_unit = round(1 / self.step)
