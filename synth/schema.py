@@ -53,6 +53,12 @@ KINDS: tuple[str, ...] = get_args(ColumnKind)
 #: Below this many rows a column of unique values is not taken for an identifier.
 _MIN_ROWS_FOR_ID = 20
 _ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$", re.IGNORECASE)
+#: Names that row numbers come under: R's rownames, a pandas index written as a column (reset_index, to_csv then
+#: read_csv, a stored index), readr's unnamed first column.
+_ROW_NUMBER_NAME = re.compile(
+    r"^(row[ _]?names?|row[ _]?(num|number|no|index)|index|level_0|unnamed: ?\d+|__index_level_\d+__|\.\.\.\d+)$",
+    re.IGNORECASE,
+)
 _MAX_STORED_CATEGORIES = 10_000
 
 
@@ -362,7 +368,7 @@ def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
     if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
         return "datetime"
     if pa.types.is_integer(arrow_type) and not is_category:
-        if unique_per_row and (_ID_NAME.search(name) or _is_consecutive(values)):
+        if unique_per_row and (_ID_NAME.search(name) or _ROW_NUMBER_NAME.match(name) or _is_consecutive(values)):
             return "id"
         return "integer"
     if pa.types.is_floating(arrow_type) and not is_category:

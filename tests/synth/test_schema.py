@@ -78,6 +78,14 @@ def test_text_unique_per_row_is_an_id_but_small_tables_are_not() -> None:
     assert infer_schema(few)["code"].kind == "categorical"
 
 
+@pytest.mark.parametrize("name", ["rownames", "Unnamed: 0", "index", "__index_level_0__", "...1", "row_number"])
+def test_row_numbers_of_a_sampled_table_are_ids(name: str) -> None:
+    kept = np.sort(np.random.default_rng(0).choice(10_000, size=200, replace=False))  # not consecutive
+    frame = pd.DataFrame({name: kept, "price": kept * 3 + 7, "x": np.arange(200.0)})
+    kinds = {c.name: c.kind for c in infer_schema(frame)}
+    assert kinds == {name: "id", "price": "integer", "x": "continuous"}
+
+
 def test_arrow_ints_with_nulls_stay_integers() -> None:
     table = pa.table({"n": pa.array([1, None, 3], type=pa.int32())})
     frame = table_to_frame(table)
