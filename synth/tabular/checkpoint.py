@@ -21,11 +21,16 @@ __all__ = ["CHECKPOINT_FILE", "CheckpointFile", "fingerprint"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "training-checkpoint.pt"
+#: Changes whenever the networks' shapes change, so a checkpoint written by other code is started afresh rather than
+#: failing to load.
+STATE_FORMAT = 2
 
 
 def fingerprint(settings: dict[str, Any], schema_json: str, frame: pd.DataFrame) -> str:
     """What is being trained: the training settings, the schema and the rows' values, hashed."""
-    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest = hashlib.sha256(
+        json.dumps({**settings, "state_format": STATE_FORMAT}, sort_keys=True, default=str).encode()
+    )
     digest.update(schema_json.encode())
     digest.update(json.dumps([str(c) for c in frame.columns]).encode())
     digest.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())

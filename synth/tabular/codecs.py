@@ -8,16 +8,18 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.special import ndtr, ndtri
 
 from synth.errors import SchemaError
 from synth.schema import ColumnSpec
 from synth.tabular.fakes import DEFAULT_LOCALE, FakeMaker, fit_maker, maker_from_dict
 from synth.tabular.mixture import Mode, exact_spikes, fit_mixture, mode_posteriors
-from synth.tabular.warp import QuantileWarp
+from synth.tabular.warp import EDGE, QuantileWarp
 
 __all__ = [
     "OTHER_LABEL",
     "Codec",
+    "CriticView",
     "FakeCodec",
     "IdCodec",
     "Span",
@@ -48,6 +50,18 @@ class Span:
 
     width: int
     activation: Literal["tanh", "softmax"]
+
+
+@dataclass(frozen=True, slots=True)
+class CriticView:
+    """A numeric column's values as normal scores of its distribution, per mode: a spike's score, or for another
+    mode its mean and scale in warp scores (``mean + scale * scalar`` is an encoded value's warp score) and the score
+    at each warp score of a grid, between which the map is linear."""
+
+    spike_scores: np.ndarray
+    means: np.ndarray
+    scales: np.ndarray
+    grid_scores: np.ndarray
 
 
 class Codec(ABC):
@@ -149,6 +163,37 @@ class NumericCodec(Codec):
             warp = QuantileWarp.fit(np.clip(rest, low, high))
             modes += fit_mixture(warp.forward(rest, rng), rng, weight=len(rest) / len(present))
         return cls(spec.kind, modes, low, high, bool(null.any()), step, origin, warp=warp)
+
+    def critic_view(self, grid: np.ndarray) -> CriticView | None:
+        """How a critic reads an encoded value whole: as its normal score in the column's distribution, spikes
+        included (``CriticView``). None for a codec with a mixture but no warp (the private path's), whose modes lie
+        in no standard space."""
+        means = np.array([m.mean for m in self.modes])
+        stds = np.array([m.std for m in self.modes])
+        spikes = stds == 0
+        if self.warp is None and not spikes.all():
+            return None
+        weights = np.array([m.weight for m in self.modes])
+        spike_values, spike_weights = means[spikes], weights[spikes] / weights.sum()
+        rest_weight = 1.0 - spike_weights.sum()
+
+        def scores(values: np.ndarray, rest_shares: np.ndarray) -> np.ndarray:
+            """Normal scores of ``values``, given the share of the non-spike values below each; a spike counts half
+            at its own value."""
+            below = (spike_values < values[:, None]) + 0.5 * (spike_values == values[:, None])
+            return ndtri(np.clip(rest_weight * rest_shares + below @ spike_weights, EDGE, 1.0 - EDGE))
+
+        spike_scores = np.zeros(len(means))
+        if self.warp is None:
+            spike_scores[spikes] = scores(means[spikes], np.zeros(int(spikes.sum())))
+            return CriticView(spike_scores, np.zeros(len(means)), np.zeros(len(means)), np.zeros(len(grid)))
+        spike_scores[spikes] = scores(means[spikes], ndtr(self.warp.scores(means[spikes])))
+        return CriticView(
+            spike_scores,
+            np.where(spikes, 0.0, means),
+            np.where(spikes, 0.0, _SCALE * stds),
+            scores(self.warp.inverse(grid), ndtr(grid)),
+        )
 
     def _values(self, series: pd.Series) -> np.ndarray:
         """Values as float64 in the codec's space (datetimes: nanoseconds after origin); nulls as NaN."""

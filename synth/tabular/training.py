@@ -142,7 +142,11 @@ def train_gan(
         plan.sequential_heads,
     )  # fmt: skip
     d_net = PacDiscriminator(
-        data.shape[1] + cond_dim, plan.discriminator_dims, plan.pac, device=device, generator=generator
+        data.shape[1] + layout.value_width + cond_dim,
+        plan.discriminator_dims,
+        plan.pac,
+        device=device,
+        generator=generator,
     )
     g_opt, d_opt = _adam(g_net, plan), _adam(d_net, plan)
     average = copy.deepcopy(g_net)  # the weights' moving average: what is scored, kept and sampled from
@@ -310,6 +314,8 @@ class _Step:
         self.sampler, self.plan = sampler, plan
         self.generator, self.g_net, self.d_net = generator, g_net, d_net
         self.batch = max(plan.pac, plan.batch_size - plan.batch_size % plan.pac)
+        with torch.no_grad():  # the real rows' numbers as the critic reads them, computed once, a block at a time
+            self.data_values = torch.cat([layout.values(block) for block in data.split(16_384)])
         self.noise = TrainingNoise(self.batch, plan.noise_dim, layout.gumbel_width, generator, data.device)
 
     def precision(self) -> torch.autocast:
@@ -329,11 +335,16 @@ class _Step:
         return _Batch(cond, slot, rows, raw, fake)
 
     def discriminator_loss(self, batch: _Batch) -> Tensor:
-        real = torch.cat([self.data[batch.rows], batch.cond], dim=1)
-        fake = torch.cat([batch.fake.detach(), batch.cond], dim=1)
+        real = torch.cat([self.data[batch.rows], self.data_values[batch.rows], batch.cond], dim=1)
+        fake = self._critic_input(batch.fake.detach(), batch.cond)
         scores = self.d_net(torch.cat([fake, real]))
         wasserstein = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
         return wasserstein + self.plan.gradient_penalty * self._gradient_penalty(real, fake)
+
+    def _critic_input(self, rows: Tensor, cond: Tensor) -> Tensor:
+        """What the critic reads: the encoded rows, each number's value whole (``OutputLayout.values``), the
+        condition."""
+        return torch.cat([rows, self.layout.values(rows), cond], dim=1)
 
     def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
         """WGAN-GP's penalty on a quarter of the batch's pairs (whole packs): an unbiased estimate of the same
@@ -352,7 +363,7 @@ class _Step:
         return ((norms - 1) ** 2).mean()
 
     def generator_loss(self, batch: _Batch) -> tuple[Tensor, Tensor]:
-        adversarial = -self.d_net(torch.cat([batch.fake, batch.cond], dim=1)).mean()
+        adversarial = -self.d_net(self._critic_input(batch.fake, batch.cond)).mean()
         return adversarial, self.layout.condition_loss(batch.raw, batch.slot, self.sampler)
 
 

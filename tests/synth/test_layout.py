@@ -7,10 +7,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from scipy.stats import norm, spearmanr
 from torch.nn import functional as F
 
 from synth import infer_schema
-from synth.tabular.layout import OutputLayout
+from synth.tabular.layout import VALUE_SCALE, OutputLayout
 from synth.tabular.networks import TabularGenerator
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.transformer import TableTransformer
@@ -99,3 +100,38 @@ def test_scalar_heads_stay_float32_under_mixed_precision() -> None:
     assert not torch.equal(out[:, exact], out[:, exact].bfloat16().float())  # the scalars: float32
     with torch.no_grad():
         torch.testing.assert_close(out, net(x), atol=0.05, rtol=0.05)  # the same network either way
+
+
+def test_the_critic_reads_each_number_as_its_normal_score_in_the_column() -> None:
+    """``values`` turns a number's mode and scalar back into one figure, its normal score among the column's values
+    (spikes included), so a critic sees a monotone link between two columns as a straight line."""
+    rng = np.random.default_rng(0)
+    n = 4000
+    money = np.where(rng.random(n) < 0.4, 0.0, rng.lognormal(3, 1, n))  # 40 % at exactly 0: a spike
+    frame = pd.DataFrame({"money": money, "size": np.where(rng.random(n) < 0.1, np.nan, rng.gamma(2, 1, n))})
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    layout = OutputLayout.of(transformer, torch.device("cpu"))
+    values = layout.values(torch.as_tensor(transformer.transform(frame, rng))).numpy() / VALUE_SCALE
+    assert layout.value_width == 2
+    for column, raw in enumerate([frame["money"], frame["size"]]):
+        present = raw.notna().to_numpy()
+        expected = norm.ppf(raw[present].rank(pct=True).to_numpy() - 0.5 / present.sum())
+        central = np.abs(expected) < 2.5  # the extremes are pulled in: the warp's scores end at 4.75
+        assert np.abs(values[present, column] - expected)[central].max() < 0.05
+        assert spearmanr(values[present, column], expected).statistic > 0.999
+        assert (values[~present, column] == 0).all()
+    zeros = values[money == 0, 0]
+    assert np.allclose(zeros, norm.ppf(0.5 * (money == 0).mean()), atol=0.02)
+
+
+def test_generated_numbers_pass_the_critics_gradient_to_their_mode_and_scalar() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=500), "c": rng.choice(list("abc"), 500)})
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    layout = OutputLayout.of(transformer, torch.device("cpu"))
+    raw = torch.randn(64, transformer.width, generator=torch.Generator().manual_seed(0), requires_grad=True)
+    rows = layout.activate(raw, torch.zeros(64, layout.gumbel_width), tau=1.0)
+    layout.values(rows).sum().backward()
+    assert raw.grad is not None
+    mode_slots = layout.slots[~layout.pad][: len(transformer.codecs_[0].modes)]
+    assert (raw.grad[:, layout.scalars] != 0).all() and (raw.grad[:, mode_slots] != 0).any()
