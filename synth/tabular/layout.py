@@ -99,36 +99,39 @@ class OutputLayout:
 
     def _number_tables(self, numbers: list[tuple[int, int, int, CriticView]], device: torch.device) -> None:
         """Tables of ``values``, from each numeric column's (scalar position, first mode slot, present slot or -1,
-        view). Spike slots add their scores through one matrix; the few other modes are gathered into a padded
-        (columns, widest) block."""
-        spike_matrix = np.zeros((self.width, len(numbers)), dtype=np.float32)
+        view): one matrix reads, per column, its scalar, its non-spike mode weights (padded to the widest), its spikes'
+        weighted scores and whether it is present; then per-mode means, scales and score grids."""
+        m = len(numbers)
         rests = [np.flatnonzero(view.scales > 0) for *_, view in numbers]
         widest = max((len(rest) for rest in rests), default=0)
-        slots = np.zeros((len(numbers), widest), dtype=np.int64)
-        means, scales, valid = (np.zeros((len(numbers), widest), dtype=np.float32) for _ in range(3))
-        grids = np.zeros((len(numbers), len(CRITIC_GRID)), dtype=np.float32)
-        for column, ((_, first, _, view), rest) in enumerate(zip(numbers, rests, strict=True)):
-            spike_matrix[first : first + len(view.spike_scores), column] = view.spike_scores
-            slots[column, : len(rest)] = first + rest
+        reader = np.zeros(
+            (self.width, m * (3 + widest)), dtype=np.float32
+        )  # [scalars | rest weights | spikes | present]
+        present_bias = np.zeros(m * (3 + widest), dtype=np.float32)
+        means, scales = (np.zeros((m, widest), dtype=np.float32) for _ in range(2))
+        grids = np.zeros((m, len(CRITIC_GRID)), dtype=np.float32)
+        spikes_at, present_at = m + m * widest, 2 * m + m * widest
+        for column, ((scalar, first, present, view), rest) in enumerate(zip(numbers, rests, strict=True)):
+            reader[scalar, column] = 1.0
+            reader[first + rest, m + column * widest + np.arange(len(rest))] = 1.0
+            reader[first : first + len(view.spike_scores), spikes_at + column] = VALUE_SCALE * view.spike_scores
+            if present >= 0:
+                reader[present, present_at + column] = 1.0
+            else:
+                present_bias[present_at + column] = 1.0
             means[column, : len(rest)], scales[column, : len(rest)] = view.means[rest], view.scales[rest]
-            valid[column, : len(rest)] = 1.0
-            grids[column] = view.grid_scores
-        self.number_scalars = torch.as_tensor([n[0] for n in numbers], dtype=torch.long, device=device)
-        self.number_spikes = torch.as_tensor(VALUE_SCALE * spike_matrix, device=device)
-        self.number_slots = torch.as_tensor(slots, device=device)
+            grids[column] = VALUE_SCALE * view.grid_scores
+        self.number_reader = torch.as_tensor(reader, device=device)
+        self.number_present_bias = torch.as_tensor(present_bias, device=device)
         self.number_means = torch.as_tensor(means, device=device)
         self.number_scales = torch.as_tensor(scales, device=device)
-        self.number_valid = torch.as_tensor(valid, device=device)
-        self.number_grids = torch.as_tensor(VALUE_SCALE * grids, device=device).flatten()
-        self.number_grid_starts = torch.arange(len(numbers), device=device).view(-1, 1) * len(CRITIC_GRID)
-        present = [n[2] for n in numbers]
-        self.number_present = torch.as_tensor([max(p, 0) for p in present], dtype=torch.long, device=device)
-        self.number_nullable = torch.as_tensor([p >= 0 for p in present], dtype=torch.bool, device=device)
+        self.number_grids = torch.as_tensor(grids, device=device).flatten()
+        self.number_grid_starts = torch.arange(m, device=device).view(-1, 1) * len(CRITIC_GRID)
 
     @property
     def value_width(self) -> int:
         """Numbers ``values`` gives a row: one per numeric column with a critic view."""
-        return len(self.number_scalars)
+        return len(self.number_means)
 
     def values(self, rows: Tensor) -> Tensor:
         """Each numeric column's value as its normal score in the column's distribution (``CriticView``) times
@@ -141,16 +144,17 @@ class OutputLayout:
         """
         if not self.value_width:
             return rows.new_zeros(len(rows), 0)
+        m, widest = self.number_means.shape
         with torch.autocast(rows.device.type, enabled=False):
-            rows = rows.float()
-            scores = self.number_means + self.number_scales * rows[:, self.number_scalars].unsqueeze(2)
+            read = torch.addmm(self.number_present_bias, rows.float(), self.number_reader)
+            scalars, weights = read[:, :m], read[:, m : m + m * widest].view(len(rows), m, widest)
+            spikes, present = read[:, m + m * widest : 2 * m + m * widest], read[:, 2 * m + m * widest :]
+            scores = self.number_means + self.number_scales * scalars.unsqueeze(2)
             place = ((scores - _GRID_LOW) / _GRID_STEP).clamp(0, len(CRITIC_GRID) - 1.001)
             left = place.detach().floor()
             at = left.long() + self.number_grid_starts
             mapped = torch.lerp(self.number_grids[at], self.number_grids[at + 1], place - left)
-            rest = (rows[:, self.number_slots] * self.number_valid * mapped).sum(dim=2)
-            values = torch.addmm(rest, rows, self.number_spikes)
-            return torch.where(self.number_nullable, values * rows[:, self.number_present], values)
+            return (spikes + (weights * mapped).sum(dim=2)) * present
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:

@@ -332,19 +332,15 @@ class _Step:
             cond = self.sampler.one_hot(slot)
         noise, gumbel = self.noise.next()
         raw, fake = self.g_net.rows(torch.cat([noise, cond], dim=1), gumbel, self.layout)
-        return _Batch(cond, slot, rows, raw, fake)
+        judged = torch.cat([fake, self.layout.values(fake), cond], dim=1)  # what the critic reads of them
+        return _Batch(cond, slot, rows, raw, judged)
 
     def discriminator_loss(self, batch: _Batch) -> Tensor:
         real = torch.cat([self.data[batch.rows], self.data_values[batch.rows], batch.cond], dim=1)
-        fake = self._critic_input(batch.fake.detach(), batch.cond)
+        fake = batch.judged.detach()
         scores = self.d_net(torch.cat([fake, real]))
         wasserstein = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()
         return wasserstein + self.plan.gradient_penalty * self._gradient_penalty(real, fake)
-
-    def _critic_input(self, rows: Tensor, cond: Tensor) -> Tensor:
-        """What the critic reads: the encoded rows, each number's value whole (``OutputLayout.values``), the
-        condition."""
-        return torch.cat([rows, self.layout.values(rows), cond], dim=1)
 
     def _gradient_penalty(self, real: Tensor, fake: Tensor) -> Tensor:
         """WGAN-GP's penalty on a quarter of the batch's pairs (whole packs): an unbiased estimate of the same
@@ -363,16 +359,17 @@ class _Step:
         return ((norms - 1) ** 2).mean()
 
     def generator_loss(self, batch: _Batch) -> tuple[Tensor, Tensor]:
-        adversarial = -self.d_net(self._critic_input(batch.fake, batch.cond)).mean()
+        adversarial = -self.d_net(batch.judged).mean()
         return adversarial, self.layout.condition_loss(batch.raw, batch.slot, self.sampler)
 
 
 @dataclass(frozen=True, slots=True)
 class _Batch:
-    """One step's conditions (one-hot and global slots), matching real rows, and generated rows (raw and activated)."""
+    """One step's conditions (one-hot and global slots), matching real rows, and generated rows: raw, and as the
+    critic reads them (activated rows, their numbers whole, the condition), with their graph."""
 
     cond: Tensor
     slot: Tensor | None
     rows: Tensor
     raw: Tensor
-    fake: Tensor
+    judged: Tensor
