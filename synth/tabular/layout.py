@@ -8,6 +8,7 @@ doubles the work.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -99,34 +100,39 @@ class OutputLayout:
 
     def _number_tables(self, numbers: list[tuple[int, int, int, CriticView]], device: torch.device) -> None:
         """Tables of ``values``, from each numeric column's (scalar position, first mode slot, present slot or -1,
-        view): one matrix reads, per column, its scalar, its non-spike mode weights (padded to the widest), its spikes'
-        weighted scores and whether it is present; then per-mode means, scales and score grids."""
+        view): the positions to gather (scalars, the other modes' slots padded to the widest, spike slots, present
+        slots), the spikes' scores and columns, and per-mode means, scales and score grids. Every table grows with
+        the columns' modes, not with the encoded width times the columns."""
         m = len(numbers)
         rests = [np.flatnonzero(view.scales > 0) for *_, view in numbers]
         widest = max((len(rest) for rest in rests), default=0)
-        reader = np.zeros(
-            (self.width, m * (3 + widest)), dtype=np.float32
-        )  # [scalars | rest weights | spikes | present]
-        present_bias = np.zeros(m * (3 + widest), dtype=np.float32)
-        means, scales = (np.zeros((m, widest), dtype=np.float32) for _ in range(2))
+        rest_slots = np.zeros((m, widest), dtype=np.int64)
+        means, scales, valid = (np.zeros((m, widest), dtype=np.float32) for _ in range(3))
         grids = np.zeros((m, len(CRITIC_GRID)), dtype=np.float32)
-        spikes_at, present_at = m + m * widest, 2 * m + m * widest
-        for column, ((scalar, first, present, view), rest) in enumerate(zip(numbers, rests, strict=True)):
-            reader[scalar, column] = 1.0
-            reader[first + rest, m + column * widest + np.arange(len(rest))] = 1.0
-            reader[first : first + len(view.spike_scores), spikes_at + column] = VALUE_SCALE * view.spike_scores
-            if present >= 0:
-                reader[present, present_at + column] = 1.0
-            else:
-                present_bias[present_at + column] = 1.0
+        spike_slots: list[int] = []
+        spike_scores: list[float] = []
+        spike_columns: list[int] = []
+        for column, ((_, first, _, view), rest) in enumerate(zip(numbers, rests, strict=True)):
+            rest_slots[column, : len(rest)] = first + rest
             means[column, : len(rest)], scales[column, : len(rest)] = view.means[rest], view.scales[rest]
+            valid[column, : len(rest)] = 1.0
             grids[column] = VALUE_SCALE * view.grid_scores
-        self.number_reader = torch.as_tensor(reader, device=device)
-        self.number_present_bias = torch.as_tensor(present_bias, device=device)
+            spikes = np.flatnonzero(view.scales == 0)
+            spike_slots += (first + spikes).tolist()
+            spike_scores += (VALUE_SCALE * view.spike_scores[spikes]).tolist()
+            spike_columns += [column] * len(spikes)
         self.number_means = torch.as_tensor(means, device=device)
         self.number_scales = torch.as_tensor(scales, device=device)
+        self.number_valid = torch.as_tensor(valid, device=device)
         self.number_grids = torch.as_tensor(grids, device=device).flatten()
         self.number_grid_starts = torch.arange(m, device=device).view(-1, 1) * len(CRITIC_GRID)
+        self.number_spike_scores = torch.as_tensor(spike_scores, dtype=torch.float32, device=device)
+        self.number_spike_columns = torch.as_tensor(spike_columns, dtype=torch.long, device=device)
+        present = [n[2] for n in numbers]
+        self.number_nullable = torch.as_tensor([p >= 0 for p in present], dtype=torch.bool, device=device)
+        parts = [[n[0] for n in numbers], rest_slots.ravel().tolist(), spike_slots, [max(p, 0) for p in present]]
+        self.number_parts = [len(part) for part in parts]  # scalars, other modes' slots, spike slots, present slots
+        self.number_positions = torch.as_tensor(list(itertools.chain(*parts)), dtype=torch.long, device=device)
 
     @property
     def value_width(self) -> int:
@@ -146,15 +152,18 @@ class OutputLayout:
             return rows.new_zeros(len(rows), 0)
         m, widest = self.number_means.shape
         with torch.autocast(rows.device.type, enabled=False):
-            read = torch.addmm(self.number_present_bias, rows.float(), self.number_reader)
-            scalars, weights = read[:, :m], read[:, m : m + m * widest].view(len(rows), m, widest)
-            spikes, present = read[:, m + m * widest : 2 * m + m * widest], read[:, 2 * m + m * widest :]
+            rows = rows.float()
+            picked = rows[:, self.number_positions]  # one gather: indexing's backward is one scatter
+            scalars, weights, spikes, present = picked.split(self.number_parts, dim=1)
             scores = self.number_means + self.number_scales * scalars.unsqueeze(2)
             place = ((scores - _GRID_LOW) / _GRID_STEP).clamp(0, len(CRITIC_GRID) - 1.001)
             left = place.detach().floor()
             at = left.long() + self.number_grid_starts
             mapped = torch.lerp(self.number_grids[at], self.number_grids[at + 1], place - left)
-            return (spikes + (weights * mapped).sum(dim=2)) * present
+            weights = weights.view(len(rows), m, widest) * self.number_valid
+            spike_values = spikes * self.number_spike_scores
+            values = (weights * mapped).sum(dim=2).index_add(1, self.number_spike_columns, spike_values)
+            return torch.where(self.number_nullable, values * present, values)
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:
@@ -170,11 +179,11 @@ class OutputLayout:
         blocks = [(start, codec.width) for _, start, codec in transformer.discrete_columns()]
         numbers = []
         for start, codec in zip(transformer.offsets(), transformer.codecs_, strict=True):
-            view = codec.critic_view(CRITIC_GRID) if isinstance(codec, NumericCodec) else None
-            if isinstance(codec, NumericCodec) and view is not None:
-                present = (
-                    start + 1 + len(codec.modes) if codec.nullable else -1
-                )  # spans: scalar, modes, [present, null]
+            if not isinstance(codec, NumericCodec):
+                continue
+            view = codec.critic_view(CRITIC_GRID)
+            if view is not None:  # a number's spans: its scalar, its modes, then [present, null] when nullable
+                present = start + 1 + len(codec.modes) if codec.nullable else -1
                 numbers.append((start, start + 1, present, view))
         return cls(spans, blocks, device, columns, numbers)
 
