@@ -308,3 +308,18 @@ def test_contingency_similarity_counts_only_the_cells_that_occur() -> None:
     # the same rows, coded in a space of a million levels a side: only the occurring cells can be counted
     wide = _contingency_similarity(a_real * 33_333, b_real * 33_333, a_other * 33_333, b_other * 33_333, 10**6, 10**6)
     assert wide == pytest.approx(dense, abs=1e-12) and 0.0 < dense < 1.0
+
+
+def test_utility_learns_a_multiclass_target_beside_a_class_of_a_few_rows() -> None:
+    """A class of a few training rows can break scikit-learn's categorical multi-class fit (real-on-real AUC near
+    chance where one column decides the target); such a class is left out of the fit."""
+    rng = np.random.default_rng(0)
+    shares = 1 / np.arange(1, 249)
+    breed = rng.choice(248, 10_000, p=shares / shares.sum())
+    species = np.where((rng.random(248) < 0.3)[breed], "cat", "dog").astype(object)
+    names = np.array([f"b{b}" for b in breed], dtype=object)
+    species[:5], names[:5] = "pig", "pot-bellied"
+    frame = pd.DataFrame({"breed": names, "species": species})
+    train, holdout = frame.iloc[:8000].reset_index(drop=True), frame.iloc[8000:].reset_index(drop=True)
+    record = utility(train, train, holdout, schema=infer_schema(train), target="species")
+    assert record.details["trtr"]["roc_auc"] > 0.95
