@@ -184,10 +184,10 @@ class NumericCodec(Codec):
             return ndtri(np.clip(rest_weight * rest_shares + below @ spike_weights, EDGE, 1.0 - EDGE))
 
         spike_scores = np.zeros(len(means))
+        below = np.zeros(int(spikes.sum())) if self.warp is None else self.warp.shares(means[spikes])
+        spike_scores[spikes] = scores(means[spikes], below)
         if self.warp is None:
-            spike_scores[spikes] = scores(means[spikes], np.zeros(int(spikes.sum())))
             return CriticView(spike_scores, np.zeros(len(means)), np.zeros(len(means)), np.zeros(len(grid)))
-        spike_scores[spikes] = scores(means[spikes], ndtr(self.warp.scores(means[spikes])))
         return CriticView(
             spike_scores,
             np.where(spikes, 0.0, means),

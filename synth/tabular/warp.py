@@ -60,11 +60,9 @@ class QuantileWarp:
         shares = np.where(np.abs(scores) >= _LIMIT, (scores > 0).astype(np.float64), ndtr(scores))
         return np.interp(shares, np.ravel(np.column_stack([self.low, self.high])), np.repeat(self.values, 2))
 
-    def scores(self, values: np.ndarray) -> np.ndarray:
-        """Normal scores of ``values``, a value at a knot at the middle of the knot's span (``forward`` without the
-        draw)."""
-        shares = self._shares(values, lambda at: (self.low[at] + self.high[at]) / 2)
-        return ndtri(np.clip(shares, EDGE, 1.0 - EDGE))
+    def shares(self, values: np.ndarray) -> np.ndarray:
+        """Cumulative shares of ``values``, a value at a knot at the middle of the knot's span."""
+        return self._shares(values, lambda at: (self.low[at] + self.high[at]) / 2)
 
     def share_between(self, low: float, high: float) -> float:
         """The share of values in [low, high], a knot at either end counted whole."""
