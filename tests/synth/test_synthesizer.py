@@ -130,6 +130,16 @@ def test_same_seed_same_data_same_samples(adult_frame: pd.DataFrame, fitted: Tab
     assert not fitted.sample(500, seed=7).equals(fitted.sample(500, seed=8))
 
 
+def test_the_default_batch_takes_500_rows(adult_frame: pd.DataFrame) -> None:
+    def fit(batch_size: int | None) -> TabularSynthesizer:
+        return TabularSynthesizer(seed=0, **{**FAST, "epochs": 1, "batch_size": batch_size}).fit(adult_frame)
+
+    default = fit(None)
+    assert default.batch_size_ == 500
+    pd.testing.assert_frame_equal(default.sample(200, seed=1), fit(500).sample(200, seed=1))
+    assert not default.sample(200, seed=1).equals(fit(1000).sample(200, seed=1))
+
+
 def test_bad_parameters_name_themselves(adult_frame: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match="epochs must be an int >= 1, got 0"):
         TabularSynthesizer(epochs=0).fit(adult_frame)
