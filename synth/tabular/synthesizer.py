@@ -73,7 +73,7 @@ class TabularSynthesizer(Estimator):
     Args:
         epochs: passes over the training rows.
         batch_size: rows per step (rounded down to a multiple of ``pac``); None takes 500, or 1,000 for a private
-            fit, whose DP noise is shared over the batch. At equal wall time 500 rows beat 1,000 on six of seven real
+            fit, whose DP noise is shared over the batch. At equal wall time 500 rows beat 1,000 on five of six real
             tables measured, small and large (docs/decisions.md); kept as ``batch_size_``.
         seed: seed of every random draw in ``fit``; None draws one (kept as ``seed_``).
         device: "auto" (CUDA when present), "cpu" or "cuda[:N]".
