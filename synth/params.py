@@ -155,7 +155,7 @@ DEVICE = Validated(str, resolve_device, "'auto', 'cpu' or 'cuda[:N]'")
 #: The keywords every synthesizer takes, with their rules.
 TRAINING = {
     "epochs": Param(Integer(1)),
-    "batch_size": Param(Integer(1)),
+    "batch_size": Param(Integer(1), nullable=True),  # None: the estimator chooses
     "seed": Param(Integer(0), nullable=True),
     "device": Param(DEVICE),
     "noise_dim": Param(Integer(1)),

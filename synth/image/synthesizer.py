@@ -35,6 +35,9 @@ from synth.versions import package_versions
 
 __all__ = ["MAX_SIDE", "MIN_IMAGES", "MIN_SIDE", "ImageSynthesizer"]
 
+#: Images a training step takes when ``batch_size`` is None.
+DEFAULT_BATCH_SIZE = 64
+
 log = logging.getLogger(__name__)
 
 MIN_IMAGES = 10
@@ -53,7 +56,7 @@ class ImageSynthesizer(Estimator):
 
     Args:
         epochs: passes over the training images.
-        batch_size: images per step.
+        batch_size: images per step; None takes 64.
         seed: seed of every random draw in ``fit``; None draws one (kept as ``seed_``).
         device: "auto" (CUDA when present), "cpu" or "cuda[:N]".
         noise_dim: size of the generator's noise input.
@@ -75,7 +78,7 @@ class ImageSynthesizer(Estimator):
         self,
         *,
         epochs: int = 50,
-        batch_size: int = 64,
+        batch_size: int | None = None,
         seed: int | None = None,
         device: str = "auto",
         noise_dim: int = 128,
@@ -143,7 +146,7 @@ class ImageSynthesizer(Estimator):
     def _plan(self) -> ImageTrainingPlan:
         return ImageTrainingPlan(
             epochs=self.epochs,
-            batch_size=self.batch_size,
+            batch_size=self.batch_size if self.batch_size is not None else DEFAULT_BATCH_SIZE,
             noise_dim=self.noise_dim,
             channels=self.channels,
             learning_rate=float(self.learning_rate),

@@ -183,7 +183,6 @@ class TabularSynthesizer(Estimator):
 
     _parameter_constraints: ClassVar[dict[str, Param]] = {
         **TRAINING,
-        "batch_size": Param(Integer(1), nullable=True),
         "max_categories": Param(Integer(2)),
         "generator_dims": Param(Widths()),
         "discriminator_dims": Param(Widths()),
