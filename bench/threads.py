@@ -3,7 +3,7 @@
 Each fit runs in its own process on the bundled Adult training file for a fixed number of epochs (no time budget,
 checkpoint selection off, so every run does the same work). Cases, one after another:
 
-- ``solo``: one fit alone, with synth's defaults (torch threads from ``synth.threads``, OpenMP waits by sleeping);
+- ``solo``: one fit alone, with synth's defaults (torch threads and OpenMP's wait policy from ``synth.threads``);
 - ``pair``: two fits started together, synth's defaults: each sees the other in the run registry;
 - ``pair, sharing off``: two fits with ``SYNTH_CPU_SHARE=off``: every fit takes all cores and OpenMP's own
   wait policy, which is how torch behaves without synth's sizing;

@@ -1,8 +1,8 @@
 """The generative side: schema inference, data transforms, conditional GANs for tables and images, sampling."""
 
-from synth.threads import prefer_sleeping_threads
+from synth.threads import choose_wait_policy
 
-prefer_sleeping_threads()  # before anything below loads torch
+choose_wait_policy()  # before anything below loads torch
 
 from synth.errors import (
     ConditionError,

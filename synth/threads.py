@@ -3,9 +3,11 @@
 Torch's OpenMP threads spin while they wait for work. Two fits that each take every core spend most of their time
 spinning against each other (on two cores, an epoch 20x slower than alone). So each fit registers itself in a
 folder of live runs (one file per process, named by its pid) and takes ``cores // live runs`` threads, checked again
-every epoch so that a run started earlier gives cores back when another starts. ``synth`` also asks OpenMP to
-sleep instead of spin when it waits (``OMP_WAIT_POLICY=PASSIVE``: ``prefer_sleeping_threads``, which
-``synth/__init__.py`` runs before torch loads) unless the environment already says otherwise.
+every epoch so that a run started earlier gives cores back when another starts. When other work already keeps a
+core busy as ``synth`` loads, it also asks OpenMP to sleep instead of spin when it waits (``OMP_WAIT_POLICY=PASSIVE``:
+``choose_wait_policy``, which ``synth/__init__.py`` runs before torch loads) unless the environment already says
+otherwise. On an idle machine OpenMP keeps its own wait, a short spin: a training step is thousands of small kernels,
+and waking the threads for each one costs a fit alone about a quarter of its epochs.
 ``SYNTH_CPU_SHARE=off`` turns both off, for a process that manages its own threads.
 """
 
@@ -18,7 +20,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["REGISTRY", "CpuShare", "prefer_sleeping_threads", "sharing_enabled", "usable_cores"]
+__all__ = ["BUSY_LOAD", "REGISTRY", "CpuShare", "choose_wait_policy", "sharing_enabled", "usable_cores", "wait_policy"]
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +33,28 @@ def sharing_enabled() -> bool:
     return os.environ.get("SYNTH_CPU_SHARE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-def prefer_sleeping_threads() -> None:
-    """Ask OpenMP to let waiting threads sleep (unless the environment chose a policy or sharing is off).
+#: The 1-minute load average, in runnable threads, from which other work counts as keeping a core busy.
+BUSY_LOAD = 1.0
 
-    OpenMP reads its wait policy once, when torch loads it, so this runs before anything imports torch.
+
+def wait_policy(load: float) -> str | None:
+    """``PASSIVE`` when other work keeps a core busy (``load``: the 1-minute load average), else None (OpenMP's own).
+
+    Threads that spin while a neighbour needs the core make both crawl (two fits each taking every core: 21x), so a
+    busy machine gets sleeping threads; fits of ``synth`` itself are kept apart by the run registry instead.
     """
-    if sharing_enabled():
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return "PASSIVE" if load >= BUSY_LOAD else None
+
+
+def choose_wait_policy() -> None:
+    """Set ``OMP_WAIT_POLICY`` from the machine's load (``wait_policy``), unless the environment chose one or sharing
+    is off. OpenMP reads it once, when torch loads, so this runs before anything imports torch; the policy changes
+    only speed, never a result."""
+    if not sharing_enabled() or "OMP_WAIT_POLICY" in os.environ or not hasattr(os, "getloadavg"):
+        return
+    policy = wait_policy(os.getloadavg()[0])
+    if policy is not None:
+        os.environ["OMP_WAIT_POLICY"] = policy
 
 
 def usable_cores() -> int:
@@ -85,7 +102,7 @@ class CpuShare:
         self.threads = 0
 
     def __enter__(self) -> CpuShare:
-        import torch  # here, not at import: ``prefer_sleeping_threads`` must run before torch loads
+        import torch  # here, not at import: ``choose_wait_policy`` must run before torch loads
 
         self._before = torch.get_num_threads()
         self._entry: Path | None = None

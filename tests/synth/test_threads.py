@@ -1,7 +1,9 @@
-"""Torch's CPU threads: each live run takes its share of the usable cores, and gives them back when it ends."""
+"""Torch's CPU threads: each live run takes its share of the usable cores and gives them back when it ends; OpenMP
+sleeps while it waits only on a busy machine."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from synth.threads import CpuShare, usable_cores
+from synth.threads import BUSY_LOAD, CpuShare, choose_wait_policy, usable_cores, wait_policy
 
 
 def test_one_run_takes_every_usable_core_and_restores_the_count(tmp_path: Path) -> None:
@@ -51,9 +53,24 @@ def test_sharing_off_leaves_torch_alone(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == [] and torch.get_num_threads() == before
 
 
-def test_synth_asks_openmp_to_sleep_unless_told_otherwise() -> None:
+def test_openmp_sleeps_only_when_other_work_keeps_a_core_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert wait_policy(0.0) is None and wait_policy(BUSY_LOAD - 0.01) is None  # an idle machine: OpenMP's own spin
+    assert wait_policy(BUSY_LOAD) == wait_policy(8.0) == "PASSIVE"
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)  # restored after the test, whatever choose_wait_policy sets
+    monkeypatch.setattr(os, "getloadavg", lambda: (0.2, 0.5, 0.5), raising=False)
+    choose_wait_policy()
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.5, 0.5), raising=False)
+    choose_wait_policy()
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+
+
+def test_the_environment_s_wait_policy_wins_and_sharing_off_leaves_it_unset() -> None:
     code = "import os, synth; print(os.environ.get('OMP_WAIT_POLICY'))"
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "PASSIVE"
-    env = {"OMP_WAIT_POLICY": "ACTIVE", "PATH": ""}
-    ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
-    assert ran.stdout.strip() == "ACTIVE"
+
+    def policy(**env: str) -> str:
+        ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={"PATH": "", **env})
+        return ran.stdout.strip()
+
+    assert policy(OMP_WAIT_POLICY="ACTIVE") == "ACTIVE"
+    assert policy(SYNTH_CPU_SHARE="off") == "None"
