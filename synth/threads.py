@@ -7,7 +7,7 @@ every epoch so that a run started earlier gives cores back when another starts. 
 core busy as ``synth`` loads, it also asks OpenMP to sleep instead of spin when it waits (``OMP_WAIT_POLICY=PASSIVE``:
 ``choose_wait_policy``, which ``synth/__init__.py`` runs before torch loads) unless the environment already says
 otherwise. On an idle machine OpenMP keeps its own wait, a short spin: a training step is thousands of small kernels,
-and waking the threads for each one costs a fit alone about a quarter of its epochs.
+and waking the threads for each one makes a fit's epochs about a quarter slower.
 ``SYNTH_CPU_SHARE=off`` turns both off, for a process that manages its own threads.
 """
 
