@@ -1,6 +1,7 @@
 """Sequential output heads: the stages they are drawn in, heads that read only the values of earlier stages, the same
-rows as the all-at-once heads while nothing reads the memory, sampling that carries a drawn value to a later column,
-and a fit that learns a one-to-one relation between two columns."""
+rows as the all-at-once heads while nothing reads the memory, sampling that draws the numbers the trained module
+computes and carries a drawn value to a later column, and a fit that learns a one-to-one relation between two
+columns."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ import torch
 
 from synth import TabularSynthesizer
 from synth.tabular.layout import MAX_GROUPS, OutputLayout
+from synth.tabular.networks import TabularGenerator
+from synth.tabular.sampling import FoldedGenerator
 
 # column 0: a number (scalar, 2 modes, null flag); column 1: a 3-way category; column 2: a number (scalar, 1 mode)
 SPANS = [(0, 1, "tanh"), (1, 2, "softmax"), (3, 2, "softmax"), (5, 3, "softmax"), (8, 1, "tanh"), (9, 1, "softmax")]
@@ -71,6 +74,27 @@ def test_a_head_reads_only_the_values_drawn_before_it() -> None:
                 atol=1e-4,
             )
             assert moved == (layout.stage_of[other] > layout.stage_of[number])
+
+
+def test_sampling_draws_the_numbers_the_trained_module_computes() -> None:
+    """Three numbers of one mode each, in six stages, each reading the ones before: the folded sampler and the module
+    that training runs give the same values."""
+    spans = [(2 * c + offset, 1, kind) for c in range(3) for offset, kind in ((0, "tanh"), (1, "softmax"))]
+    layout = OutputLayout(spans, [], torch.device("cpu"), [0, 0, 1, 1, 2, 2])
+    assert len(layout.stages) == 6
+    net = TabularGenerator(4, 0, (8,), 6, generator=torch.Generator().manual_seed(0), sequential=True)
+    with torch.no_grad():
+        net.read.normal_(0.0, 0.1, generator=torch.Generator().manual_seed(1))
+    net.eval()
+    noise = torch.randn(100, 4, generator=torch.Generator().manual_seed(2))
+    gumbel = torch.zeros(100, layout.gumbel_width)
+    with torch.no_grad():
+        _, module_rows = net.rows(noise, gumbel, layout)
+        unread, _ = layout.activate_in_order(net(noise), gumbel, net.write, torch.zeros_like(net.read))
+    folded_values = FoldedGenerator(net, layout, 4, torch.float32).draw(noise, None, torch.Generator())
+    module_values = module_rows[:, layout.scalars]
+    torch.testing.assert_close(folded_values[:, layout.scalar_spans], module_values, rtol=1e-5, atol=1e-5)
+    assert (module_values - torch.tanh(unread[:, layout.scalars])).abs().amax(dim=0).min() > 0.01  # reads move all
 
 
 def _pairs(rows: int, seed: int) -> pd.DataFrame:
