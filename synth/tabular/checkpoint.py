@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 CHECKPOINT_FILE = "training-checkpoint.pt"
 #: Changes whenever the networks' shapes change, so a checkpoint written by other code is started afresh rather than
 #: failing to load.
-STATE_FORMAT = 2
+STATE_FORMAT = 3
 
 
 def fingerprint(settings: dict[str, Any], schema_json: str, frame: pd.DataFrame) -> str:

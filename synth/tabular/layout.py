@@ -29,6 +29,10 @@ _GRID_LOW, _GRID_STEP = float(CRITIC_GRID[0]), float(CRITIC_GRID[1] - CRITIC_GRI
 #: The scores are divided by 4, to the scale of the rest of an encoded row: read at full scale, their gradients
 #: outweighed the rest of each number's and cost its column shape (plyr/baseball, ggplot2/diamonds: about 0.01).
 VALUE_SCALE = 0.25
+#: At most this many pairs of numbers are crossed for the critic (``critic_figures``): every pair of a table of up to
+#: 23 numbers, and on a wider table the pairs nearest each other in table order first, so the critic's input grows
+#: with this cap, not with the square of the table's width.
+MAX_CROSSES = 256
 
 
 class OutputLayout:
@@ -135,11 +139,26 @@ class OutputLayout:
         parts = [[n[0] for n in numbers], rest_slots.ravel().tolist(), spike_slots, [max(p, 0) for p in present]]
         self.number_parts = [len(part) for part in parts]  # scalars, other modes' slots, spike slots, present slots
         self.number_positions = torch.as_tensor(list(itertools.chain(*parts)), dtype=torch.long, device=device)
+        pairs = torch.as_tensor(_nearest_pairs(m, MAX_CROSSES), dtype=torch.long, device=device)
+        self.cross_pairs = pairs.view(-1, 2).t()  # (2, pairs): the first and the second of each
 
     @property
     def value_width(self) -> int:
         """Numbers ``values`` gives a row: one per numeric column with a critic view."""
         return len(self.number_means)
+
+    @property
+    def critic_width(self) -> int:
+        """Figures ``critic_figures`` gives a row: ``values`` and one product per crossed pair of them."""
+        return self.value_width + self.cross_pairs.shape[1]
+
+    def critic_figures(self, rows: Tensor) -> Tensor:
+        """What the critic reads beside a row: ``values``, then the product of each crossed pair (``cross_pairs``)
+        at the same scale. How two numbers vary together (a diamond's depth against its sizes, hits against at-bats)
+        is then a figure of its own, where a gradient-boosting detector splits on just such joint regions."""
+        values = self.values(rows)
+        left, right = self.cross_pairs
+        return torch.cat([values, values[:, left] * values[:, right] / VALUE_SCALE], dim=1)
 
     def values(self, rows: Tensor) -> Tensor:
         """Each numeric column's value as its normal score in the column's distribution (``CriticView``) times
@@ -351,3 +370,14 @@ def _padded(blocks: list[tuple[int, int]], device: torch.device) -> tuple[Tensor
         index[row, :w] = np.arange(start, start + w)
         valid[row, :w] = True
     return torch.as_tensor(index, device=device), torch.as_tensor(valid, device=device)
+
+
+def _nearest_pairs(count: int, limit: int) -> list[tuple[int, int]]:
+    """Pairs (i, j), i < j, of ``count`` items in (i, j) order: all of them, or the ``limit`` nearest each other."""
+    pairs: list[tuple[int, int]] = []
+    for gap in range(1, count):
+        if len(pairs) + count - gap > limit:
+            pairs += [(first, first + gap) for first in range(limit - len(pairs))]
+            break
+        pairs += [(first, first + gap) for first in range(count - gap)]
+    return sorted(pairs)

@@ -1,5 +1,6 @@
 """The output layout: fused activations and condition loss agree with the per-column definitions they replace; the
-generator keeps its scalar heads in float32 under mixed precision."""
+generator keeps its scalar heads in float32 under mixed precision; the critic reads each number whole and the
+products of pairs of them, a bounded number on a wide table."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from scipy.stats import norm, spearmanr
 from torch.nn import functional as F
 
 from synth import infer_schema
-from synth.tabular.layout import VALUE_SCALE, OutputLayout
+from synth.tabular.layout import MAX_CROSSES, VALUE_SCALE, OutputLayout
 from synth.tabular.networks import TabularGenerator
 from synth.tabular.sampler import ConditionalSampler
 from synth.tabular.transformer import TableTransformer
@@ -122,6 +123,34 @@ def test_the_critic_reads_each_number_as_its_normal_score_in_the_column() -> Non
         assert (values[~present, column] == 0).all()
     zeros = values[money == 0, 0]
     assert np.allclose(zeros, norm.ppf(0.5 * (money == 0).mean()), atol=0.02)
+
+
+def test_the_critic_reads_the_product_of_each_pair_of_numbers() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=600)
+    frame = pd.DataFrame({"x": x, "c": rng.choice(list("ab"), 600), "y": 2 * x + rng.normal(size=600)})
+    frame["z"] = np.where(rng.random(600) < 0.2, np.nan, rng.gamma(2, 1, 600))
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    layout = OutputLayout.of(transformer, torch.device("cpu"))
+    rows = torch.as_tensor(transformer.transform(frame, rng))
+    values, figures = layout.values(rows), layout.critic_figures(rows)
+    assert layout.critic_width == figures.shape[1] == 3 + 3
+    torch.testing.assert_close(figures[:, :3], values)
+    for column, (first, second) in enumerate([(0, 1), (0, 2), (1, 2)], start=3):
+        torch.testing.assert_close(figures[:, column], values[:, first] * values[:, second] / VALUE_SCALE)
+    assert (figures[torch.as_tensor(frame["z"].isna().to_numpy().copy()), 4:] == 0).all()  # a null number crosses as 0
+
+
+def test_a_wide_table_crosses_a_bounded_number_of_pairs_nearest_first() -> None:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({f"n{i}": rng.normal(size=200) for i in range(40)})
+    transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
+    layout = OutputLayout.of(transformer, torch.device("cpu"))
+    assert MAX_CROSSES < 40 * 39 // 2  # more pairs than the cap
+    assert layout.critic_width == 40 + MAX_CROSSES
+    pairs = set(map(tuple, layout.cross_pairs.t().tolist()))
+    assert all((i, i + 1) in pairs for i in range(39))  # every neighbour pair is crossed
+    assert max(j - i for i, j in pairs) < 40 - 1  # the farthest pairs are not
 
 
 def test_generated_numbers_pass_the_critics_gradient_to_their_mode_and_scalar() -> None:
