@@ -29,7 +29,7 @@ _GRID_LOW, _GRID_STEP = float(CRITIC_GRID[0]), float(CRITIC_GRID[1] - CRITIC_GRI
 #: The scores are divided by 4, to the scale of the rest of an encoded row: read at full scale, their gradients
 #: outweighed the rest of each number's and cost its column shape (plyr/baseball, ggplot2/diamonds: about 0.01).
 VALUE_SCALE = 0.25
-#: At most this many pairs of numbers are crossed for the critic (``critic_figures``): every pair of a table of up to
+#: At most this many pairs of numbers are crossed for the critic (``with_products``): every pair of a table of up to
 #: 23 numbers, and on a wider table the pairs nearest each other in table order first, so the critic's input grows
 #: with this cap, not with the square of the table's width.
 MAX_CROSSES = 256
@@ -149,14 +149,14 @@ class OutputLayout:
 
     @property
     def critic_width(self) -> int:
-        """Figures ``critic_figures`` gives a row: ``values`` and one product per crossed pair of them."""
+        """Figures ``with_products`` gives a row: ``values`` and one product per crossed pair of them."""
         return self.value_width + self.cross_pairs.shape[1]
 
-    def critic_figures(self, rows: Tensor) -> Tensor:
-        """What the critic reads beside a row: ``values``, then the product of each crossed pair (``cross_pairs``)
-        at the same scale. How two numbers vary together (a diamond's depth against its sizes, hits against at-bats)
-        is then a figure of its own, where a gradient-boosting detector splits on just such joint regions."""
-        values = self.values(rows)
+    def with_products(self, values: Tensor) -> Tensor:
+        """What the critic reads beside a row: its ``values``, then the product of each crossed pair of them
+        (``cross_pairs``) at the same scale. How two numbers vary together (a diamond's depth against its sizes, hits
+        against at-bats) is then a figure of its own, where a gradient-boosting detector splits on just such joint
+        regions. Computed a batch at a time: a table's rows hold only their values."""
         left, right = self.cross_pairs
         return torch.cat([values, values[:, left] * values[:, right] / VALUE_SCALE], dim=1)
 

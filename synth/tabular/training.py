@@ -315,7 +315,7 @@ class _Step:
         self.generator, self.g_net, self.d_net = generator, g_net, d_net
         self.batch = max(plan.pac, plan.batch_size - plan.batch_size % plan.pac)
         with torch.no_grad():  # the real rows' numbers as the critic reads them, computed once, a block at a time
-            self.data_figures = torch.cat([layout.critic_figures(block) for block in data.split(16_384)])
+            self.data_values = torch.cat([layout.values(block) for block in data.split(16_384)])
         self.noise = TrainingNoise(self.batch, plan.noise_dim, layout.gumbel_width, generator, data.device)
 
     def precision(self) -> torch.autocast:
@@ -332,11 +332,13 @@ class _Step:
             cond = self.sampler.one_hot(slot)
         noise, gumbel = self.noise.next()
         raw, fake = self.g_net.rows(torch.cat([noise, cond], dim=1), gumbel, self.layout)
-        judged = torch.cat([fake, self.layout.critic_figures(fake), cond], dim=1)  # what the critic reads of them
+        figures = self.layout.with_products(self.layout.values(fake))
+        judged = torch.cat([fake, figures, cond], dim=1)  # what the critic reads of them
         return _Batch(cond, slot, rows, raw, judged)
 
     def discriminator_loss(self, batch: _Batch) -> Tensor:
-        real = torch.cat([self.data[batch.rows], self.data_figures[batch.rows], batch.cond], dim=1)
+        figures = self.layout.with_products(self.data_values[batch.rows])
+        real = torch.cat([self.data[batch.rows], figures, batch.cond], dim=1)
         fake = batch.judged.detach()
         scores = self.d_net(torch.cat([fake, real]))
         wasserstein = scores[: len(scores) // 2].mean() - scores[len(scores) // 2 :].mean()

@@ -133,7 +133,8 @@ def test_the_critic_reads_the_product_of_each_pair_of_numbers() -> None:
     transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
     layout = OutputLayout.of(transformer, torch.device("cpu"))
     rows = torch.as_tensor(transformer.transform(frame, rng))
-    values, figures = layout.values(rows), layout.critic_figures(rows)
+    values = layout.values(rows)
+    figures = layout.with_products(values)
     assert layout.critic_width == figures.shape[1] == 3 + 3
     torch.testing.assert_close(figures[:, :3], values)
     for column, (first, second) in enumerate([(0, 1), (0, 2), (1, 2)], start=3):
