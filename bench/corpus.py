@@ -59,6 +59,8 @@ CORPUS: dict[str, tuple[str, str]] = {
     "mosaicData/HELPfull": ("CES_D", "regression: the CES-D depression score, the HELP trial's main outcome"),
     "modeldata/Chicago": ("ridership", "regression: daily Clark/Lake boardings, the table's forecasting target"),
     "plyr/baseball": ("hr", "regression: home runs per player-season from the other batting counts"),
+    "AER/STAR": ("read3", "regression: third-grade reading score; a pupil's grades before joining are all null"),
+    "sampleSelection/RandHIE": ("mdvis", "regression: outpatient visits a year, the experiment's count outcome"),
 }
 METRICS = ("column_shapes", "pair_trends", "detection_auc", "utility_ratio", "dcr_holdout_share", "low_dcr_share")
 SEED = 0  # of the --max-rows sample, the split, the model and the metrics

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -37,7 +37,9 @@ class ValueCondition:
     """``column == value`` (``value`` None or NaN: the column is null).
 
     ``slot`` is the value's global slot in the conditional vector (None for a constant column, which has none);
-    ``share`` the value's share of the real training rows, as the model saw them (an acceptance estimate).
+    ``share`` the value's share of the real training rows, as the model saw them (an acceptance estimate);
+    ``derived``: the column is written from another column's value (``TableTransformer.derive``), so the slot alone
+    does not fix it and generated rows are checked.
     """
 
     column: str
@@ -46,6 +48,7 @@ class ValueCondition:
     share: float
     is_null: bool
     constant: bool = False
+    derived: bool = False
 
     def matches(self, frame: pd.DataFrame) -> np.ndarray:
         series = frame[self.column]
@@ -86,8 +89,9 @@ class RangeCondition:
 
 @dataclass(frozen=True, slots=True)
 class ConditionPlan:
-    """Resolved conditions. ``single``: at most one value condition and no range, the exact path by construction
-    (the generator is conditioned on the value's slot and the column is written with the value).
+    """Resolved conditions. ``single``: at most one value condition, on a column no other column fixes, and no
+    range: the exact path by construction (the generator is conditioned on the value's slot and the column is
+    written with the value).
     """
 
     values: tuple[ValueCondition, ...]
@@ -95,7 +99,7 @@ class ConditionPlan:
 
     @property
     def single(self) -> bool:
-        return self.range is None and len(self.values) <= 1
+        return self.range is None and len(self.values) <= 1 and not any(c.derived for c in self.values)
 
     @property
     def anchor(self) -> ValueCondition | None:
@@ -237,7 +241,8 @@ def resolve_conditions(
             ranges.append(_range_condition(column, wanted, codec))
         elif column in names:
             position = names.index(column)
-            values.append(_value_condition(column, wanted, discrete, position, counts))
+            condition = _value_condition(column, wanted, discrete, position, counts)
+            values.append(replace(condition, derived=column in transformer.dependents))
         elif kind == "constant":
             assert isinstance(codec, ConstantCodec)
             values.append(_constant_condition(column, _plain(wanted), codec))
@@ -313,6 +318,9 @@ def _range_condition(column: str, wanted: tuple[Any, ...] | list[Any], codec: Nu
         raise ConditionError(
             f"the range {wanted!r} on {column!r} lies outside the real data's range [{shown[0]}, {shown[1]}]"
         )
+    taken = codec.values
+    if taken is not None and not ((taken >= low - codec.origin) & (taken <= high - codec.origin)).any():
+        raise ConditionError(f"the range on {column!r} holds none of the values the column takes: {wanted!r}")
     share = _mixture_mass(codec, low - codec.origin, high - codec.origin)
     return RangeCondition(column, low, high, is_datetime, share)
 

@@ -58,9 +58,9 @@ from synth.tabular.codecs import (
     ConstantCodec,
     FakeCodec,
     NumericCodec,
-    _as_python,
     _datetime_ns,
     _is_null,
+    as_python,
     id_codec,
     is_integer_id,
     rare_replacement,
@@ -384,7 +384,7 @@ def _categorical_codec(
     rng: np.random.Generator,
 ) -> tuple[CategoricalCodec, list[int]]:
     """Levels (public, or disclosed by the noisy-count threshold), their noisy counts, and the pooled slot."""
-    observed = _as_python(series).value_counts(dropna=False, sort=True)
+    observed = as_python(series).value_counts(dropna=False, sort=True)
     true = {None if _is_null(v) else v: int(c) for v, c in observed.items()}
     cells = list(categories) if categories is not None else [v for v in true if v is not None]
     if spec.nullable and None not in cells:
@@ -434,7 +434,7 @@ def _constant_codec(
     stability-based disclosure as categories, robust to a neighbour adding a different value) and a noisy null
     share."""
     present = series.dropna()
-    seen = _as_python(present).value_counts(sort=True) if categories is None else pd.Series(dtype=np.int64)
+    seen = as_python(present).value_counts(sort=True) if categories is None else pd.Series(dtype=np.int64)
     noisy = np.array([len(series) - len(present), *seen.to_numpy()]) + rng.laplace(0, 1 / epsilon, 1 + len(seen))
     if categories is None:
         best = int(np.argmax(noisy[1:])) if len(seen) else -1
@@ -445,7 +445,7 @@ def _constant_codec(
                 f"constant column '{spec.name}' is too small to disclose its value privately: give it in "
                 f"public_metadata ({{'{spec.name}': {{'categories': [value]}}}}) or drop the column"
             )
-        value = present[_as_python(present) == seen.index[best]].iloc[:1]
+        value = present[as_python(present) == seen.index[best]].iloc[:1]
     else:
         value = pd.Series(categories)
         if pd.api.types.is_datetime64_any_dtype(series.dtype):

@@ -17,6 +17,7 @@ from synth.tabular.codecs import (
     fit_codec,
     spike_cap,
 )
+from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 
 __all__ = ["TableTransformer", "build_column"]
@@ -30,6 +31,9 @@ class TableTransformer:
 
     Attributes:
         codecs_: one codec per schema column, in schema order.
+        dependencies_: the columns another column's value fixes in every real row (``find_dependencies``), written
+            from it by ``derive``; none for a transformer built from codecs (a private fit's, which may not read
+            such structure off the rows).
     """
 
     def __init__(
@@ -59,6 +63,7 @@ class TableTransformer:
             )
             for c in self.schema
         ]
+        self.dependencies_ = find_dependencies(frame, self.schema, self.rare_category_min)
         return self
 
     @classmethod
@@ -70,6 +75,7 @@ class TableTransformer:
             schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
         )
         transformer.codecs_ = list(codecs)
+        transformer.dependencies_ = []
         return transformer
 
     @property
@@ -114,12 +120,24 @@ class TableTransformer:
             start += len(codec.spans)
         return pd.DataFrame(columns)
 
+    def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """``frame`` (decoded rows) with each dependent column written from its determinant's value, in place."""
+        for dependency in self.dependencies_:
+            values = dependency.apply(frame[dependency.source], frame[dependency.column])
+            frame[dependency.column] = build_column(values, self.schema[dependency.column])
+        return frame
+
+    @property
+    def dependents(self) -> frozenset[str]:
+        return frozenset(d.column for d in self.dependencies_)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "max_categories": self.max_categories,
             "rare_category_min": self.rare_category_min,
             "fake_locale": self.fake_locale,
             "codecs": [c.to_dict() for c in self.codecs_],
+            "dependencies": [d.to_dict() for d in self.dependencies_],
         }
 
     @classmethod
@@ -131,6 +149,7 @@ class TableTransformer:
             fake_locale=data["fake_locale"],
         )
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
+        transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         return transformer
 
 

@@ -1,0 +1,139 @@
+"""Columns whose value another column fixes (a team's league, a school's district): found at fit, kept at decode.
+
+A GAN draws every column from the same noise, so a column that every real row holds as a function of another
+(``team -> lg``) comes out contradicting it in a share of the generated rows, and a detector picks out each such
+row. ``find_dependencies`` looks for these exact dependencies among the columns with few values; after decoding,
+``Dependency.apply`` writes the dependent column from its determinant's value wherever real rows fixed it.
+
+A dependency records only the determinant's values that ``rare_category_min`` real rows or more hold, so no rare value
+is stored, and each dependent value it writes is held by as many rows; a value held by fewer rows leaves the
+dependent as generated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from synth.schema import Schema
+from synth.tabular.codecs import as_python
+
+__all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "Dependency", "find_dependencies"]
+
+#: Kinds a determinant or a dependent may be (a code stored as float, with nulls, is continuous to pandas).
+KINDS = ("categorical", "boolean", "integer", "continuous")
+#: A column with more distinct values than this fixes no other, nor is it fixed (it is nearly an identifier).
+MAX_VALUES = 1_000
+#: A dependency is kept when the determinant's values held by ``rare_category_min`` rows or more (the only ones it
+#: records) cover at least this share of the rows...
+MIN_COVERED_SHARE = 0.9
+#: ...and the chance that columns drawn independently, with their own shares, would show it is below this.
+MAX_CHANCE = 1e-9
+_SCREEN_ROWS = 5_000  # most pairs of columns are ruled out on this many rows before the whole table is read
+
+
+@dataclass(frozen=True, slots=True)
+class Dependency:
+    """``column`` takes ``values[i]`` in every real row whose ``source`` holds ``keys[i]`` (None: null)."""
+
+    column: str
+    source: str
+    keys: tuple[Any, ...]
+    values: tuple[Any, ...]
+
+    def apply(self, source: pd.Series, column: pd.Series) -> np.ndarray:
+        """``column``'s values (object), with the dependent value written wherever ``source`` holds a key."""
+        out = column.astype(object).to_numpy(copy=True)
+        out[column.isna().to_numpy()] = None
+        positions = _key_index(self.keys).get_indexer(pd.Index(as_python(source).where(source.notna(), None)))
+        found = positions >= 0
+        table = np.empty(len(self.values), dtype=object)
+        table[:] = list(self.values)
+        out[found] = table[positions[found]]
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"column": self.column, "source": self.source, "keys": list(self.keys), "values": list(self.values)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Dependency:
+        return cls(data["column"], data["source"], tuple(data["keys"]), tuple(data["values"]))
+
+
+def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> list[Dependency]:
+    """The exact dependencies of ``frame``'s columns, each dependent fixed by one determinant that no other column
+    fixes.
+
+    Columns are taken from the most distinct values to the fewest, so a determinant comes before what it fixes;
+    a column is fixed by the coarsest earlier determinant that fixes it (a detailed code's major group, not a
+    finer code's), and two columns that fix each other keep the first in the table.
+    """
+    factors: dict[str, tuple[np.ndarray, list[Any]]] = {}
+    for spec in schema:
+        if spec.kind not in KINDS:
+            continue
+        codes, uniques = pd.factorize(as_python(frame[spec.name]), use_na_sentinel=False)
+        if 2 <= len(uniques) <= MAX_VALUES:
+            factors[spec.name] = (codes.astype(np.int64), [None if pd.isna(v) else v for v in uniques])
+    order = sorted(factors, key=lambda name: -len(factors[name][1]))  # stable: table order among equals
+    determinants: list[str] = []
+    found: list[Dependency] = []
+    for name in order:
+        candidates = sorted(determinants, key=lambda d: len(factors[d][1]))
+        dependency = next(
+            (d for d in (_dependency(name, s, factors, rare_min) for s in candidates) if d),
+            None,
+        )
+        if dependency is None:
+            determinants.append(name)
+        else:
+            found.append(dependency)
+    return found
+
+
+def _dependency(
+    column: str, source: str, factors: dict[str, tuple[np.ndarray, list[Any]]], min_rows: int
+) -> Dependency | None:
+    """``source -> column`` when every row's ``source`` value fixes its ``column`` value, the values held by
+    ``min_rows`` rows or more cover ``MIN_COVERED_SHARE`` of the rows, and chance explains it less than
+    ``MAX_CHANCE``; else None."""
+    (a, a_values), (b, b_values) = factors[source], factors[column]
+    if not _fixes(a[:_SCREEN_ROWS], b[:_SCREEN_ROWS], len(b_values)) or not _fixes(a, b, len(b_values)):
+        return None
+    counts = np.bincount(a, minlength=len(a_values))
+    kept = np.flatnonzero(counts >= min_rows)
+    if len(kept) < 2 or counts[kept].sum() < MIN_COVERED_SHARE * len(a):
+        return None
+    if _log_chance(counts, np.bincount(b, minlength=len(b_values)) / len(b)) > np.log(MAX_CHANCE):
+        return None
+    first_row = np.full(len(a_values), -1, dtype=np.int64)
+    first_row[a[::-1]] = np.arange(len(a) - 1, -1, -1)  # each value's first row (later writes win)
+    return Dependency(
+        column,
+        source,
+        tuple(a_values[k] for k in kept),
+        tuple(b_values[b[first_row[k]]] for k in kept),
+    )
+
+
+def _log_chance(group_rows: np.ndarray, shares: np.ndarray) -> float:
+    """The log of the chance that every group of rows holds one value, were values drawn with ``shares`` regardless
+    of the group (a group of n rows: the sum over values of share ** n)."""
+    sizes, groups = np.unique(group_rows[group_rows > 1], return_counts=True)
+    terms = np.multiply.outer(np.log(shares), sizes.astype(np.float64))  # log(share ** n), per value and size
+    top = terms.max(axis=0)
+    log_same = top + np.log(np.exp(terms - top).sum(axis=0))
+    return float((groups * log_same).sum())
+
+
+def _fixes(a: np.ndarray, b: np.ndarray, b_size: int) -> bool:
+    """Whether each code of ``a`` meets exactly one code of ``b``."""
+    pairs = np.unique(a * b_size + b)
+    return len(pairs) == len(np.unique(pairs // b_size))
+
+
+def _key_index(keys: tuple[Any, ...]) -> pd.Index:
+    return pd.Index(list(keys), dtype=object)
