@@ -108,10 +108,6 @@ class NumericCodec(Codec):
     column the finest decimal its values use, when they use at most six: counts held as floats because they have
     nulls come out whole, prices keep their cents; 0 for any other float column). With ``clip``
     (the private path's bounds, which real values may exceed) values are clipped to [low, high] before encoding.
-
-    ``values``: for a column that takes few values (``taken_values``: a score scale, a code, amounts in round
-    figures), the sorted values decoded numbers are moved to, the nearest; None for any other column and on the
-    private path.
     """
 
     def __init__(
@@ -125,11 +121,10 @@ class NumericCodec(Codec):
         origin: int = 0,
         clip: bool = False,
         warp: QuantileWarp | None = None,
-        values: np.ndarray | None = None,
     ) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
         self.nullable, self.step, self.origin, self.clip = nullable, step, origin, clip
-        self.warp, self.values = warp, values
+        self.warp = warp
         self._spikes = np.array([m.mean for m in modes if m.std == 0])
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
         if nullable:
@@ -168,8 +163,7 @@ class NumericCodec(Codec):
         if len(rest):
             warp = QuantileWarp.fit(np.clip(rest, low, high))
             modes += fit_mixture(warp.forward(rest, rng), rng, weight=len(rest) / len(present))
-        taken = taken_values(present, rare_min)
-        return cls(spec.kind, modes, low, high, bool(null.any()), step, origin, warp=warp, values=taken)
+        return cls(spec.kind, modes, low, high, bool(null.any()), step, origin, warp=warp)
 
     def critic_view(self, grid: np.ndarray) -> CriticView | None:
         """How a critic reads an encoded value whole: as its normal score in the column's distribution, spikes
@@ -252,8 +246,6 @@ class NumericCodec(Codec):
             values = np.round(values * per_unit) / per_unit
         elif self.step:
             values = np.round(values / self.step) * self.step
-        if self.values is not None:
-            values = _nearest(self.values, values)
         null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
             ns = self.origin + values.astype(np.int64)
@@ -272,38 +264,7 @@ class NumericCodec(Codec):
             "origin": self.origin,
             "clip": self.clip,
             "warp": None if self.warp is None else self.warp.to_dict(),
-            "values": None if self.values is None else self.values.tolist(),
         }
-
-
-#: A column of at most this many distinct values may be decoded onto them...
-MAX_TAKEN_VALUES = 1_000
-#: ...when the values held by ``_MIN_TAKEN_ROWS`` rows or more cover this share of its rows.
-MIN_TAKEN_SHARE = 0.95
-_MIN_TAKEN_ROWS = 5
-
-
-def taken_values(present: np.ndarray, rare_min: int) -> np.ndarray | None:
-    """The sorted values a column's decoded numbers are moved to, or None when it takes too many to list.
-
-    A column holding few values, each by many rows, takes only those (test scores on a scale with gaps, amounts in
-    round figures, codes); a GAN's smooth output falls between them, which a detector sees at once. Only values
-    held by ``rare_min`` rows or more are listed, so a rare value never comes out.
-    """
-    found, counts = np.unique(present, return_counts=True)
-    if not 2 <= len(found) <= MAX_TAKEN_VALUES:
-        return None
-    if counts[counts >= _MIN_TAKEN_ROWS].sum() < MIN_TAKEN_SHARE * len(present):
-        return None
-    kept = found[counts >= max(rare_min, 1)]
-    return kept if len(kept) >= 2 else None
-
-
-def _nearest(grid: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Each value moved to the nearest of ``grid`` (sorted); a tie goes to the lower."""
-    right = np.clip(np.searchsorted(grid, values), 1, len(grid) - 1)
-    left = right - 1
-    return np.where(values - grid[left] <= grid[right] - values, grid[left], grid[right])
 
 
 def decimal_step(values: np.ndarray, stored: type[np.floating[Any]] = np.float64) -> float:
@@ -582,7 +543,6 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
             data["origin"],
             data["clip"],
             None if data["warp"] is None else QuantileWarp.from_dict(data["warp"]),
-            None if data["values"] is None else np.asarray(data["values"], dtype=np.float64),
         )
     if kind == "categorical":
         return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data["fallback"])

@@ -6,15 +6,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import infer_schema
-from synth.tabular.codecs import (
-    MAX_SPIKES,
-    MIN_SPIKES,
-    CategoricalCodec,
-    NumericCodec,
-    codec_from_dict,
-    spike_cap,
-    taken_values,
-)
+from synth.tabular.codecs import MAX_SPIKES, MIN_SPIKES, CategoricalCodec, NumericCodec, codec_from_dict, spike_cap
 from synth.tabular.mixture import exact_spikes
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
@@ -87,30 +79,6 @@ def test_float_columns_decode_onto_the_decimals_their_values_use() -> None:
             text = decoded.map(lambda x, d=decimals: f"{x:.{d}f}")
             assert (text.astype(frame[name].dtype) == decoded).all(), name
     assert steps == {"runs": 1.0, "price": 0.01, "weight": 0.1, "signal": 0.0}
-
-
-def test_a_column_of_few_values_decodes_onto_them_and_never_onto_a_rare_one() -> None:
-    """Scores on a scale with gaps (every 7th number from 400, 60 of them), one score held by two rows only."""
-    rng = np.random.default_rng(0)
-    scale = 400 + 7 * np.arange(60)
-    values = np.concatenate([rng.choice(scale, 3000), [403, 403]]).astype(np.int64)
-    series = pd.Series(values, name="score")
-    codec = NumericCodec.fit(series, infer_schema(series.to_frame())["score"], rng, rare_min=5)
-    np.testing.assert_array_equal(codec.values, scale)
-    spans = np.stack([rng.uniform(-1, 1, 5000), rng.integers(0, len(codec.modes), 5000)], axis=1)
-    decoded = codec.decode(spans, rng)
-    assert np.isin(decoded, scale).all() and len(np.unique(decoded)) > 30
-    again = codec_from_dict(codec.to_dict())
-    assert isinstance(again, NumericCodec) and again.values is not None
-    np.testing.assert_array_equal(again.decode(spans, np.random.default_rng(1)), decoded)
-
-
-def test_columns_of_many_or_rarely_repeated_values_are_decoded_freely() -> None:
-    rng = np.random.default_rng(0)
-    assert taken_values(rng.normal(size=5000), 5) is None  # every value once
-    assert taken_values(rng.integers(0, 2000, 50_000).astype(float), 5) is None  # too many values to list
-    assert taken_values(rng.integers(0, 500, 1000).astype(float), 5) is None  # 500 values of about 2 rows each
-    np.testing.assert_array_equal(taken_values(np.repeat([3.0, 1.0, 2.0], 20), 5), [1.0, 2.0, 3.0])
 
 
 def test_high_cardinality_categories_keep_a_bounded_width() -> None:
