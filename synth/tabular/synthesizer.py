@@ -495,7 +495,7 @@ class TabularSynthesizer(Estimator):
         rng: np.random.Generator,
     ) -> pd.DataFrame:
         """``n`` decoded rows from ``folded``, conditioned on ``fixed`` (column, slot, value), whose column is
-        written with it before the dependent columns are written from their determinants."""
+        written with it before the columns that follow others are written (``TableTransformer.derive``)."""
         with torch.no_grad():
             chunks = [
                 self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
@@ -506,7 +506,7 @@ class TabularSynthesizer(Estimator):
         if fixed is not None:
             name, _, value = fixed
             frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
-        return self.transformer_.derive(frame)
+        return self.transformer_.derive(frame, rng)
 
     def avoid_values_of(self, *real: pd.DataFrame) -> None:
         """Make identifiers that differ from these real tables' from now on: fakes never equal a value that fewer

@@ -17,6 +17,7 @@ from synth.tabular.codecs import (
     fit_codec,
     spike_cap,
 )
+from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 
@@ -34,6 +35,8 @@ class TableTransformer:
         dependencies_: the columns another column's value fixes in every real row (``find_dependencies``), written
             from it by ``derive``; none for a transformer built from codecs (a private fit's, which may not read
             such structure off the rows).
+        copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
+            at that rate by ``derive``; none for a transformer built from codecs.
     """
 
     def __init__(
@@ -64,6 +67,7 @@ class TableTransformer:
             for c in self.schema
         ]
         self.dependencies_ = find_dependencies(frame, self.schema, self.rare_category_min)
+        self.copies_ = find_copies(frame, self.schema, skip=frozenset(d.column for d in self.dependencies_))
         return self
 
     @classmethod
@@ -75,7 +79,7 @@ class TableTransformer:
             schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
         )
         transformer.codecs_ = list(codecs)
-        transformer.dependencies_ = []
+        transformer.dependencies_, transformer.copies_ = [], []
         return transformer
 
     @property
@@ -120,8 +124,13 @@ class TableTransformer:
             start += len(codec.spans)
         return pd.DataFrame(columns)
 
-    def derive(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """``frame`` (decoded rows) with each dependent column written from its determinant's value, in place."""
+    def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+        """``frame`` (decoded rows), in place: each repeating column made to repeat its source at the real rate,
+        in table order (so a chain of waves repeats along), then each dependent column written from its
+        determinant's value."""
+        for copy in self.copies_:
+            values = copy.apply(frame[copy.source], frame[copy.column], rng)
+            frame[copy.column] = build_column(values, self.schema[copy.column])
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             frame[dependency.column] = build_column(values, self.schema[dependency.column])
@@ -129,7 +138,8 @@ class TableTransformer:
 
     @property
     def dependents(self) -> frozenset[str]:
-        return frozenset(d.column for d in self.dependencies_)
+        """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
+        return frozenset(d.column for d in self.dependencies_) | frozenset(c.column for c in self.copies_)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +148,7 @@ class TableTransformer:
             "fake_locale": self.fake_locale,
             "codecs": [c.to_dict() for c in self.codecs_],
             "dependencies": [d.to_dict() for d in self.dependencies_],
+            "copies": [c.to_dict() for c in self.copies_],
         }
 
     @classmethod
@@ -150,6 +161,7 @@ class TableTransformer:
         )
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
+        transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         return transformer
 
 

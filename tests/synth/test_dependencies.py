@@ -1,5 +1,6 @@
-"""Columns another column fixes: found only where every real row shows it and chance cannot, recorded without rare
-values, and kept in every generated row, conditioned or not, across a save."""
+"""Columns that follow others. A column another column fixes: found only where every real row shows it and chance
+cannot, recorded without rare values, and kept in every generated row, conditioned or not, across a save. A column
+that repeats an earlier one in most rows (a pupil's school, grade after grade): repeated at the real rate."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 import pytest
 
 from synth import TabularSynthesizer, infer_schema
+from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.transformer import TableTransformer
 
@@ -121,3 +123,54 @@ def test_dependencies_survive_the_transformer_round_trip() -> None:
 def test_tiny_tables_have_no_dependencies(rows: int) -> None:
     frame = teams().iloc[:rows]
     assert find_dependencies(frame, infer_schema(teams()), 5) == []
+
+
+def pupils(rows: int = 3_000, seed: int = 0) -> pd.DataFrame:
+    """A school id per grade: most pupils stay, a few move, some join late (null before); and two rare flags."""
+    rng = np.random.default_rng(seed)
+    first = rng.integers(100, 180, rows).astype(float)
+    second = np.where(rng.random(rows) < 0.95, first, rng.integers(100, 180, rows))
+    third = np.where(rng.random(rows) < 0.9, second, rng.integers(100, 180, rows))
+    first[rng.random(rows) < 0.3] = np.nan  # joined in the second grade
+    return pd.DataFrame({
+        "school_k": first,
+        "school_1": second,
+        "school_2": third,
+        "flag_a": rng.random(rows) < 0.03,
+        "flag_b": rng.random(rows) < 0.03,
+    })  # fmt: skip
+
+
+def repeat_share(frame: pd.DataFrame, source: str, column: str) -> float:
+    both = frame[source].notna() & frame[column].notna()
+    return float((frame.loc[both, source] == frame.loc[both, column]).mean())
+
+
+def test_a_column_that_repeats_an_earlier_one_is_recorded_with_its_real_rate() -> None:
+    frame = pupils()
+    copies = {c.column: c for c in find_copies(frame, infer_schema(frame))}
+    assert {name: c.source for name, c in copies.items()} == {"school_1": "school_k", "school_2": "school_1"}
+    assert copies["school_1"].share == pytest.approx(repeat_share(frame, "school_k", "school_1"))
+    assert "flag_b" not in copies  # two rare flags agree in 94 % of rows, as chance alone would have them
+
+
+def test_apply_repeats_at_the_recorded_rate_the_closest_numbers_first() -> None:
+    source = pd.Series([1.0, 2.0, 3.0, 4.0, None, 6.0, 7.0, 8.0])
+    column = pd.Series([1.5, 9.0, 3.2, 40.0, 5.0, 6.0, 70.0, None])
+    out = Copy("b", "a", 0.5, numeric=True).apply(source, column, np.random.default_rng(0))
+    assert out.tolist() == [1.0, 9.0, 3.0, 40.0, 5.0, 6.0, 70.0, None]  # 3 of 6 now repeat: 6.0, then 1.0 and 3.0
+    labels = pd.Series(list("abcdefghij")), pd.Series(list("ABCDEFGHIJ"))
+    repeated = Copy("y", "x", 0.7, numeric=False).apply(*labels, np.random.default_rng(0))
+    assert sum(a == b for a, b in zip(labels[0], repeated, strict=True)) == 7
+
+
+def test_generated_waves_repeat_at_the_real_rate_and_conditions_still_hold() -> None:
+    frame = pupils()
+    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    rows = model.sample(2_000, seed=1)
+    assert rows.dtypes.equals(frame.dtypes)
+    for source, column in [("school_k", "school_1"), ("school_1", "school_2")]:
+        assert repeat_share(rows, source, column) == pytest.approx(repeat_share(frame, source, column), abs=0.01)
+    assert model.transformer_.dependents == frozenset({"school_1", "school_2"})
+    picked = model.sample(100, conditions={"school_2": (120, 130)}, seed=2, max_tries=50)
+    assert len(picked) == 100 and picked["school_2"].between(120, 130).all()
