@@ -41,16 +41,18 @@ class Copy:
     share: float
     numeric: bool
 
-    def apply(self, source: pd.Series, column: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    def apply(self, source: pd.Series, column: pd.Series, rng: np.random.Generator, allowed: np.ndarray) -> np.ndarray:
         """``column``'s values (object), with ``source``'s written into just enough of the rows holding both that
-        ``share`` of them repeat it."""
+        ``share`` of them repeat it; only into rows where ``allowed`` (the source's value is one ``column`` may hold:
+        a level it keeps, a number within its range, never one of its rare values)."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
         left, right = as_python(source), as_python(column)
         both = (source.notna() & column.notna()).to_numpy()
-        differ = np.flatnonzero(both & (left != right).to_numpy())
+        unequal = both & (left != right).to_numpy()
+        differ = np.flatnonzero(unequal & allowed)
         held = int(both.sum())
-        wanted = round(self.share * held) - (held - len(differ))
+        wanted = round(self.share * held) - (held - int(unequal.sum()))
         if wanted <= 0 or not len(differ):
             return out
         if self.numeric:  # the closest first: the rows the generator nearly made repeat
@@ -71,9 +73,9 @@ class Copy:
 
 
 def find_copies(frame: pd.DataFrame, schema: Schema, skip: frozenset[str] = frozenset()) -> list[Copy]:
-    """For each column, the earlier column of the same family (numbers, or categories) it repeats in the largest
-    share of the rows holding both, when that share and its lift over chance are high. Columns in ``skip`` (those
-    written from another's value) neither repeat nor are repeated."""
+    """For each column, the earlier column of the same kind (so the same values) that it repeats in the largest
+    share of the rows holding both, when that share and its agreement beyond chance are high. Columns in ``skip``
+    (those written from another's value) neither repeat nor are repeated."""
     specs = [spec for spec in schema if spec.kind in _KINDS and spec.name not in skip]
     values = {spec.name: as_python(frame[spec.name]).to_numpy(dtype=object) for spec in specs}
     present = {spec.name: frame[spec.name].notna().to_numpy() for spec in specs}
@@ -82,7 +84,7 @@ def find_copies(frame: pd.DataFrame, schema: Schema, skip: frozenset[str] = froz
         numeric = spec.kind in NUMERIC_CODEC_KINDS
         best: Copy | None = None
         for earlier in specs[:position]:
-            if (earlier.kind in NUMERIC_CODEC_KINDS) != numeric:
+            if earlier.kind != spec.kind:
                 continue
             pair = (values[earlier.name], values[spec.name], present[earlier.name] & present[spec.name])
             if _repeat_share(*(part[:_SCREEN_ROWS] for part in pair)) is None:

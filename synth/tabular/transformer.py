@@ -12,7 +12,9 @@ from synth.tabular.codecs import (
     NUMERIC_CODEC_KINDS,
     CategoricalCodec,
     Codec,
+    NumericCodec,
     Span,
+    as_python,
     codec_from_dict,
     fit_codec,
     spike_cap,
@@ -129,12 +131,23 @@ class TableTransformer:
         in table order (so a chain of waves repeats along), then each dependent column written from its
         determinant's value."""
         for copy in self.copies_:
-            values = copy.apply(frame[copy.source], frame[copy.column], rng)
+            allowed = self._emitted(copy.column, frame[copy.source])
+            values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
             frame[copy.column] = build_column(values, self.schema[copy.column])
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             frame[dependency.column] = build_column(values, self.schema[dependency.column])
         return frame
+
+    def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
+        """Which of ``values`` column ``name`` may hold: a level its codec decodes to, or a number within its range
+        (so a copied value is never one of its rare ones)."""
+        codec = self.codecs_[self.schema.names.index(name)]
+        if isinstance(codec, CategoricalCodec):
+            return as_python(values).isin([v for v in codec.value_table() if v is not None]).to_numpy()
+        assert isinstance(codec, NumericCodec)
+        numbers = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        return (numbers >= codec.low) & (numbers <= codec.high)
 
     @property
     def dependents(self) -> frozenset[str]:

@@ -157,11 +157,27 @@ def test_a_column_that_repeats_an_earlier_one_is_recorded_with_its_real_rate() -
 def test_apply_repeats_at_the_recorded_rate_the_closest_numbers_first() -> None:
     source = pd.Series([1.0, 2.0, 3.0, 4.0, None, 6.0, 7.0, 8.0])
     column = pd.Series([1.5, 9.0, 3.2, 40.0, 5.0, 6.0, 70.0, None])
-    out = Copy("b", "a", 0.5, numeric=True).apply(source, column, np.random.default_rng(0))
+    everywhere = np.ones(len(source), dtype=bool)
+    out = Copy("b", "a", 0.5, numeric=True).apply(source, column, np.random.default_rng(0), everywhere)
     assert out.tolist() == [1.0, 9.0, 3.0, 40.0, 5.0, 6.0, 70.0, None]  # 3 of 6 now repeat: 6.0, then 1.0 and 3.0
+    not_first = everywhere.copy()
+    not_first[0] = False  # 1.0 is not a value column b may hold
+    out = Copy("b", "a", 0.5, numeric=True).apply(source, column, np.random.default_rng(0), not_first)
+    assert out.tolist() == [1.5, 2.0, 3.0, 40.0, 5.0, 6.0, 70.0, None]
     labels = pd.Series(list("abcdefghij")), pd.Series(list("ABCDEFGHIJ"))
-    repeated = Copy("y", "x", 0.7, numeric=False).apply(*labels, np.random.default_rng(0))
+    repeated = Copy("y", "x", 0.7, numeric=False).apply(*labels, np.random.default_rng(0), np.ones(10, dtype=bool))
     assert sum(a == b for a, b in zip(labels[0], repeated, strict=True)) == 7
+
+
+def test_a_repeat_never_writes_a_value_the_column_may_not_hold() -> None:
+    """Pupils of kindergarten school S999 all moved: S999 is no first-grade school, so it is never copied there."""
+    frame = pupils()[["school_k", "school_1"]]
+    frame = frame.apply(lambda column: column.map(lambda v: None if pd.isna(v) else f"S{v:.0f}"))
+    frame.loc[frame.index[:100], "school_k"] = "S999"
+    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    assert {c.column for c in model.transformer_.copies_} == {"school_1"}
+    rows = model.sample(3_000, seed=1)
+    assert (rows["school_k"] == "S999").sum() > 20 and not (rows["school_1"] == "S999").any()
 
 
 def test_generated_waves_repeat_at_the_real_rate_and_conditions_still_hold() -> None:
