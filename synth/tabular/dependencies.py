@@ -24,7 +24,7 @@ from synth.tabular.codecs import as_python
 __all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "Dependency", "find_dependencies"]
 
 #: Kinds a determinant or a dependent may be (a code stored as float, with nulls, is continuous to pandas).
-KINDS = ("categorical", "boolean", "integer", "continuous")
+_KINDS = ("categorical", "boolean", "integer", "continuous")
 #: A column with more distinct values than this fixes no other, nor is it fixed (it is nearly an identifier).
 MAX_VALUES = 1_000
 #: A dependency is kept when the determinant's values held by ``rare_category_min`` rows or more (the only ones it
@@ -48,7 +48,8 @@ class Dependency:
         """``column``'s values (object), with the dependent value written wherever ``source`` holds a key."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
-        positions = _key_index(self.keys).get_indexer(pd.Index(as_python(source).where(source.notna(), None)))
+        keys = pd.Index(list(self.keys), dtype=object)
+        positions = keys.get_indexer(pd.Index(as_python(source).where(source.notna(), None)))
         found = positions >= 0
         table = np.empty(len(self.values), dtype=object)
         table[:] = list(self.values)
@@ -73,7 +74,7 @@ def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> lis
     """
     factors: dict[str, tuple[np.ndarray, list[Any]]] = {}
     for spec in schema:
-        if spec.kind not in KINDS:
+        if spec.kind not in _KINDS:
             continue
         codes, uniques = pd.factorize(as_python(frame[spec.name]), use_na_sentinel=False)
         if 2 <= len(uniques) <= MAX_VALUES:
@@ -109,13 +110,13 @@ def _dependency(
         return None
     if _log_chance(counts, np.bincount(b, minlength=len(b_values)) / len(b)) > np.log(MAX_CHANCE):
         return None
-    first_row = np.full(len(a_values), -1, dtype=np.int64)
-    first_row[a[::-1]] = np.arange(len(a) - 1, -1, -1)  # each value's first row (later writes win)
+    row_of = np.zeros(len(a_values), dtype=np.int64)
+    row_of[a] = np.arange(len(a))  # a row holding each value: any will do, the value fixes the column's
     return Dependency(
         column,
         source,
         tuple(a_values[k] for k in kept),
-        tuple(b_values[b[first_row[k]]] for k in kept),
+        tuple(b_values[b[row_of[k]]] for k in kept),
     )
 
 
@@ -133,7 +134,3 @@ def _fixes(a: np.ndarray, b: np.ndarray, b_size: int) -> bool:
     """Whether each code of ``a`` meets exactly one code of ``b``."""
     pairs = np.unique(a * b_size + b)
     return len(pairs) == len(np.unique(pairs // b_size))
-
-
-def _key_index(keys: tuple[Any, ...]) -> pd.Index:
-    return pd.Index(list(keys), dtype=object)
