@@ -77,7 +77,7 @@ def find_copies(frame: pd.DataFrame, schema: Schema, skip: frozenset[str] = froz
     share of the rows holding both, when that share and its agreement beyond chance are high. Columns in ``skip``
     (those written from another's value) neither repeat nor are repeated."""
     specs = [spec for spec in schema if spec.kind in _KINDS and spec.name not in skip]
-    values = {spec.name: as_python(frame[spec.name]).to_numpy(dtype=object) for spec in specs}
+    values = {spec.name: _comparable(frame[spec.name], spec.kind in NUMERIC_CODEC_KINDS) for spec in specs}
     present = {spec.name: frame[spec.name].notna().to_numpy() for spec in specs}
     found: list[Copy] = []
     for position, spec in enumerate(specs):
@@ -108,6 +108,12 @@ def _repeat_share(source: np.ndarray, column: np.ndarray, both: np.ndarray) -> f
         return None
     chance = float((left.value_counts(normalize=True) * right.value_counts(normalize=True)).sum())
     return share if share - chance >= MIN_AGREEMENT * (1.0 - chance) else None
+
+
+def _comparable(series: pd.Series, numeric: bool) -> np.ndarray:
+    """Values that compare equal when the column's values do: numbers as float64 (eight bytes a value, where Python
+    integers would take 36), categories as Python scalars."""
+    return _floats(series) if numeric else as_python(series).to_numpy(dtype=object)
 
 
 def _floats(series: pd.Series) -> np.ndarray:
