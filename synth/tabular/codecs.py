@@ -25,6 +25,7 @@ __all__ = [
     "Span",
     "as_python",
     "codec_from_dict",
+    "factorized",
     "fit_codec",
     "id_codec",
     "is_integer_id",
@@ -596,3 +597,11 @@ def as_python(series: pd.Series) -> pd.Series:
     if pd.api.types.is_integer_dtype(series.dtype):
         return series.astype(object).map(lambda v: None if _is_null(v) else int(v))
     return series.astype(object)
+
+
+def factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """(a code per row, each code's value as a Python scalar, None for null): only the distinct values are converted,
+    so a 300,000-row column costs one vectorised pass and four bytes a row."""
+    codes, uniques = pd.factorize(series, use_na_sentinel=False)
+    values = as_python(pd.Series(np.asarray(uniques, dtype=object) if len(uniques) else [], dtype=series.dtype))
+    return codes.astype(np.int32), [None if _is_null(v) else v for v in values]

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python, factorized
 
 __all__ = ["MIN_AGREEMENT", "MIN_REPEAT_SHARE", "Copy", "find_copies"]
 
@@ -47,9 +47,11 @@ class Copy:
         a level it keeps, a number within its range, never one of its rare values)."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
-        left, right = as_python(source), as_python(column)
+        left, right = _comparable(source, self.numeric), _comparable(column, self.numeric)
+        if not self.numeric:
+            left, right = _in_codes_of(left, right)
         both = (source.notna() & column.notna()).to_numpy()
-        unequal = both & (left != right).to_numpy()
+        unequal = both & (left != right)
         differ = np.flatnonzero(unequal & allowed)
         held = int(both.sum())
         wanted = round(self.share * held) - (held - int(unequal.sum()))
@@ -60,8 +62,7 @@ class Copy:
             chosen = differ[np.argsort(gap, kind="stable")[:wanted]]
         else:
             chosen = rng.choice(differ, size=min(wanted, len(differ)), replace=False)
-        values = left.to_numpy(dtype=object)
-        out[chosen] = values[chosen]
+        out[chosen] = as_python(source.iloc[chosen]).to_numpy(dtype=object)
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -86,7 +87,10 @@ def find_copies(frame: pd.DataFrame, schema: Schema, skip: frozenset[str] = froz
         for earlier in specs[:position]:
             if earlier.kind != spec.kind:
                 continue
-            pair = (values[earlier.name], values[spec.name], present[earlier.name] & present[spec.name])
+            left, right = values[earlier.name], values[spec.name]
+            if not numeric:
+                left, right = _in_codes_of(left, right)
+            pair = (left, right, present[earlier.name] & present[spec.name])
             if _repeat_share(*(part[:_SCREEN_ROWS] for part in pair)) is None:
                 continue
             share = _repeat_share(*pair)
@@ -110,10 +114,18 @@ def _repeat_share(source: np.ndarray, column: np.ndarray, both: np.ndarray) -> f
     return share if share - chance >= MIN_AGREEMENT * (1.0 - chance) else None
 
 
-def _comparable(series: pd.Series, numeric: bool) -> np.ndarray:
-    """Values that compare equal when the column's values do: numbers as float64 (eight bytes a value, where Python
-    integers would take 36), categories as Python scalars."""
-    return _floats(series) if numeric else as_python(series).to_numpy(dtype=object)
+def _comparable(series: pd.Series, numeric: bool) -> Any:
+    """What two columns are compared by: numbers as float64, categories as codes and their values (``factorized``),
+    never a Python object per row."""
+    return _floats(series) if numeric else factorized(series)
+
+
+def _in_codes_of(
+    source: tuple[np.ndarray, list[Any]], column: tuple[np.ndarray, list[Any]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two factorized columns as codes of one space: the source's, where a value it never holds is -1."""
+    (codes, known), (other, levels) = source, column
+    return codes, pd.Index(known, dtype=object).get_indexer(pd.Index(levels, dtype=object))[other]
 
 
 def _floats(series: pd.Series) -> np.ndarray:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import as_python
+from synth.tabular.codecs import factorized
 
 __all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "Dependency", "find_dependencies"]
 
@@ -48,8 +48,8 @@ class Dependency:
         """``column``'s values (object), with the dependent value written wherever ``source`` holds a key."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
-        keys = pd.Index(list(self.keys), dtype=object)
-        positions = keys.get_indexer(pd.Index(as_python(source).where(source.notna(), None)))
+        codes, uniques = factorized(source)
+        positions = pd.Index(list(self.keys), dtype=object).get_indexer(pd.Index(uniques, dtype=object))[codes]
         found = positions >= 0
         table = np.empty(len(self.values), dtype=object)
         table[:] = list(self.values)
@@ -76,9 +76,9 @@ def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> lis
     for spec in schema:
         if spec.kind not in _KINDS:
             continue
-        codes, uniques = pd.factorize(as_python(frame[spec.name]), use_na_sentinel=False)
+        codes, uniques = factorized(frame[spec.name])
         if 2 <= len(uniques) <= MAX_VALUES:
-            factors[spec.name] = (codes.astype(np.int64), [None if pd.isna(v) else v for v in uniques])
+            factors[spec.name] = (codes, uniques)
     order = sorted(factors, key=lambda name: -len(factors[name][1]))  # stable: table order among equals
     determinants: list[str] = []
     found: list[Dependency] = []
