@@ -27,6 +27,7 @@ __all__ = [
     "codec_from_dict",
     "factorized",
     "fit_codec",
+    "floats",
     "id_codec",
     "is_integer_id",
     "rare_replacement",
@@ -605,3 +606,8 @@ def factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
     codes, uniques = pd.factorize(series, use_na_sentinel=False)
     values = as_python(pd.Series(np.asarray(uniques, dtype=object) if len(uniques) else [], dtype=series.dtype))
     return codes.astype(np.int32), [None if _is_null(v) else v for v in values]
+
+
+def floats(series: pd.Series) -> np.ndarray:
+    """A numeric column as float64, NaN for null."""
+    return pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python, factorized
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python, factorized, floats
 
 __all__ = ["MIN_AGREEMENT", "MIN_REPEAT_SHARE", "Copy", "find_copies"]
 
@@ -58,7 +58,7 @@ class Copy:
         if wanted <= 0 or not len(differ):
             return out
         if self.numeric:  # the closest first: the rows the generator nearly made repeat
-            gap = np.abs(_floats(source)[differ] - _floats(column)[differ])
+            gap = np.abs(floats(source)[differ] - floats(column)[differ])
             chosen = differ[np.argsort(gap, kind="stable")[:wanted]]
         else:
             chosen = rng.choice(differ, size=min(wanted, len(differ)), replace=False)
@@ -117,7 +117,7 @@ def _repeat_share(source: np.ndarray, column: np.ndarray, both: np.ndarray) -> f
 def _comparable(series: pd.Series, numeric: bool) -> Any:
     """What two columns are compared by: numbers as float64, categories as codes and their values (``factorized``),
     never a Python object per row."""
-    return _floats(series) if numeric else factorized(series)
+    return floats(series) if numeric else factorized(series)
 
 
 def _in_codes_of(
@@ -126,7 +126,3 @@ def _in_codes_of(
     """Two factorized columns as codes of one space: the source's, where a value it never holds is -1."""
     (codes, known), (other, levels) = source, column
     return codes, pd.Index(known, dtype=object).get_indexer(pd.Index(levels, dtype=object))[other]
-
-
-def _floats(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)

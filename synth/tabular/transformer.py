@@ -17,6 +17,7 @@ from synth.tabular.codecs import (
     as_python,
     codec_from_dict,
     fit_codec,
+    floats,
     spike_cap,
 )
 from synth.tabular.copies import Copy, find_copies
@@ -146,7 +147,7 @@ class TableTransformer:
         if isinstance(codec, CategoricalCodec):
             return as_python(values).isin([v for v in codec.value_table() if v is not None]).to_numpy()
         assert isinstance(codec, NumericCodec)
-        numbers = pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
+        numbers = floats(values)
         return (numbers >= codec.low) & (numbers <= codec.high)
 
     @property
