@@ -1,9 +1,9 @@
 """What finding the columns that follow others costs at fit, on a table of the size a stranger brings.
 
-A seeded 300,000 x 50 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
-one code's group and one code repeated in 90 % of rows) goes through ``find_dependencies`` and ``find_copies``; the
-script prints each one's seconds, what it found, and, from a second, traced pass, the most memory it held at once
-(tracemalloc: Python's and numpy's allocations).
+A seeded 300,000 x 51 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
+one code's group, one code repeated in 90 % of rows, and a measurement in other units) goes through
+``find_dependencies``, ``find_formulas`` and ``find_copies``; the script prints each one's seconds, what it found,
+and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
 
     python bench/relations.py
 
@@ -21,6 +21,7 @@ import pandas as pd
 from synth import infer_schema
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
+from synth.tabular.formulas import find_formulas
 
 ROWS = 300_000
 
@@ -33,29 +34,41 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
     columns |= {f"flag{i}": rng.random(rows) < 0.1 for i in range(3)}
     columns["group0"] = columns["code0"] // 100  # fixed by code0
     columns["wave1"] = np.where(rng.random(rows) < 0.9, columns["code1"], rng.integers(0, 800, rows))  # repeats code1
+    columns["measure0_cm"] = 2.54 * columns["measure0"] + 1.0  # a unit change of measure0
     return pd.DataFrame(columns)
 
 
 def main() -> None:
     frame = table()
     schema = infer_schema(frame)
-    started = time.perf_counter()
     dependencies = find_dependencies(frame, schema, rare_min=5)
-    found_at = time.perf_counter()
-    skip = frozenset(d.column for d in dependencies)
-    copies = find_copies(frame, schema, skip=skip)
-    ended = time.perf_counter()
-    peaks = []
-    for find in (lambda: find_dependencies(frame, schema, rare_min=5), lambda: find_copies(frame, schema, skip=skip)):
+    dependents = frozenset(d.column for d in dependencies)
+    formulas = find_formulas(frame, schema, dependents | {d.source for d in dependencies})
+    skip = dependents | {f.column for f in formulas}
+    finds = {
+        "dependencies": (
+            lambda: find_dependencies(frame, schema, rare_min=5),
+            [(d.source, d.column) for d in dependencies],
+        ),
+        "formulas": (
+            lambda: find_formulas(frame, schema, dependents | {d.source for d in dependencies}),
+            [(f.source, f.column, f.function, round(f.scale, 3), round(f.shift, 3)) for f in formulas],
+        ),
+        "repeats": (
+            lambda: find_copies(frame, schema, skip=skip),
+            [(c.source, c.column, round(c.share, 3)) for c in find_copies(frame, schema, skip=skip)],
+        ),
+    }
+    print(f"table: {frame.shape[0]:,} rows x {frame.shape[1]} columns")
+    for name, (find, found) in finds.items():
+        started = time.perf_counter()
+        find()
+        seconds = time.perf_counter() - started
         tracemalloc.start()
         find()
-        peaks.append(tracemalloc.get_traced_memory()[1] / 1e6)
+        peak = tracemalloc.get_traced_memory()[1] / 1e6
         tracemalloc.stop()
-    found = [(d.source, d.column) for d in dependencies]
-    repeated = [(c.source, c.column, round(c.share, 3)) for c in copies]
-    print(f"table: {frame.shape[0]:,} rows x {frame.shape[1]} columns")
-    print(f"dependencies: {found_at - started:.1f} s, {peaks[0]:.0f} MB at most, {found}")
-    print(f"repeats: {ended - found_at:.1f} s, {peaks[1]:.0f} MB at most, {repeated}")
+        print(f"{name}: {seconds:.1f} s, {peak:.0f} MB at most, {found}")
 
 
 if __name__ == "__main__":

@@ -242,17 +242,21 @@ class NumericCodec(Codec):
         if self.warp is not None:
             mixture = stds > 0
             values[mixture] = self.warp.inverse(values[mixture])
-        values = np.clip(values, self.low, self.high)
-        if 0 < self.step < 1:  # divided by an exact power of ten, so 23 / 100 is the double nearest 0.23
-            per_unit = round(1 / self.step)
-            values = np.round(values * per_unit) / per_unit
-        elif self.step:
-            values = np.round(values / self.step) * self.step
+        values = self.rounded(np.clip(values, self.low, self.high))
         null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
             ns = self.origin + values.astype(np.int64)
             return np.where(null, np.iinfo(np.int64).min, ns)
         return np.where(null, np.nan, values)
+
+    def rounded(self, values: np.ndarray) -> np.ndarray:
+        """``values`` on the column's grid of ``step`` (unchanged when it has none)."""
+        if 0 < self.step < 1:  # divided by an exact power of ten, so 23 / 100 is the double nearest 0.23
+            per_unit = round(1 / self.step)
+            return np.round(values * per_unit) / per_unit
+        if self.step:
+            return np.round(values / self.step) * self.step
+        return values
 
     def to_dict(self) -> dict[str, Any]:
         return {

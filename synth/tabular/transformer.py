@@ -23,6 +23,7 @@ from synth.tabular.codecs import (
 from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
+from synth.tabular.formulas import Formula, find_formulas
 
 __all__ = ["TableTransformer", "build_column"]
 
@@ -38,6 +39,8 @@ class TableTransformer:
         dependencies_: the columns another column's value fixes in every real row (``find_dependencies``), written
             from it by ``derive``; none for a transformer built from codecs (a private fit's, which may not read
             such structure off the rows).
+        formulas_: the numbers that a formula of another number gives in every real row (``find_formulas``),
+            written from it by ``derive``; none for a transformer built from codecs.
         copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
             at that rate by ``derive``; none for a transformer built from codecs.
     """
@@ -70,7 +73,9 @@ class TableTransformer:
             for c in self.schema
         ]
         self.dependencies_ = find_dependencies(frame, self.schema, self.rare_category_min)
-        self.copies_ = find_copies(frame, self.schema, skip=frozenset(d.column for d in self.dependencies_))
+        dependents = frozenset(d.column for d in self.dependencies_)
+        self.formulas_ = find_formulas(frame, self.schema, dependents | {d.source for d in self.dependencies_})
+        self.copies_ = find_copies(frame, self.schema, skip=dependents | {f.column for f in self.formulas_})
         return self
 
     @classmethod
@@ -82,7 +87,7 @@ class TableTransformer:
             schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
         )
         transformer.codecs_ = list(codecs)
-        transformer.dependencies_, transformer.copies_ = [], []
+        transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
         return transformer
 
     @property
@@ -130,7 +135,8 @@ class TableTransformer:
     def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """``frame`` (decoded rows), in place: each repeating column made to repeat its source at the real rate,
         in table order (so a chain of waves repeats along), then each dependent column written from its
-        determinant's value."""
+        determinant's value, then each formula's number from its source (which no formula writes, and which is
+        final by then: a formula writes neither a determinant nor a dependent)."""
         for copy in self.copies_:
             allowed = self._emitted(copy.column, frame[copy.source])
             values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
@@ -138,6 +144,11 @@ class TableTransformer:
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             frame[dependency.column] = build_column(values, self.schema[dependency.column])
+        for formula in self.formulas_:
+            codec = self.codecs_[self.schema.names.index(formula.column)]
+            assert isinstance(codec, NumericCodec)
+            values = codec.rounded(formula.apply(frame[formula.source]))
+            frame[formula.column] = build_column(values, self.schema[formula.column])
         return frame
 
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
@@ -153,7 +164,8 @@ class TableTransformer:
     @property
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
-        return frozenset(d.column for d in self.dependencies_) | frozenset(c.column for c in self.copies_)
+        relations: list[Dependency | Formula | Copy] = [*self.dependencies_, *self.formulas_, *self.copies_]
+        return frozenset(relation.column for relation in relations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -162,6 +174,7 @@ class TableTransformer:
             "fake_locale": self.fake_locale,
             "codecs": [c.to_dict() for c in self.codecs_],
             "dependencies": [d.to_dict() for d in self.dependencies_],
+            "formulas": [f.to_dict() for f in self.formulas_],
             "copies": [c.to_dict() for c in self.copies_],
         }
 
@@ -175,6 +188,7 @@ class TableTransformer:
         )
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
+        transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         return transformer
 
