@@ -1,9 +1,10 @@
 """What finding the columns that follow others costs at fit, on a table of the size a stranger brings.
 
-A seeded 300,000 x 51 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
-one code's group, one code repeated in 90 % of rows, and a measurement in other units) goes through
-``find_dependencies``, ``find_formulas`` and ``find_copies``; the script prints each one's seconds, what it found,
-and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
+A seeded 300,000 x 52 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
+one code's group, one code repeated in 90 % of rows, a measurement in other units, and a count under a code) goes
+through ``find_dependencies``, ``find_formulas``, ``find_shares`` and ``find_copies``; the script prints each one's
+seconds, what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and
+numpy's allocations).
 
     python bench/relations.py
 
@@ -22,6 +23,7 @@ from synth import infer_schema
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
+from synth.tabular.shares import find_shares
 
 ROWS = 300_000
 
@@ -35,6 +37,7 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
     columns["group0"] = columns["code0"] // 100  # fixed by code0
     columns["wave1"] = np.where(rng.random(rows) < 0.9, columns["code1"], rng.integers(0, 800, rows))  # repeats code1
     columns["measure0_cm"] = 2.54 * columns["measure0"] + 1.0  # a unit change of measure0
+    columns["part2"] = rng.binomial(columns["code2"], 0.3)  # a count under code2
     return pd.DataFrame(columns)
 
 
@@ -44,7 +47,9 @@ def main() -> None:
     dependencies = find_dependencies(frame, schema, rare_min=5)
     dependents = frozenset(d.column for d in dependencies)
     formulas = find_formulas(frame, schema, dependents | {d.source for d in dependencies})
-    skip = dependents | {f.column for f in formulas}
+    written = dependents | {f.column for f in formulas}
+    shares = find_shares(frame, schema, written)
+    skip = written | {s.column for s in shares} | {s.bound for s in shares}
     finds = {
         "dependencies": (
             lambda: find_dependencies(frame, schema, rare_min=5),
@@ -54,6 +59,7 @@ def main() -> None:
             lambda: find_formulas(frame, schema, dependents | {d.source for d in dependencies}),
             [(f.source, f.column, f.function, round(f.scale, 3), round(f.shift, 3)) for f in formulas],
         ),
+        "shares": (lambda: find_shares(frame, schema, written), [(s.bound, s.column) for s in shares]),
         "repeats": (
             lambda: find_copies(frame, schema, skip=skip),
             [(c.source, c.column, round(c.share, 3)) for c in find_copies(frame, schema, skip=skip)],

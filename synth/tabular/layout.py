@@ -192,14 +192,14 @@ class OutputLayout:
         spans: list[tuple[int, int, str]] = []
         columns: list[int] = []
         start = 0
-        for column, codec in enumerate(transformer.codecs_):
+        for column, codec in enumerate(transformer.encoders):
             for span in codec.spans:
                 spans.append((start, span.width, span.activation))
                 columns.append(column)
                 start += span.width
         blocks = [(start, codec.width) for _, start, codec in transformer.discrete_columns()]
         numbers = []
-        for start, codec in zip(transformer.offsets(), transformer.codecs_, strict=True):
+        for start, codec in zip(transformer.offsets(), transformer.encoders, strict=True):
             if not isinstance(codec, NumericCodec):
                 continue
             view = codec.critic_view(CRITIC_GRID)

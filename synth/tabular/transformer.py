@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 from synth.tabular.formulas import Formula, find_formulas
+from synth.tabular.shares import Share, find_shares, resolution_order
 
 __all__ = ["TableTransformer", "build_column"]
 
@@ -35,7 +37,10 @@ class TableTransformer:
     extremes held by fewer rows. ``fake_locale``: Faker's locale for identifier columns' fakes.
 
     Attributes:
-        codecs_: one codec per schema column, in schema order.
+        codecs_: one codec per schema column, in schema order, fitted on the column's values: what it may hold.
+        shares_: the numbers another number bounds in every real row (``find_shares``), each after the share its
+            bound is; each is encoded as its share of the bound, by its codec in ``share_codecs_`` (``encoders``),
+            and decoded back; none for a transformer built from codecs.
         dependencies_: the columns another column's value fixes in every real row (``find_dependencies``), written
             from it by ``derive``; none for a transformer built from codecs (a private fit's, which may not read
             such structure off the rows).
@@ -75,7 +80,20 @@ class TableTransformer:
         self.dependencies_ = find_dependencies(frame, self.schema, self.rare_category_min)
         dependents = frozenset(d.column for d in self.dependencies_)
         self.formulas_ = find_formulas(frame, self.schema, dependents | {d.source for d in self.dependencies_})
-        self.copies_ = find_copies(frame, self.schema, skip=dependents | {f.column for f in self.formulas_})
+        written = dependents | {f.column for f in self.formulas_}
+        self.shares_ = resolution_order(find_shares(frame, self.schema, written))
+        self.share_codecs_ = {
+            share.column: NumericCodec.fit(
+                share.of(frame, rng),
+                replace(self.schema[share.column], kind="continuous", arrow_type="double", pandas_dtype="float64"),
+                rng,
+                self.rare_category_min,
+                max_spikes,
+            )
+            for share in self.shares_
+        }
+        bounded = {share.column for share in self.shares_} | {share.bound for share in self.shares_}
+        self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
         return self
 
     @classmethod
@@ -88,20 +106,26 @@ class TableTransformer:
         )
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
+        transformer.shares_, transformer.share_codecs_ = [], {}
         return transformer
 
     @property
+    def encoders(self) -> list[Codec]:
+        """The codec each column is encoded by, in schema order: its own, or for a share its share's."""
+        return [self.share_codecs_.get(spec.name, codec) for spec, codec in zip(self.schema, self.codecs_, strict=True)]
+
+    @property
     def spans(self) -> list[Span]:
-        return [span for codec in self.codecs_ for span in codec.spans]
+        return [span for codec in self.encoders for span in codec.spans]
 
     @property
     def width(self) -> int:
-        return sum(codec.width for codec in self.codecs_)
+        return sum(codec.width for codec in self.encoders)
 
     def offsets(self) -> list[int]:
         """Start of each column's block in the encoded row."""
         starts, position = [], 0
-        for codec in self.codecs_:
+        for codec in self.encoders:
             starts.append(position)
             position += codec.width
         return starts
@@ -110,27 +134,40 @@ class TableTransformer:
         """(name, block start, codec) of every column the conditional vector covers."""
         return [
             (spec.name, start, codec)
-            for spec, start, codec in zip(self.schema, self.offsets(), self.codecs_, strict=True)
+            for spec, start, codec in zip(self.schema, self.offsets(), self.encoders, strict=True)
             if isinstance(codec, CategoricalCodec)
         ]
 
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
-        blocks = [codec.encode(frame[spec.name], rng) for spec, codec in zip(self.schema, self.codecs_, strict=True)]
+        shares = {share.column: share.of(frame, rng) for share in self.shares_}
+        blocks = [
+            codec.encode(shares.get(spec.name, frame[spec.name]), rng)
+            for spec, codec in zip(self.schema, self.encoders, strict=True)
+        ]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
     def inverse_transform(self, span_values: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """The table from generated span values: (rows, spans), a tanh head's value or a one-hot head's slot."""
+        """The table from generated span values: (rows, spans), a tanh head's value or a one-hot head's slot; each
+        share multiplied back by its bound's decoded value."""
         columns: dict[str, pd.Series] = {}
+        shares: dict[str, np.ndarray] = {}
         start = 0
-        for spec, codec in zip(self.schema, self.codecs_, strict=True):
+        for spec, codec in zip(self.schema, self.encoders, strict=True):
             block = span_values[:, start : start + len(codec.spans)]
             if isinstance(codec, CategoricalCodec):  # typed once per level, then gathered (Arrow take for text)
                 column = build_column(codec.value_table(), spec).take(codec.positions(block, rng))
                 columns[spec.name] = column.reset_index(drop=True)
+            elif spec.name in self.share_codecs_:
+                shares[spec.name] = codec.decode(block, rng)
             else:
                 columns[spec.name] = build_column(codec.decode(block, rng), spec)
             start += len(codec.spans)
-        return pd.DataFrame(columns)
+        for share in self.shares_:  # bounds first
+            own = self.codecs_[self.schema.names.index(share.column)]
+            assert isinstance(own, NumericCodec)
+            values = share.resolve(shares[share.column], floats(columns[share.bound]), own)
+            columns[share.column] = build_column(values, self.schema[share.column])
+        return pd.DataFrame({spec.name: columns[spec.name] for spec in self.schema})
 
     def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """``frame`` (decoded rows), in place: each repeating column made to repeat its source at the real rate,
@@ -175,6 +212,7 @@ class TableTransformer:
             "codecs": [c.to_dict() for c in self.codecs_],
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
+            "shares": [{**s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
         }
 
@@ -189,6 +227,12 @@ class TableTransformer:
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
+        transformer.shares_ = [Share.from_dict(s) for s in data["shares"]]
+        transformer.share_codecs_ = {}
+        for share in data["shares"]:
+            codec = codec_from_dict(share["codec"])
+            assert isinstance(codec, NumericCodec)
+            transformer.share_codecs_[share["column"]] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         return transformer
 
