@@ -1,10 +1,10 @@
 """What finding the columns that follow others costs at fit, on a table of the size a stranger brings.
 
 A seeded 300,000 x 52 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
-one code's group, one code repeated in 90 % of rows, a measurement in other units, and a count under a code) goes
-through ``find_dependencies``, ``find_formulas``, ``find_shares`` and ``find_copies``; the script prints each one's
-seconds, what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and
-numpy's allocations).
+one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, and three
+measurements null together in a tenth of the rows) goes through ``find_dependencies``, ``find_formulas``,
+``find_shares``, ``find_copies`` and ``find_null_blocks``; the script prints each one's seconds, what it found,
+and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
 
     python bench/relations.py
 
@@ -23,6 +23,7 @@ from synth import infer_schema
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
+from synth.tabular.nulls import find_null_blocks
 from synth.tabular.shares import find_shares
 
 ROWS = 300_000
@@ -38,6 +39,9 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
     columns["wave1"] = np.where(rng.random(rows) < 0.9, columns["code1"], rng.integers(0, 800, rows))  # repeats code1
     columns["measure0_cm"] = 2.54 * columns["measure0"] + 1.0  # a unit change of measure0
     columns["part2"] = rng.binomial(columns["code2"], 0.3)  # a count under code2
+    skipped = rng.random(rows) < 0.1
+    for i in range(3):  # a section left out: measurements 7 to 9 null together
+        columns[f"measure{7 + i}"] = np.where(skipped, np.nan, columns[f"measure{7 + i}"])
     return pd.DataFrame(columns)
 
 
@@ -63,6 +67,10 @@ def main() -> None:
         "repeats": (
             lambda: find_copies(frame, schema, skip=skip),
             [(c.source, c.column, round(c.share, 3)) for c in find_copies(frame, schema, skip=skip)],
+        ),
+        "null blocks": (
+            lambda: find_null_blocks(frame, schema, skip),
+            [b.columns for b in find_null_blocks(frame, schema, skip)],
         ),
     }
     print(f"table: {frame.shape[0]:,} rows x {frame.shape[1]} columns")

@@ -25,6 +25,7 @@ from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 from synth.tabular.formulas import Formula, find_formulas
+from synth.tabular.nulls import NullBlock, find_null_blocks
 from synth.tabular.shares import Share, find_shares, resolution_order
 
 __all__ = ["TableTransformer", "build_column"]
@@ -48,6 +49,8 @@ class TableTransformer:
             written from it by ``derive``; none for a transformer built from codecs.
         copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
             at that rate by ``derive``; none for a transformer built from codecs.
+        null_blocks_: the columns null together in nearly every real row (``find_null_blocks``), made all null or
+            all present in each row by ``derive``; none for a transformer built from codecs.
     """
 
     def __init__(
@@ -94,6 +97,7 @@ class TableTransformer:
         }
         bounded = {share.column for share in self.shares_} | {share.bound for share in self.shares_}
         self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
+        self.null_blocks_ = find_null_blocks(frame, self.schema, written | bounded)
         return self
 
     @classmethod
@@ -106,7 +110,7 @@ class TableTransformer:
         )
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
-        transformer.shares_, transformer.share_codecs_ = [], {}
+        transformer.shares_, transformer.share_codecs_, transformer.null_blocks_ = [], {}, []
         return transformer
 
     @property
@@ -170,10 +174,14 @@ class TableTransformer:
         return pd.DataFrame({spec.name: columns[spec.name] for spec in self.schema})
 
     def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
-        """``frame`` (decoded rows), in place: each repeating column made to repeat its source at the real rate,
+        """``frame`` (decoded rows), in place: each block of columns null together made all null or all present in
+        each row, then each repeating column made to repeat its source at the real rate,
         in table order (so a chain of waves repeats along), then each dependent column written from its
         determinant's value, then each formula's number from its source (which no formula writes, and which is
         final by then: a formula writes neither a determinant nor a dependent)."""
+        for block in self.null_blocks_:
+            for name, column in block.apply(frame, rng).items():
+                frame[name] = column
         for copy in self.copies_:
             allowed = self._emitted(copy.column, frame[copy.source])
             values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
@@ -202,7 +210,8 @@ class TableTransformer:
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
         relations: list[Dependency | Formula | Copy] = [*self.dependencies_, *self.formulas_, *self.copies_]
-        return frozenset(relation.column for relation in relations)
+        blocks = {name for block in self.null_blocks_ for name in block.columns}
+        return frozenset(relation.column for relation in relations) | blocks
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -214,6 +223,7 @@ class TableTransformer:
             "formulas": [f.to_dict() for f in self.formulas_],
             "shares": [{**s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
+            "null_blocks": [b.to_dict() for b in self.null_blocks_],
         }
 
     @classmethod
@@ -234,6 +244,7 @@ class TableTransformer:
             assert isinstance(codec, NumericCodec)
             transformer.share_codecs_[share["column"]] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
+        transformer.null_blocks_ = [NullBlock.from_dict(b) for b in data["null_blocks"]]
         return transformer
 
 
