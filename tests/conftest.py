@@ -1,5 +1,5 @@
-"""Shared fixtures: small real data, a mixed-type table, and one Prefect test harness for the few flow tests; and
-how decoders read real encoded rows (``span_values``)."""
+"""Shared fixtures: small real data, a mixed-type table, and one Prefect test harness for the few flow tests; how
+decoders read real encoded rows (``span_values``); and a tiny tabular fit and its save-and-reload check."""
 
 from __future__ import annotations
 
@@ -29,11 +29,22 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from synth import TabularSynthesizer
 from synth.tabular.checkpoint import CHECKPOINT_FILE
 from synth.tabular.codecs import Span
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
+#: A tabular fit small enough for a test: two epochs of one-layer networks on the CPU.
+TINY_FIT = {"epochs": 2, "batch_size": 100, "generator_dims": (32,), "discriminator_dims": (32,), "device": "cpu"}
+
+
+def reloaded(model: TabularSynthesizer, folder: Path) -> TabularSynthesizer:
+    """``model`` saved to ``folder`` and read back, checked to sample the same rows for a seed."""
+    model.save(folder)
+    loaded = TabularSynthesizer.load(folder)
+    pd.testing.assert_frame_equal(loaded.sample(300, seed=4), model.sample(300, seed=4))
+    return loaded
 
 
 def synth_env(home: Path) -> dict[str, str]:

@@ -10,7 +10,7 @@ choosing among the rows that do not yet the ones whose values are closest (numbe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -66,11 +66,11 @@ class Copy:
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "source": self.source, "share": self.share, "numeric": self.numeric}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Copy:
-        return cls(data["column"], data["source"], float(data["share"]), bool(data["numeric"]))
+        return cls(**data)
 
 
 def find_copies(frame: pd.DataFrame, schema: Schema, skip: frozenset[str] = frozenset()) -> list[Copy]:

@@ -11,7 +11,7 @@ detector finds every such row (on sampleSelection/RandHIE, ``linc = log1p(income
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -52,17 +52,11 @@ class Formula:
         return _evaluate(self.function, floats(source)) * self.scale + self.shift
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "column": self.column,
-            "source": self.source,
-            "function": self.function,
-            "scale": self.scale,
-            "shift": self.shift,
-        }
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Formula:
-        return cls(data["column"], data["source"], data["function"], float(data["scale"]), float(data["shift"]))
+        return cls(**data)
 
 
 def find_formulas(frame: pd.DataFrame, schema: Schema, fixed: frozenset[str] = frozenset()) -> list[Formula]:

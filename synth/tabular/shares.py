@@ -10,7 +10,7 @@ models each such number as its share of the bound (``Share.of``, in [0, 1]), and
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -57,11 +57,11 @@ class Share:
         return np.minimum(values, cap)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "bound": self.bound}
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Share:
-        return cls(data["column"], data["bound"])
+        return cls(**data)
 
 
 def find_shares(frame: pd.DataFrame, schema: Schema, fixed: frozenset[str] = frozenset()) -> list[Share]:
@@ -90,9 +90,8 @@ def _bounds(values: np.ndarray, bound: np.ndarray) -> bool:
     """Whether ``bound`` is present and at least ``values`` wherever they are, and never negative."""
     present = np.isfinite(values)
     with np.errstate(invalid="ignore"):
-        return bool(np.all(np.isfinite(bound[present])) and np.all(values[present] <= bound[present])) and not np.any(
-            bound < 0
-        )
+        covers = np.all(np.isfinite(bound[present])) and np.all(values[present] <= bound[present])
+        return bool(covers and not np.any(bound < 0))
 
 
 def _mean_share(values: np.ndarray, bound: np.ndarray, rng: np.random.Generator) -> float | None:

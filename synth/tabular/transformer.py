@@ -221,7 +221,7 @@ class TableTransformer:
             "codecs": [c.to_dict() for c in self.codecs_],
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
-            "shares": [{**s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
+            "shares": [{"share": s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
             "null_blocks": [b.to_dict() for b in self.null_blocks_],
         }
@@ -237,12 +237,12 @@ class TableTransformer:
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
-        transformer.shares_ = [Share.from_dict(s) for s in data["shares"]]
-        transformer.share_codecs_ = {}
-        for share in data["shares"]:
-            codec = codec_from_dict(share["codec"])
+        transformer.shares_, transformer.share_codecs_ = [], {}
+        for saved in data["shares"]:
+            share, codec = Share.from_dict(saved["share"]), codec_from_dict(saved["codec"])
             assert isinstance(codec, NumericCodec)
-            transformer.share_codecs_[share["column"]] = codec
+            transformer.shares_.append(share)
+            transformer.share_codecs_[share.column] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         transformer.null_blocks_ = [NullBlock.from_dict(b) for b in data["null_blocks"]]
         return transformer

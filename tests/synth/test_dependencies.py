@@ -12,8 +12,8 @@ from synth import TabularSynthesizer, infer_schema
 from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.transformer import TableTransformer
+from tests.conftest import TINY_FIT, reloaded
 
-FAST = {"epochs": 2, "batch_size": 100, "generator_dims": (32,), "discriminator_dims": (32,), "device": "cpu"}
 LEAGUE = {f"T{i:02d}": ("AL" if i % 2 else "NL") for i in range(30)}
 LEAGUE["T29"] = None  # a team of no league: null is a value like any other
 
@@ -87,7 +87,7 @@ def test_apply_writes_mapped_values_and_leaves_the_rest() -> None:
 
 def test_generated_rows_keep_every_recorded_dependency_conditioned_or_not(tmp_path) -> None:
     frame = teams()
-    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    model = TabularSynthesizer(seed=0, **TINY_FIT).fit(frame)
     assert {d.column for d in model.transformer_.dependencies_} == {"lg", "major"}
     rows = model.sample(1_000, seed=1)
     assert len(rows) == 1_000 and rows.dtypes.equals(frame.dtypes)
@@ -100,15 +100,12 @@ def test_generated_rows_keep_every_recorded_dependency_conditioned_or_not(tmp_pa
     one = model.sample(200, conditions={"team": "T04"}, seed=2)  # a determinant: written, its dependents follow
     assert (one["team"] == "T04").all() and (one["lg"] == "NL").all() and one["major"].all()
 
-    model.save(tmp_path / "m")
-    loaded = TabularSynthesizer.load(tmp_path / "m")
-    assert loaded.transformer_.dependencies_ == model.transformer_.dependencies_
-    pd.testing.assert_frame_equal(loaded.sample(300, seed=4), model.sample(300, seed=4))
+    assert reloaded(model, tmp_path / "m").transformer_.dependencies_ == model.transformer_.dependencies_
 
 
 def test_a_private_fit_reads_no_dependencies_off_the_rows() -> None:
     frame = teams(rows=1_000)
-    model = TabularSynthesizer(seed=0, epsilon=5.0, **FAST).fit(frame)
+    model = TabularSynthesizer(seed=0, epsilon=5.0, **TINY_FIT).fit(frame)
     assert model.transformer_.dependencies_ == []
 
 
@@ -174,7 +171,7 @@ def test_a_repeat_never_writes_a_value_the_column_may_not_hold() -> None:
     frame = pupils()[["school_k", "school_1"]]
     frame = frame.apply(lambda column: column.map(lambda v: None if pd.isna(v) else f"S{v:.0f}"))
     frame.loc[frame.index[:100], "school_k"] = "S999"
-    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    model = TabularSynthesizer(seed=0, **TINY_FIT).fit(frame)
     assert {c.column for c in model.transformer_.copies_} == {"school_1"}
     rows = model.sample(3_000, seed=1)
     assert (rows["school_k"] == "S999").sum() > 20 and not (rows["school_1"] == "S999").any()
@@ -182,7 +179,7 @@ def test_a_repeat_never_writes_a_value_the_column_may_not_hold() -> None:
 
 def test_generated_waves_repeat_at_the_real_rate_and_conditions_still_hold() -> None:
     frame = pupils()
-    model = TabularSynthesizer(seed=0, **FAST).fit(frame)
+    model = TabularSynthesizer(seed=0, **TINY_FIT).fit(frame)
     rows = model.sample(2_000, seed=1)
     assert rows.dtypes.equals(frame.dtypes)
     for source, column in [("school_k", "school_1"), ("school_1", "school_2")]:
