@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from synth import TabularSynthesizer, infer_schema
+from synth.tabular import copies
 from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.transformer import TableTransformer
@@ -149,6 +150,46 @@ def test_a_column_that_repeats_an_earlier_one_is_recorded_with_its_real_rate() -
     assert {name: c.source for name, c in copies.items()} == {"school_1": "school_k", "school_2": "school_1"}
     assert copies["school_1"].share == pytest.approx(repeat_share(frame, "school_k", "school_1"))
     assert "flag_b" not in copies  # two rare flags agree in 94 % of rows, as chance alone would have them
+
+
+def test_screening_every_pair_at_once_keeps_each_repeat_a_pair_by_pair_search_finds() -> None:
+    """A wide table of rare flags (agreeing by chance in most rows), codes with nulls and numbers, some repeating
+    others near the thresholds: the screen that counts every pair at once rules out no pair the test of the pair
+    itself would keep."""
+    rng = np.random.default_rng(1)
+    rows = 1_500
+    columns: dict[str, object] = {f"flag{i}": rng.random(rows) < rng.uniform(0.005, 0.2) for i in range(60)}
+    for i in range(20):
+        base = rng.choice(list("abcd"), rows).astype(object)
+        base[rng.random(rows) < 0.2] = None
+        columns[f"code{i}"] = base
+        columns[f"count{i}"] = rng.poisson(rng.uniform(0.2, 3), rows).astype(float)
+    frame = pd.DataFrame(columns)
+    for i in range(0, 60, 3):  # flags repeated in 40 % to 100 % of rows
+        frame[f"flag{i + 1}"] = frame[f"flag{i}"].where(rng.random(rows) < rng.uniform(0.4, 1.0), frame[f"flag{i + 1}"])
+    for i in range(0, 20, 2):
+        keep = rng.random(rows) < rng.uniform(0.3, 0.9)
+        frame[f"code{i + 1}"] = frame[f"code{i}"].where(keep, frame[f"code{i + 1}"])
+        frame[f"count{i + 1}"] = frame[f"count{i}"].where(keep, frame[f"count{i + 1}"])
+    schema = infer_schema(frame)
+    found = find_copies(frame, schema)
+    expected = []
+    for position, spec in enumerate(schema):
+        best = None
+        for earlier in list(schema)[:position]:
+            if earlier.kind != spec.kind:
+                continue
+            numeric = spec.kind in ("integer", "continuous")
+            left, right = (copies._comparable(frame[c.name], numeric) for c in (earlier, spec))
+            if not numeric:
+                left, right = copies._in_codes_of(left, right)
+            both = frame[earlier.name].notna().to_numpy() & frame[spec.name].notna().to_numpy()
+            share = copies._repeat_share(left, right, both)
+            if share is not None and (best is None or share > best.share):
+                best = Copy(spec.name, earlier.name, share, numeric)
+        if best is not None:
+            expected.append(best)
+    assert found == expected and 10 <= len(found) < 80
 
 
 def test_apply_repeats_at_the_recorded_rate_the_closest_numbers_first() -> None:
