@@ -322,7 +322,7 @@ def _parses(values: pd.Series, fmt: str) -> bool:
 
 
 def parse_text_dates(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """A copy with the schema's text dates as datetimes (nanoseconds; UTC where the format has an offset).
+    """A copy with the schema's text dates as datetimes (microseconds; UTC where the format has an offset).
 
     Values that do not read in the column's format become null. Frames without text dates come back as they are.
     """
@@ -333,7 +333,7 @@ def parse_text_dates(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for spec in text_dates:
         fmt = str(spec.text_format)
         parsed = pd.to_datetime(frame[spec.name], format=fmt, errors="coerce", utc="%z" in fmt)
-        frame[spec.name] = parsed.astype("datetime64[ns, UTC]" if "%z" in fmt else "datetime64[ns]")
+        frame[spec.name] = parsed.astype("datetime64[us, UTC]" if "%z" in fmt else "datetime64[us]")
     return frame
 
 

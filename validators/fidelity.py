@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Iterable
 from typing import Any
@@ -37,12 +38,12 @@ def check_columns(schema: Schema, *frames: pd.DataFrame) -> None:
 
 
 def numeric_values(series: pd.Series) -> np.ndarray:
-    """Non-null values as float64 (datetimes as nanoseconds since the epoch)."""
-    present = series.dropna()
+    """Non-null values as float64 (datetimes as microseconds since the epoch)."""
+    present = _stamped(series.dropna())
     if pd.api.types.is_datetime64_any_dtype(present.dtype):
         if getattr(present.dt, "tz", None) is not None:
             present = present.dt.tz_convert("UTC").dt.tz_localize(None)
-        return present.astype("datetime64[ns]").to_numpy().astype("int64").astype(np.float64)
+        return present.astype("datetime64[us]").to_numpy().astype("int64").astype(np.float64)
     return pd.to_numeric(present).to_numpy(dtype=np.float64)
 
 
@@ -140,7 +141,17 @@ def _codes(real: pd.Series, other: pd.Series, column: ColumnSpec) -> tuple[np.nd
     return np.where(real_codes < 0, k, real_codes), np.where(other_codes < 0, k, other_codes), k + 1
 
 
+def _stamped(series: pd.Series) -> pd.Series:
+    """Dates held as Python objects (how pandas reads an Arrow date column) as datetimes; any other column as it
+    is."""
+    first = series.dropna().iloc[:1].tolist()
+    if series.dtype == object and first and isinstance(first[0], dt.date):
+        return pd.to_datetime(series)
+    return series
+
+
 def _floats_with_nan(series: pd.Series) -> np.ndarray:
+    series = _stamped(series)
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         out = np.full(len(series), np.nan)
         present = series.notna().to_numpy()

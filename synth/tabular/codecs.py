@@ -37,7 +37,7 @@ __all__ = [
 OTHER_LABEL = "other"
 
 _SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
-_DATETIME_UNITS_NS = (86_400 * 10**9, 10**9, 10**6, 10**3, 1)
+_DATETIME_UNITS_US = (86_400 * 10**6, 10**6, 10**3, 1)
 #: The column kinds a NumericCodec encodes.
 NUMERIC_CODEC_KINDS = ("continuous", "integer", "datetime")
 #: Spikes (exact values held by many rows, each a one-hot slot) per numeric column, and the slots a table's numeric
@@ -89,13 +89,15 @@ class Codec(ABC):
         return sum(s.width for s in self.spans)
 
 
-def _datetime_ns(series: pd.Series) -> np.ndarray:
-    """Timestamps (or dates) as int64 nanoseconds since the epoch, UTC; nulls as 0."""
+def _datetime_us(series: pd.Series) -> np.ndarray:
+    """Timestamps (or dates) as int64 microseconds since the epoch, UTC; nulls as 0. Microseconds reach 290,000 years
+    either way, so a date of 9999-12-31 (a common "no end" value) or of the 12th century fits, where nanoseconds end
+    in 1677 and 2262."""
     stamps = pd.to_datetime(series)
     if getattr(stamps.dt, "tz", None) is not None:
         stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-    ns = stamps.astype("datetime64[ns]").to_numpy().astype("int64")
-    return np.where(series.isna().to_numpy(), 0, ns)
+    us = stamps.astype("datetime64[us]").to_numpy().astype("int64")
+    return np.where(series.isna().to_numpy(), 0, us)
 
 
 class NumericCodec(Codec):
@@ -105,7 +107,7 @@ class NumericCodec(Codec):
     values (``QuantileWarp``: normal scores through the real values' quantiles), and decoded values are unwarped; the
     private path, whose modes come from noisy statistics, has none.
 
-    Datetimes are modelled as nanoseconds after ``origin`` (their minimum), so float64 keeps their resolution;
+    Datetimes are modelled as microseconds after ``origin`` (their minimum), so float64 keeps their resolution;
     decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes, and for a float
     column the finest decimal its values use, when they use at most six: counts held as floats because they have
     nulls come out whole, prices keep their cents; 0 for any other float column). With ``clip``
@@ -144,9 +146,9 @@ class NumericCodec(Codec):
         null = series.isna().to_numpy()
         step, origin = 0.0, 0
         if spec.kind == "datetime":
-            ns = _datetime_ns(series)[~null]
-            step = float(next(u for u in _DATETIME_UNITS_NS if (ns % u == 0).all()))
-            origin = int(ns.min())
+            us = _datetime_us(series)[~null]
+            step = float(next(u for u in _DATETIME_UNITS_US if (us % u == 0).all()))
+            origin = int(us.min())
         elif spec.kind == "integer":
             step = 1.0
         else:
@@ -199,9 +201,9 @@ class NumericCodec(Codec):
         )
 
     def _values(self, series: pd.Series) -> np.ndarray:
-        """Values as float64 in the codec's space (datetimes: nanoseconds after origin); nulls as NaN."""
+        """Values as float64 in the codec's space (datetimes: microseconds after origin); nulls as NaN."""
         if self.kind == "datetime":
-            values = (_datetime_ns(series) - self.origin).astype(np.float64)
+            values = (_datetime_us(series) - self.origin).astype(np.float64)
             return np.where(series.isna().to_numpy(), np.nan, values)
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
@@ -234,7 +236,7 @@ class NumericCodec(Codec):
         return out
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Floats with NaN for nulls; datetimes as int64 nanoseconds with NaT's value for nulls."""
+        """Floats with NaN for nulls; datetimes as int64 microseconds with NaT's value for nulls."""
         chosen = block[:, 1].astype(np.int64)
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
@@ -245,8 +247,8 @@ class NumericCodec(Codec):
         values = self.rounded(np.clip(values, self.low, self.high))
         null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
-            ns = self.origin + values.astype(np.int64)
-            return np.where(null, np.iinfo(np.int64).min, ns)
+            us = self.origin + values.astype(np.int64)
+            return np.where(null, np.iinfo(np.int64).min, us)
         return np.where(null, np.nan, values)
 
     def rounded(self, values: np.ndarray) -> np.ndarray:

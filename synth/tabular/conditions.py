@@ -18,7 +18,13 @@ import pandas as pd
 
 from synth.errors import ConditionError, ConditionShortfall
 from synth.schema import Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, CategoricalCodec, ConstantCodec, NumericCodec
+from synth.tabular.codecs import (
+    NUMERIC_CODEC_KINDS,
+    CategoricalCodec,
+    ConstantCodec,
+    NumericCodec,
+    _datetime_us,
+)
 from synth.tabular.transformer import TableTransformer
 
 __all__ = ["MAX_VALUE_CONDITIONS", "ConditionPlan", "RangeCondition", "ValueCondition", "resolve_conditions"]
@@ -64,7 +70,7 @@ class ValueCondition:
 
 @dataclass(frozen=True, slots=True)
 class RangeCondition:
-    """``low <= column <= high``, both inclusive; nulls never match. Datetimes are compared as int64 nanoseconds
+    """``low <= column <= high``, both inclusive; nulls never match. Datetimes are compared as int64 microseconds
     since the epoch (UTC for zone-aware columns), numbers as float64.
     """
 
@@ -83,7 +89,7 @@ class RangeCondition:
 
     def describe(self) -> str:
         if self.is_datetime:
-            return f"{pd.Timestamp(int(self.low))} <= {self.column} <= {pd.Timestamp(int(self.high))}"
+            return f"{_stamp(self.low)} <= {self.column} <= {_stamp(self.high)}"
         return f"{self.low:g} <= {self.column} <= {self.high:g}"
 
 
@@ -314,7 +320,7 @@ def _range_condition(column: str, wanted: tuple[Any, ...] | list[Any], codec: Nu
         raise ConditionError(f"the range on {column!r} is empty: low == high == {wanted[0]!r}; give low < high")
     real_low, real_high = codec.low + codec.origin, codec.high + codec.origin
     if high < real_low or low > real_high:
-        shown = (pd.Timestamp(int(real_low)), pd.Timestamp(int(real_high))) if is_datetime else (real_low, real_high)
+        shown = (_stamp(real_low), _stamp(real_high)) if is_datetime else (real_low, real_high)
         raise ConditionError(
             f"the range {wanted!r} on {column!r} lies outside the real data's range [{shown[0]}, {shown[1]}]"
         )
@@ -323,7 +329,7 @@ def _range_condition(column: str, wanted: tuple[Any, ...] | list[Any], codec: Nu
 
 
 def _bound(column: str, bound: Any, is_datetime: bool) -> float | int:
-    """A range end as a number: datetimes as nanoseconds since the epoch (zone-aware ones in UTC)."""
+    """A range end as a number: datetimes as microseconds since the epoch (zone-aware ones in UTC)."""
     if is_datetime:
         try:
             stamp = pd.Timestamp(bound)
@@ -333,7 +339,9 @@ def _bound(column: str, bound: Any, is_datetime: bool) -> float | int:
             raise ConditionError(f"range end {bound!r} on {column!r} is null; give a timestamp")
         if stamp.tz is not None:
             stamp = stamp.tz_convert("UTC").tz_localize(None)
-        return int(stamp.as_unit("ns").value)  # an int: float64 would round nanoseconds
+        return int(
+            stamp.to_datetime64().astype("datetime64[us]").astype(np.int64)
+        )  # an int: float64 would round microseconds far from 1970
     bound = _plain(bound)
     if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
         raise ConditionError(f"range end {bound!r} on {column!r} must be a finite number")
@@ -360,14 +368,16 @@ def _mixture_mass(codec: NumericCodec, low: float, high: float) -> float:
 
 
 def _numbers(series: pd.Series, is_datetime: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Values (int64 nanoseconds for datetimes, float64 otherwise) and the null mask."""
+    """Values (int64 microseconds for datetimes, float64 otherwise) and the null mask."""
     null = series.isna().to_numpy(dtype=bool)
     if is_datetime:
-        stamps = pd.to_datetime(series)
-        if getattr(stamps.dt, "tz", None) is not None:
-            stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
-        return stamps.astype("datetime64[ns]").to_numpy().astype("int64"), null
+        return _datetime_us(series), null
     return pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan), null
+
+
+def _stamp(microseconds: float) -> pd.Timestamp:
+    """A range end held as microseconds since the epoch, as a timestamp to show."""
+    return pd.Timestamp(int(microseconds), unit="us")
 
 
 def _plain(value: Any) -> Any:

@@ -58,7 +58,7 @@ from synth.tabular.codecs import (
     ConstantCodec,
     FakeCodec,
     NumericCodec,
-    _datetime_ns,
+    _datetime_us,
     _is_null,
     as_python,
     id_codec,
@@ -74,14 +74,17 @@ _DISCRETE_KINDS = ("categorical", "boolean")
 _GRID_MODES = 32  # fixed modes of a private numeric column: equal-width slices of its bounds
 _MIN_EXP, _MAX_EXP = -30, 64  # the bounds histogram's bins cover magnitudes 2**-30 .. 2**64 (and zero)
 _COARSE_SCALES = 16  # the second, coarse histogram's bins: magnitudes in powers of 16 up to 16**16 = 2**64
-_YEAR_NS = 365 * 86_400 * 10**9
+_YEAR_US = 365 * 86_400 * 10**6
+#: The span a private datetime column's bounds histogram covers (microseconds since the epoch): the years pandas'
+#: nanosecond timestamps reach, 1677 to 2262. Dates outside it count in its first or last bin.
+_DATE_SPAN_US = (pd.Timestamp.min.value // 1_000 + 1, pd.Timestamp.max.value // 1_000)
 #: The range a datetime column whose range the budget cannot tell is assumed to lie in (public: read from no row).
 _ASSUMED_DATES = ("1900-01-01", "2100-01-01")
 _FALSE_BIN = 1e-3  # chance that some empty bin passes the bounds threshold
 _FALSE_SLOT = 1e-3  # chance that a public list's empty outside cell still gets a slot
 _MAX_VALUE_MODES = 128  # integer columns with at most this many possible values get one mode per value
 _SPIKE_SHARE = 0.05  # a noisy share of exact zeros above this gets its own exact mode (a spike, as in fit_modes)
-_UNITS_NS = (("timestamp[s", 1e9), ("timestamp[ms", 1e6), ("timestamp[us", 1e3), ("timestamp[ns", 1.0))
+_UNITS_US = (("timestamp[s", 1e6), ("timestamp[ms", 1e3))  # a column stored in a unit coarser than 1 us
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,13 +205,13 @@ def private_codecs(
 
 
 def _numeric_codec(spec: ColumnSpec, bounds: tuple[float, float, float, str], rows: int) -> NumericCodec:
-    """A fixed-grid, clipping codec inside the column's bounds (datetimes: nanoseconds after the lower one)."""
+    """A fixed-grid, clipping codec inside the column's bounds (datetimes: microseconds after the lower one)."""
     low, high, zeros, _ = bounds
     zeros /= rows  # the row count is public
     step, origin = (1.0 if spec.kind == "integer" else 0.0), 0
     if spec.kind == "datetime":
-        step = next((ns for prefix, ns in _UNITS_NS if spec.arrow_type.startswith(prefix)), 1.0)
-        step = 86_400e9 if spec.arrow_type.startswith("date") else step
+        step = next((us for prefix, us in _UNITS_US if spec.arrow_type.startswith(prefix)), 1.0)
+        step = 86_400e6 if spec.arrow_type.startswith("date") else step
         origin = int(low // step * step)
         low, high = 0.0, float(high - origin)
     modes = _grid_modes(low, high, step if spec.kind == "integer" else 0.0)
@@ -218,10 +221,10 @@ def _numeric_codec(spec: ColumnSpec, bounds: tuple[float, float, float, str], ro
 
 
 def _present_values(series: pd.Series, spec: ColumnSpec) -> np.ndarray:
-    """Non-null values as numbers (datetimes: nanoseconds since the epoch); SchemaError for infinite ones."""
+    """Non-null values as numbers (datetimes: microseconds since the epoch); SchemaError for infinite ones."""
     null = series.isna().to_numpy()
     if spec.kind == "datetime":
-        return _datetime_ns(series)[~null]
+        return _datetime_us(series)[~null]
     values = series.to_numpy(dtype=np.float64, na_value=np.nan)[~null]
     if not np.isfinite(values).all():
         raise SchemaError(f"column '{spec.name}' holds infinite values; replace them or drop those rows")
@@ -269,7 +272,7 @@ def _private_bounds(
 def _assumed_bounds(spec: ColumnSpec) -> tuple[float, float] | None:
     """A public range read from the column's type alone: dates between ``_ASSUMED_DATES``; small integer types'."""
     if spec.kind == "datetime":
-        return tuple(float(_timestamp_ns(stamp)) for stamp in _ASSUMED_DATES)  # type: ignore[return-value]
+        return tuple(float(_timestamp_us(stamp)) for stamp in _ASSUMED_DATES)  # type: ignore[return-value]
     if spec.arrow_type in ("int8", "int16", "uint8", "uint16"):
         info = np.iinfo(np.dtype(spec.arrow_type))
         return float(info.min), float(info.max)
@@ -277,10 +280,10 @@ def _assumed_bounds(spec: ColumnSpec) -> tuple[float, float] | None:
 
 
 def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, float]:
-    """Public min and max as numbers (datetimes: nanoseconds since the epoch, UTC)."""
+    """Public min and max as numbers (datetimes: microseconds since the epoch, UTC)."""
     try:
         if spec.kind == "datetime":
-            return tuple(float(_timestamp_ns(entry[key])) for key in ("min", "max"))  # type: ignore[return-value]
+            return tuple(float(_timestamp_us(entry[key])) for key in ("min", "max"))  # type: ignore[return-value]
         if any(isinstance(entry[key], bool) for key in ("min", "max")):
             raise TypeError("booleans are not bounds")
         low, high = float(entry["min"]), float(entry["max"])
@@ -294,11 +297,11 @@ def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, f
     return low, high
 
 
-def _timestamp_ns(value: Any) -> int:
+def _timestamp_us(value: Any) -> int:
     stamp = pd.Timestamp(value)
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.as_unit("ns").value)
+    return int(stamp.to_datetime64().astype("datetime64[us]").astype(np.int64))
 
 
 def _noisy_bounds(
@@ -345,16 +348,15 @@ def _coarse_bins(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index.astype(np.int64), edges
 
 
-def _datetime_bins(ns: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:
-    """Bin of each timestamp (int64 nanoseconds) and edges: bins of ``years`` x 365 days over the whole nanosecond
-    range."""
-    width = years * _YEAR_NS
-    first = pd.Timestamp.min.value // width
-    last = pd.Timestamp.max.value // width
+def _datetime_bins(us: np.ndarray, years: int) -> tuple[np.ndarray, np.ndarray]:
+    """Bin of each timestamp (int64 microseconds) and edges: bins of ``years`` x 365 days over ``_DATE_SPAN_US``."""
+    width = years * _YEAR_US
+    start, end = _DATE_SPAN_US
+    first, last = start // width, end // width
     starts = np.arange(first, last + 1, dtype=np.int64) * width
-    low = np.maximum(starts, pd.Timestamp.min.value).astype(np.float64)
-    high = np.minimum(starts + width, pd.Timestamp.max.value).astype(np.float64)
-    return (ns // width - first).astype(np.int64), np.stack([low, high], axis=1)
+    low = np.maximum(starts, start).astype(np.float64)
+    high = np.minimum(starts + width, end).astype(np.float64)
+    return (np.clip(us, start, end) // width - first).astype(np.int64), np.stack([low, high], axis=1)
 
 
 def _grid_modes(low: float, high: float, step: float) -> list[Mode]:

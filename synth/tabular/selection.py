@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from synth.schema import Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, _datetime_ns
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, _datetime_us
 
 __all__ = ["FidelityProbe", "ProbeScore"]
 
@@ -98,10 +98,10 @@ class FidelityProbe:
         return np.where(null, self.widths[self.columns.index(name)] - 1, codes)
 
     def _numbers(self, name: str, values: pd.Series) -> np.ndarray:
-        """A numeric column's values as float64 (datetimes as nanoseconds), nulls as NaN."""
+        """A numeric column's values as float64 (datetimes as microseconds), nulls as NaN."""
         if name not in self.dates:
             return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
-        return np.where(values.isna().to_numpy(), np.nan, _datetime_ns(values).astype(np.float64))
+        return np.where(values.isna().to_numpy(), np.nan, _datetime_us(values).astype(np.float64))
 
     def _one_hot(self, frame: pd.DataFrame) -> Tensor:
         codes = np.stack([self._codes(name, frame[name]) for name in self.columns], axis=1) + self.offsets

@@ -252,14 +252,14 @@ def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
     """Decoded values as a Series of the column's original pandas dtype."""
     dtype = spec.pandas_dtype
     if spec.is_text_date:  # modelled as a datetime; ``format_text_dates`` writes it as text on the way out
-        dtype = "datetime64[ns, UTC]" if "%z" in str(spec.text_format) else "datetime64[ns]"
+        dtype = "datetime64[us, UTC]" if "%z" in str(spec.text_format) else "datetime64[us]"
     if dtype == "category":
         categories = list(spec.categories) if spec.categories is not None else None
         return pd.Series(pd.Categorical(values, categories=categories, ordered=spec.ordered), name=spec.name)
     if dtype.startswith("datetime64"):
         return pd.Series(_to_timestamps(values, dtype), name=spec.name)
     if spec.kind == "datetime" and spec.arrow_type.startswith("date"):
-        stamps = _to_timestamps(values, "datetime64[ns]")
+        stamps = _to_timestamps(values, "datetime64[us]")
         return pd.Series(stamps.dt.date.where(stamps.notna(), None), name=spec.name, dtype=object)
     target = pd.api.types.pandas_dtype(dtype)
     series = pd.Series(values, name=spec.name)
@@ -271,13 +271,13 @@ def build_column(values: np.ndarray, spec: ColumnSpec) -> pd.Series:
 
 
 def _to_timestamps(values: np.ndarray, dtype: str) -> pd.Series:
-    """int64 nanoseconds (NaT's value for nulls) or, from constant columns, Timestamps, as the column's dtype."""
+    """int64 microseconds (NaT's value for nulls) or, from constant columns, Timestamps, as the column's dtype."""
     if values.dtype == object:
         stamps = pd.Series(pd.to_datetime(pd.Series(values)))
         if "," in dtype and getattr(stamps.dt, "tz", None) is None:  # constants (or all nulls) come back naive
             stamps = stamps.dt.tz_localize("UTC")
     else:
-        stamps = pd.Series(values.astype(np.int64).view("datetime64[ns]"))
-        if "," in dtype:  # tz-aware, e.g. "datetime64[ns, UTC]"
+        stamps = pd.Series(values.astype(np.int64).view("datetime64[us]"))
+        if "," in dtype:  # tz-aware, e.g. "datetime64[us, UTC]"
             stamps = stamps.dt.tz_localize("UTC")
     return stamps.astype(pd.api.types.pandas_dtype(dtype))

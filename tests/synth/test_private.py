@@ -234,8 +234,8 @@ def test_every_column_kind_trains_privately(mixed_frame: pd.DataFrame) -> None:
     assert rows.dtypes.equals(mixed_frame.dtypes)
     assert rows["customer_id"].is_unique and (rows["country"] == "NO").all()
     assert set(rows["plan"]) <= {"basic", "plus", "pro"}
-    signed = _codec(model, "signed_up")  # datetimes: nanoseconds after the noisy lower bound, within the bounds
-    stamps = rows["signed_up"].dropna().dt.tz_convert(None).astype("datetime64[ns]").astype("int64")
+    signed = _codec(model, "signed_up")  # datetimes: microseconds after the noisy lower bound, within the bounds
+    stamps = rows["signed_up"].dropna().dt.tz_convert(None).astype("datetime64[us]").astype("int64")
     assert stamps.between(signed.origin, signed.origin + signed.high).all()
     assert rows["city"].isna().any() and not rows["age"].isna().any()
 

@@ -94,6 +94,22 @@ def _dates(rows: int = ROWS) -> list[dt.date]:
     return [dt.date(1970, 1, 1) + dt.timedelta(days=int(d)) for d in _rng().integers(0, 20_000, rows)]
 
 
+def _far_dates(far: dt.date, rows: int = ROWS) -> list[dt.date]:
+    """Dates with a quarter of them at ``far``, beyond the years nanosecond timestamps reach (1677 to 2262)."""
+    return [far if i % 4 == 0 else day for i, day in enumerate(_dates(rows))]
+
+
+def test_dates_beyond_nanosecond_timestamps_come_back_exactly() -> None:
+    """A "no end" date of 9999-12-31 and a date of the 12th century (a typo in a real table) are values like any
+    other: held by many rows, they come out as themselves, and text dates keep their format."""
+    frame = _frame("ends", _far_dates(dt.date(9999, 12, 31)))
+    frame["began"] = pd.Series(_far_dates(dt.date(1182, 3, 1))).map(lambda day: day.isoformat())
+    assert infer_schema(frame)["began"].kind == "datetime"
+    rows = _fit(frame).sample(400, seed=1)
+    assert (rows["ends"] == dt.date(9999, 12, 31)).any() and rows["ends"].max() == dt.date(9999, 12, 31)
+    assert (rows["began"] == "1182-03-01").any() and rows["began"].min() == "1182-03-01"
+
+
 def _small_mixed(rows: int) -> pd.DataFrame:
     rng = _rng()
     return pd.DataFrame(
@@ -249,6 +265,10 @@ SHAPES: dict[str, Shape] = {
     },
     "timestamp_ns_nat": Shape(lambda: _frame("t", _stamps("ns", "UTC").mask(_rng().random(ROWS) < 0.1)), "modelled"),
     "date": Shape(lambda: _frame("d", _dates()), "modelled"),
+    "date_no_end_sentinel": Shape(lambda: _frame("d", _far_dates(dt.date(9999, 12, 31))), "modelled"),
+    "timestamp_us_twelfth_century": Shape(
+        lambda: _frame("t", pd.Series(_far_dates(dt.date(1182, 3, 1))).astype("datetime64[us]")), "modelled"
+    ),
     "date_nulls": Shape(lambda: _frame("d", _with_nulls(_dates())), "modelled"),
     "duration": Shape(
         lambda: _frame("span", pd.to_timedelta(_rng().integers(0, 10**6, ROWS), unit="s")),

@@ -323,3 +323,25 @@ def test_utility_learns_a_multiclass_target_beside_a_class_of_a_few_rows() -> No
     train, holdout = frame.iloc[:8000].reset_index(drop=True), frame.iloc[8000:].reset_index(drop=True)
     record = utility(train, train, holdout, schema=infer_schema(train), target="species")
     assert record.details["trtr"]["roc_auc"] > 0.95
+
+
+def test_dates_read_from_parquet_are_measured_as_dates_far_ones_included() -> None:
+    """pandas reads an Arrow date column as Python dates: every metric measures them (a "no end" 9999-12-31
+    included), and real rows of one table against another of the same draw pass."""
+    rng = np.random.default_rng(0)
+
+    def draw(n: int) -> pd.DataFrame:
+        start = pd.Timestamp("2010-01-01") + pd.to_timedelta(rng.integers(0, 4_000, n), unit="D")
+        end = [pd.Timestamp("9999-12-31") if far else day for far, day in zip(rng.random(n) < 0.3, start, strict=True)]
+        table = pa.table({
+            "start": pa.array(start.date, pa.date32()),
+            "end": pa.array([day.date() for day in end], pa.date32()),
+            "amount": rng.gamma(2, 100, n),
+        })  # fmt: skip
+        return table_to_frame(table)
+
+    train, synthetic, holdout = draw(600), draw(600), draw(300)
+    assert train["end"].dtype == object and train["end"].max().year == 9999
+    report = evaluate(train, synthetic, holdout, seed=0)
+    shapes = next(m for m in report.metrics if m.name == "column_shapes")
+    assert not [m.name for m in report.metrics if m.status == "error"] and shapes.value > 0.9
