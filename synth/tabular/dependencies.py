@@ -88,10 +88,10 @@ def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> lis
             (d for d in (_dependency(name, s, factors, rare_min) for s in candidates) if d),
             None,
         )
-        if dependency is None:
-            determinants.append(name)
-        else:
+        if dependency is not None:
             found.append(dependency)
+        elif _covers(factors[name][0], rare_min):
+            determinants.append(name)
     return found
 
 
@@ -106,8 +106,6 @@ def _dependency(
         return None
     counts = np.bincount(a, minlength=len(a_values))
     kept = np.flatnonzero(counts >= min_rows)
-    if len(kept) < 2 or counts[kept].sum() < MIN_COVERED_SHARE * len(a):
-        return None
     if _log_chance(counts, np.bincount(b, minlength=len(b_values)) / len(b)) > np.log(MAX_CHANCE):
         return None
     row_of = np.zeros(len(a_values), dtype=np.int64)
@@ -118,6 +116,16 @@ def _dependency(
         tuple(a_values[k] for k in kept),
         tuple(b_values[b[row_of[k]]] for k in kept),
     )
+
+
+def _covers(codes: np.ndarray, min_rows: int) -> bool:
+    """Whether a column may fix others: at least two of its values are held by ``min_rows`` rows or more, and those
+    cover ``MIN_COVERED_SHARE`` of the rows (a dependency records only them). A column of mostly distinct numbers
+    fixes everything, trivially, and records nothing: ruling it out first spares a wide table of measurements a
+    search over every pair."""
+    counts = np.bincount(codes)
+    kept = counts[counts >= min_rows]
+    return len(kept) >= 2 and kept.sum() >= MIN_COVERED_SHARE * len(codes)
 
 
 def _log_chance(group_rows: np.ndarray, shares: np.ndarray) -> float:

@@ -64,6 +64,8 @@ def find_formulas(frame: pd.DataFrame, schema: Schema, fixed: frozenset[str] = f
     holds (sources in table order, functions in ``FUNCTIONS``' order). A number written this way is no source, so
     of two numbers that give each other the first in the table is written from. Columns in ``fixed`` (those the
     transformer writes or reads otherwise) are not written."""
+    if len(frame) < MIN_ROWS:  # no formula can hold over enough rows
+        return []
     numbers = {spec.name: floats(frame[spec.name]) for spec in schema if spec.kind in _KINDS}
     screens: dict[tuple[str, str], np.ndarray] = {}  # each source's functions on the first rows, worked out once
     found: list[Formula] = []
