@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from synth import TabularSynthesizer, infer_schema
+from synth.tabular import shares
 from synth.tabular.codecs import NumericCodec
 from synth.tabular.shares import Share, find_shares, resolution_order
 from synth.tabular.transformer import TableTransformer
@@ -51,6 +52,35 @@ def test_a_bound_broken_once_a_negative_value_or_a_missing_bound_makes_no_share(
     frame = seasons().astype({"hits": float})
     frame.loc[4, "hits"] = np.nan  # doubles are present where hits are not: at-bats bound them
     assert bounds(frame) == {"hits": "at_bats", "doubles": "at_bats"}
+
+
+def test_trying_every_pair_at_once_keeps_each_bound_a_pair_by_pair_search_finds() -> None:
+    """Sixty rare counts, some within another in every row (their positive rows a subset), some in every row but one:
+    the screen that tries every pair at once on a few rows rules out no bound the search of each pair keeps."""
+    rng = np.random.default_rng(2)
+    rows = 3_000
+    frame = pd.DataFrame(
+        {f"n{i}": rng.poisson(rng.uniform(0.5, 20), rows) * (rng.random(rows) < 0.1) for i in range(60)}
+    )
+    for i in range(0, 60, 4):
+        frame[f"n{i + 1}"] = rng.binomial(frame[f"n{i}"], 0.5)  # within n{i}
+        frame[f"n{i + 3}"] = rng.binomial(frame[f"n{i + 2}"], 0.5)
+        frame.loc[2_000 + i, f"n{i + 3}"] = frame.loc[2_000 + i, f"n{i + 2}"] + 1  # past n{i + 2} in one row
+    schema = infer_schema(frame)
+    reference_rng = np.random.default_rng(0)
+    expected = []
+    for name in frame.columns:
+        tightest = None
+        for bound in frame.columns:
+            values, limits = frame[name].to_numpy(float), frame[bound].to_numpy(float)
+            if bound == name or not shares._bounds(values, limits):
+                continue
+            mean = shares._mean_share(values, limits, reference_rng)
+            if mean is not None and (tightest is None or mean > tightest[0]):
+                tightest = (mean, bound)
+        if tightest is not None:
+            expected.append(Share(name, tightest[1]))
+    assert find_shares(frame, schema) == expected and len(expected) >= 15
 
 
 def test_share_of_and_resolve() -> None:
