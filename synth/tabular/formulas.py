@@ -34,6 +34,7 @@ MIN_ROWS = 100
 #: ...each within this share of the number's size (1 + |value|): float32 storage keeps about 7 digits.
 _TOLERANCE = 1e-6
 _SCREEN_ROWS = 5_000  # most pairs of columns are ruled out on this many rows before the whole table is read
+_QUICK_ROWS = 64  # and before that, every pair at once on this many of them (``_may_fit``)
 _KINDS = ("integer", "continuous")
 
 
@@ -67,24 +68,51 @@ def find_formulas(frame: pd.DataFrame, schema: Schema, fixed: frozenset[str] = f
     if len(frame) < MIN_ROWS:  # no formula can hold over enough rows
         return []
     numbers = {spec.name: floats(frame[spec.name]) for spec in schema if spec.kind in _KINDS}
+    quick = np.unique(np.linspace(0, min(len(frame), _SCREEN_ROWS) - 1, _QUICK_ROWS).round().astype(np.int64))
     screens: dict[tuple[str, str], np.ndarray] = {}  # each source's functions on the first rows, worked out once
+    on_quick = np.empty((len(quick), len(numbers) * len(FUNCTIONS)))  # the same on the quick rows, in that order
     found: list[Formula] = []
     for name, values in numbers.items():
         formula = None
         if name not in fixed and len(np.unique(values[np.isfinite(values)][:_SCREEN_ROWS])) >= 3:
+            keys = list(screens)
             formula = next(
                 (
                     f
-                    for (source, function), screen in screens.items()
-                    if (f := _formula(name, values, source, screen, function, numbers[source]))
+                    for k in np.flatnonzero(_may_fit(values[quick], on_quick[:, : len(keys)]))
+                    if (f := _formula(name, values, keys[k][0], screens[keys[k]], keys[k][1], numbers[keys[k][0]]))
                 ),
                 None,
             )
         if formula is None:
-            screens |= {(name, function): _evaluate(function, values[:_SCREEN_ROWS]) for function in FUNCTIONS}
+            for function in FUNCTIONS:
+                on_quick[:, len(screens)] = _evaluate(function, values[quick])
+                screens[name, function] = _evaluate(function, values[:_SCREEN_ROWS])
         else:
             found.append(formula)
     return found
+
+
+def _may_fit(values: np.ndarray, transformed: np.ndarray) -> np.ndarray:
+    """Which columns of ``transformed`` (rows, columns) ``values`` may be a formula of, by these rows alone: null where
+    each is undefined, and their least-squares line within ``sqrt(rows)`` times the tolerance (when a line holds
+    within the tolerance on every row, the least-squares line of any rows holds within that). So every pair is tried
+    at once before a pair is read at length."""
+    defined = np.isfinite(values)
+    same = np.all(np.isfinite(transformed) == defined[:, None], axis=0)
+    weights = defined.astype(np.float64)[:, None]
+    y, x = np.where(defined, values, 0.0)[:, None], np.nan_to_num(transformed, nan=0.0, posinf=0.0, neginf=0.0)
+    count = weights.sum()
+    if count < 3:
+        return same
+    with np.errstate(all="ignore"):
+        x_spread = (x - (weights * x).sum(axis=0) / count) * weights
+        y_spread = (y - (weights * y).sum() / count) * weights
+        variance = (x_spread**2).sum(axis=0)
+        scale = np.where(variance > 0, (x_spread * y_spread).sum(axis=0) / variance, 0.0)
+        gap = np.abs(y_spread - scale * x_spread).max(axis=0)
+        limit = np.sqrt(count) * _TOLERANCE * (1.0 + np.abs(values[defined]).max()) * (1.0 + 1e-6)
+        return same & ~(gap > limit)  # a gap that overflows to NaN rules nothing out
 
 
 def _formula(

@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from synth import TabularSynthesizer, infer_schema
-from synth.tabular.formulas import MIN_ROWS, Formula, find_formulas
+from synth.tabular import formulas as formula_module
+from synth.tabular.formulas import FUNCTIONS, MIN_ROWS, Formula, find_formulas
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import TINY_FIT, reloaded
 
@@ -34,6 +35,37 @@ def households(rows: int = 2_000, seed: int = 0) -> pd.DataFrame:
 def formulas(frame: pd.DataFrame) -> dict[str, tuple[str, str]]:
     """column -> (source, function)."""
     return {f.column: (f.source, f.function) for f in find_formulas(frame, infer_schema(frame))}
+
+
+def test_trying_every_pair_at_once_keeps_each_formula_a_pair_by_pair_search_finds() -> None:
+    """Forty numbers, some a formula of another, some a formula broken a little in one row, some close but noisy:
+    the screen that tries every pair at once on a few rows rules out no formula the search of each pair keeps."""
+    rng = np.random.default_rng(3)
+    rows = 1_500
+    frame = pd.DataFrame({f"x{i}": np.round(rng.lognormal(rng.uniform(0, 8), 1, rows), 2) for i in range(40)})
+    for i in range(0, 40, 5):
+        frame[f"x{i + 1}"] = 3.5 * np.log(frame[f"x{i}"]) - 2  # a formula
+        frame[f"x{i + 2}"] = np.log1p(frame[f"x{i}"]) * (1 + 9e-7 * rng.uniform(-1, 1, rows))  # just within it
+        frame[f"x{i + 3}"] = 2 * frame[f"x{i}"] + 1
+        frame.loc[1_000 + i, f"x{i + 3}"] += 1e-3 * (1 + frame.loc[1_000 + i, f"x{i + 3}"])  # one row off
+        frame[f"x{i + 4}"] = frame[f"x{i}"] * (1 + 1e-3 * rng.normal(size=rows))  # close, not a formula
+    numbers = {name: frame[name].to_numpy(float) for name in frame.columns}
+    screens: dict[tuple[str, str], np.ndarray] = {}
+    expected = []
+    for name, values in numbers.items():
+        found = next(
+            (
+                f
+                for (source, function), screen in screens.items()
+                if (f := formula_module._formula(name, values, source, screen, function, numbers[source]))
+            ),
+            None,
+        )
+        if found is None:
+            screens |= {(name, function): formula_module._evaluate(function, values) for function in FUNCTIONS}
+        else:
+            expected.append(found)
+    assert find_formulas(frame, infer_schema(frame)) == expected and len(expected) >= 16
 
 
 def test_each_derived_number_is_found_with_its_formula() -> None:
