@@ -33,6 +33,7 @@ MIN_COVERED_SHARE = 0.9
 #: ...and the chance that columns drawn independently, with their own shares, would show it is below this.
 MAX_CHANCE = 1e-9
 _SCREEN_ROWS = 5_000  # most pairs of columns are ruled out on this many rows before the whole table is read
+_QUICK_ROWS = 64  # and before that, every pair at once on a few of those (``_may_fix``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,10 +81,15 @@ def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> lis
         if 2 <= len(uniques) <= MAX_VALUES:
             factors[spec.name] = (codes, uniques)
     order = sorted(factors, key=lambda name: -len(factors[name][1]))  # stable: table order among equals
+    position = {name: n for n, name in enumerate(factors)}
+    screen = np.column_stack([codes[:_SCREEN_ROWS] for codes, _ in factors.values()]) if factors else None
     determinants: list[str] = []
     found: list[Dependency] = []
     for name in order:
         candidates = sorted(determinants, key=lambda d: len(factors[d][1]))
+        if candidates and screen is not None:
+            fixing = _may_fix(screen, position[name], [position[d] for d in candidates])
+            candidates = [d for d, may in zip(candidates, fixing, strict=True) if may]
         dependency = next(
             (d for d in (_dependency(name, s, factors, rare_min) for s in candidates) if d),
             None,
@@ -116,6 +122,25 @@ def _dependency(
         tuple(a_values[k] for k in kept),
         tuple(b_values[b[row_of[k]]] for k in kept),
     )
+
+
+def _may_fix(screen: np.ndarray, column: int, sources: list[int]) -> np.ndarray:
+    """Which ``sources`` (columns of ``screen``, codes of the first rows) may fix ``column``: each source value meets
+    one of its values on ``_QUICK_ROWS`` rows spread evenly and as many where it is not its most common value (where a
+    rare flag differs). Every source is tried at once, before a pair is read at length."""
+    values = screen[:, column].astype(np.int64)
+    spread = np.linspace(0, len(screen) - 1, min(_QUICK_ROWS, len(screen))).round().astype(np.int64)
+    uncommon = np.flatnonzero(values != np.bincount(values).argmax())[:_QUICK_ROWS]
+    rows = np.union1d(spread, uncommon)
+    given = screen[np.ix_(rows, np.asarray(sources, dtype=np.int64))].astype(np.int64)
+    pairs = given * (int(values.max()) + 1) + values[rows, None]
+    return _distinct(pairs) == _distinct(given)
+
+
+def _distinct(columns: np.ndarray) -> np.ndarray:
+    """The number of distinct values in each column."""
+    ordered = np.sort(columns, axis=0)
+    return 1 + (np.diff(ordered, axis=0) != 0).sum(axis=0)
 
 
 def _covers(codes: np.ndarray, min_rows: int) -> bool:

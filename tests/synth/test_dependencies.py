@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from synth import TabularSynthesizer, infer_schema
-from synth.tabular import copies
+from synth.tabular import copies, dependencies
+from synth.tabular.codecs import factorized
 from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.transformer import TableTransformer
@@ -77,6 +78,40 @@ def test_rare_determinant_values_are_not_recorded_and_too_many_of_them_drop_the_
     frame.loc[: len(frame) // 5, "team"] = [f"R{i}" for i in range(len(frame) // 5 + 1)]
     frame.loc[: len(frame) // 5, "lg"] = "AL"
     assert "lg" not in found(frame)  # a fifth of the rows hold a rare team
+
+
+def test_trying_every_pair_at_once_keeps_each_dependency_a_pair_by_pair_search_finds() -> None:
+    """Rare flags and codes, some fixed by another (a copy, a negation, a code's group), some fixed but for one row,
+    and measurements of mostly distinct values: the screens rule out no dependency the search of each pair keeps."""
+    rng = np.random.default_rng(4)
+    rows = 2_000
+    frame = pd.DataFrame({f"flag{i}": rng.random(rows) < rng.uniform(0.01, 0.3) for i in range(30)})
+    for i in range(10):
+        frame[f"code{i}"] = rng.choice([f"c{k}" for k in range(12)], rows)
+        frame[f"size{i}"] = rng.normal(size=rows)
+    for i in range(0, 30, 6):
+        frame[f"flag{i + 1}"] = frame[f"flag{i}"]
+        frame[f"flag{i + 2}"] = ~frame[f"flag{i}"]
+        frame[f"flag{i + 3}"] = frame[f"flag{i}"]
+        frame.loc[1_500 + i, f"flag{i + 3}"] = not frame.loc[1_500 + i, f"flag{i}"]  # but for one row
+    for i in range(0, 10, 2):
+        frame[f"code{i + 1}"] = frame[f"code{i}"].map(lambda code: code[:2])  # c1 and c10, c11 share a group
+    schema = infer_schema(frame)
+    factors = {}
+    for spec in schema:
+        codes, uniques = factorized(frame[spec.name])
+        if 2 <= len(uniques) <= dependencies.MAX_VALUES:
+            factors[spec.name] = (codes, uniques)
+    determinants: list[str] = []
+    expected = []
+    for name in sorted(factors, key=lambda name: -len(factors[name][1])):
+        candidates = sorted(determinants, key=lambda d: len(factors[d][1]))
+        found_one = next((d for s in candidates if (d := dependencies._dependency(name, s, factors, 5))), None)
+        if found_one is None:
+            determinants.append(name)
+        else:
+            expected.append(found_one)
+    assert find_dependencies(frame, schema, 5) == expected and len(expected) >= 15
 
 
 def test_apply_writes_mapped_values_and_leaves_the_rest() -> None:
