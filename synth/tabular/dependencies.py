@@ -110,6 +110,8 @@ def _dependency(
     (a, a_values), (b, b_values) = factors[source], factors[column]
     if not _fixes(a[:_SCREEN_ROWS], b[:_SCREEN_ROWS], len(b_values)) or not _fixes(a, b, len(b_values)):
         return None
+    if not _covers(a, min_rows):
+        return None
     counts = np.bincount(a, minlength=len(a_values))
     kept = np.flatnonzero(counts >= min_rows)
     if _log_chance(counts, np.bincount(b, minlength=len(b_values)) / len(b)) > np.log(MAX_CHANCE):
