@@ -100,6 +100,14 @@ def _datetime_us(series: pd.Series) -> np.ndarray:
     return np.where(series.isna().to_numpy(), 0, us)
 
 
+def _timestamp_us(stamp: pd.Timestamp) -> int:
+    """One timestamp as int64 microseconds since the epoch (a zone-aware one in UTC): an int, since float64 would round
+    microseconds far from 1970."""
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    return int(stamp.to_datetime64().astype("datetime64[us]").astype(np.int64))
+
+
 class NumericCodec(Codec):
     """Mode-specific normalisation: a scalar in [-1, 1] plus a one-hot mode, and a null flag if the column has nulls.
 

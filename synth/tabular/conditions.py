@@ -24,6 +24,7 @@ from synth.tabular.codecs import (
     ConstantCodec,
     NumericCodec,
     _datetime_us,
+    _timestamp_us,
 )
 from synth.tabular.transformer import TableTransformer
 
@@ -337,11 +338,7 @@ def _bound(column: str, bound: Any, is_datetime: bool) -> float | int:
             raise ConditionError(f"range end {bound!r} on datetime column {column!r} is not a timestamp") from exc
         if pd.isna(stamp):
             raise ConditionError(f"range end {bound!r} on {column!r} is null; give a timestamp")
-        if stamp.tz is not None:
-            stamp = stamp.tz_convert("UTC").tz_localize(None)
-        return int(
-            stamp.to_datetime64().astype("datetime64[us]").astype(np.int64)
-        )  # an int: float64 would round microseconds far from 1970
+        return _timestamp_us(stamp)
     bound = _plain(bound)
     if isinstance(bound, bool) or not isinstance(bound, int | float) or not math.isfinite(bound):
         raise ConditionError(f"range end {bound!r} on {column!r} must be a finite number")

@@ -60,6 +60,7 @@ from synth.tabular.codecs import (
     NumericCodec,
     _datetime_us,
     _is_null,
+    _timestamp_us,
     as_python,
     id_codec,
     is_integer_id,
@@ -272,7 +273,7 @@ def _private_bounds(
 def _assumed_bounds(spec: ColumnSpec) -> tuple[float, float] | None:
     """A public range read from the column's type alone: dates between ``_ASSUMED_DATES``; small integer types'."""
     if spec.kind == "datetime":
-        return tuple(float(_timestamp_us(stamp)) for stamp in _ASSUMED_DATES)  # type: ignore[return-value]
+        return tuple(float(_timestamp_us(pd.Timestamp(stamp))) for stamp in _ASSUMED_DATES)  # type: ignore[return-value]
     if spec.arrow_type in ("int8", "int16", "uint8", "uint16"):
         info = np.iinfo(np.dtype(spec.arrow_type))
         return float(info.min), float(info.max)
@@ -283,7 +284,7 @@ def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, f
     """Public min and max as numbers (datetimes: microseconds since the epoch, UTC)."""
     try:
         if spec.kind == "datetime":
-            return tuple(float(_timestamp_us(entry[key])) for key in ("min", "max"))  # type: ignore[return-value]
+            return tuple(float(_timestamp_us(pd.Timestamp(entry[key]))) for key in ("min", "max"))  # type: ignore[return-value]
         if any(isinstance(entry[key], bool) for key in ("min", "max")):
             raise TypeError("booleans are not bounds")
         low, high = float(entry["min"]), float(entry["max"])
@@ -295,13 +296,6 @@ def _public_bounds(spec: ColumnSpec, entry: Mapping[str, Any]) -> tuple[float, f
     if not (math.isfinite(low) and math.isfinite(high)):
         raise SchemaError(f"public_metadata['{spec.name}'] bounds must be finite, got {low}, {high}")
     return low, high
-
-
-def _timestamp_us(value: Any) -> int:
-    stamp = pd.Timestamp(value)
-    if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return int(stamp.to_datetime64().astype("datetime64[us]").astype(np.int64))
 
 
 def _noisy_bounds(
