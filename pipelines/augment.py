@@ -56,6 +56,7 @@ def measure_augmented(
         train=_classes_only(split.train, label, added, run_dir / "train-added-classes.parquet"),
         holdout=_classes_only(split.holdout, label, added, run_dir / "holdout-added-classes.parquet"),
         seed=split.seed,
+        unseen=split.unseen,
     )
     return kind.measure_added(split, same_classes, augmented, sample, model, measuring, augmenting, source, run_dir)
 

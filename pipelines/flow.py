@@ -89,6 +89,12 @@ def split_task(source: SourceRef, settings: SplitConfig, run_dir: Path) -> Split
         get_run_logger().info(
             "split seed %d: %d train rows, %d holdout rows", split.seed, split.train.rows, split.holdout.rows
         )
+        if split.unseen:
+            get_run_logger().warning(
+                "column(s) %s have no values in the training split (seed %d): they come out entirely null",
+                list(split.unseen),
+                split.seed,
+            )
     return split
 
 

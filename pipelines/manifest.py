@@ -45,6 +45,7 @@ def build_manifest(
             "training_seconds": round(model.seconds, 2),
             **({"damaged_cache_set_aside": model.set_aside} if model.set_aside else {}),
         },
+        **({"columns_without_training_values": list(split.unseen)} if split.unseen else {}),
         "seeds": {"split": split.seed, "model": model.seed, "generate": config.generate.seed, "metrics": split.seed},
         "versions": package_versions(),
         "measured_rows": measured_rows,

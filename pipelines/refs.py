@@ -63,6 +63,7 @@ class SplitRef:
     train: TableRef
     holdout: TableRef
     seed: int
+    unseen: tuple[str, ...] = ()  # columns with values in the source but none in the training rows: made null
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,6 @@ import numpy as np
 import pyarrow as pa
 
 from pipelines.config import SplitConfig
-from pipelines.errors import DataError
 from pipelines.refs import SourceRef, SplitRef
 from pipelines.sources import read_table, write_table
 
@@ -24,21 +23,21 @@ def split_table(table: pa.Table, holdout_share: float, seed: int) -> tuple[pa.Ta
 
 
 def split_source(source: SourceRef, split: SplitConfig, run_dir: Path) -> SplitRef:
-    """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it)."""
+    """Split once by a recorded seed into train (all the generator sees) and holdout (never seen by it).
+
+    A sparse column whose few values all land in the holdout is named in ``unseen``: nothing of it can be learned,
+    so it comes out entirely null, as a column null in the whole source does.
+    """
     table = read_table(source.table)
     train, holdout = split_table(table, split.holdout, split.seed)
-    empty = [
+    unseen = tuple(
         name
         for name in train.column_names
         if train.column(name).null_count == train.num_rows and table.column(name).null_count < table.num_rows
-    ]
-    if empty:
-        raise DataError(
-            f"column(s) {empty} have no values in the training split (seed {split.seed}); "
-            "the source has too few non-null values in them to train on"
-        )
+    )
     return SplitRef(
         train=write_table(train, run_dir / "train.parquet"),
         holdout=write_table(holdout, run_dir / "holdout.parquet"),
         seed=split.seed,
+        unseen=unseen,
     )

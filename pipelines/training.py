@@ -72,8 +72,9 @@ def train_table_model(
     mid-training picks up from its last checkpoint when it is started again.
     """
     assert isinstance(source.schema, Schema)
+    schema = source.schema.with_kinds(dict.fromkeys(split.unseen, "constant"))  # nothing of them to learn
     params = training.estimator_params()
-    key = model_key(split, source.schema, params)
+    key = model_key(split, schema, params)
     folder = training.models_dir / key
     reusable, set_aside = check_cached(folder)
     if reusable:
@@ -85,7 +86,7 @@ def train_table_model(
     try:
         synthesizer.fit(
             table_to_frame(read_table(split.train)),
-            source.schema,
+            schema,
             progress=progress,
             checkpoint_dir=checkpoints,
             checkpoint_every=training.model.checkpoint_every,

@@ -134,6 +134,12 @@ class Schema:
             columns.append(replace(column, kind=kind))  # type: ignore[arg-type]
         return replace(self, columns=tuple(columns))
 
+    def with_empty_as_constant(self, frame: pd.DataFrame) -> Schema:
+        """A copy in which each column entirely null in ``frame`` is a constant: rows drawn without a column's few
+        values hold nothing of it to learn or compare, and it comes out null, as an all-null column does."""
+        empty = [spec.name for spec in self.columns if spec.kind != "constant" and frame[spec.name].isna().all()]
+        return self.with_kinds(dict.fromkeys(empty, "constant")) if empty else self
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "columns": [

@@ -47,7 +47,7 @@ def evaluate(
     metric name. ``rare_min``: the k of rare-value protection the synthetic set was made with (a real value held by
     fewer training rows must not come out; 1 checks nothing).
     """
-    schema = schema if schema is not None else infer_schema(real_train)
+    schema = (schema if schema is not None else infer_schema(real_train)).with_empty_as_constant(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
     real_train, synthetic, holdout = (parse_text_dates(frame, schema) for frame in (real_train, synthetic, holdout))
     marks = {**DEFAULT_BOUNDS, **(bounds or {})}

@@ -52,6 +52,7 @@ def build_contract(
     ``widen_ranges`` stretches numeric ranges by that share of their span and ``min_category_count`` leaves out
     categories seen fewer times, so a contract need not disclose exact extremes or rare values (privacy mode).
     """
+    schema = schema.with_empty_as_constant(train)  # no values to bound or list
     names = schema.names
     expectations: list[dict[str, Any]] = [
         {"type": "expect_table_columns_to_match_ordered_list", "kwargs": {"column_list": names}},

@@ -184,3 +184,36 @@ def test_publishing_retries_io_errors_but_not_bad_input(
 
     assert transient(OSError("busy")) and not transient(PublishError("does not fit the schema"))
     assert not transient(DataError("bad input"))
+
+
+def test_a_column_whose_values_all_fall_in_the_holdout_comes_out_null(tmp_path: Path) -> None:
+    """Two values in 100 rows can both be drawn into the holdout: the run publishes that column entirely null, with
+    its type, and its manifest names it, rather than refusing the table."""
+    import pyarrow as pa
+
+    from pipelines.flow import synthesize
+    from pipelines.splitting import split_table
+
+    rows, index = 100, pa.table({"i": range(100)})
+    seed = next(s for s in range(1000) if {3, 17} <= set(split_table(index, 0.2, s)[1].column("i").to_pylist()))
+    source = tmp_path / "sparse.parquet"
+    pq.write_table(
+        pa.table({
+            "x": [float(i % 13) for i in range(rows)],
+            "kind": [["a", "b", "c"][i % 3] for i in range(rows)],
+            "score": pa.array([i / 2 if i in (3, 17) else None for i in range(rows)], type=pa.float32()),
+        }),
+        source,
+    )  # fmt: skip
+    path = tmp_path / "run.yaml"
+    path.write_text(
+        f"name: sparse\nsource: {source}\n{TINY_MODEL}\nsplit: {{seed: {seed}}}\ngenerate: {{rows: 40, seed: 1}}\n"
+        f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\ngate: {{enforce: false}}\n"
+    )
+    result = synthesize(load_config(path))
+    published = pq.read_table(Path(result.published.path) / "part-00000.parquet")
+    assert published.num_rows == 40 and published.column("score").null_count == 40
+    assert published.schema.field("score").type == pa.float32()
+    assert published.column("x").null_count == 0
+    manifest = json.loads((Path(result.published.path) / "manifest.json").read_text())
+    assert manifest["columns_without_training_values"] == ["score"]

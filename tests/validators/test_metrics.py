@@ -325,6 +325,31 @@ def test_utility_learns_a_multiclass_target_beside_a_class_of_a_few_rows() -> No
     assert record.details["trtr"]["roc_auc"] > 0.95
 
 
+def test_a_column_without_values_in_the_training_rows_is_not_compared() -> None:
+    """The whole table's schema calls ``sparse`` continuous, but its two values were drawn into the holdout: the
+    training rows hold nothing of it to compare with, so every metric and the synthetic contract leave it out."""
+    from validators.expectations import build_contract
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    frame = pd.DataFrame({"x": x, "c": np.where(x > 0, "a", "b"), "sparse": np.nan})
+    frame.loc[[3, 17], "sparse"] = [1.0, 2.0]
+    schema = infer_schema(frame)
+    assert schema["sparse"].kind == "continuous"
+    train, holdout = frame.drop(index=[3, 17]).iloc[:200], frame.iloc[200:].copy()
+    holdout.loc[[200, 201], "sparse"] = [1.0, 2.0]
+    synthetic = train.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    report = evaluate(train, synthetic, holdout, schema=schema, seed=0)
+    assert not [m.name for m in report.metrics if m.status == "error"]
+    shapes = next(m for m in report.metrics if m.name == "column_shapes")
+    assert set(shapes.details) - {"reference_noise"} == {"x", "c"}
+    contract = build_contract(train, schema, kind="synthetic", rows=len(synthetic))
+    bounded = [
+        e["kwargs"]["column"] for e in contract["expectations"] if e["type"] == "expect_column_values_to_be_between"
+    ]
+    assert bounded == ["x"]
+
+
 def test_dates_read_from_parquet_are_measured_as_dates_far_ones_included() -> None:
     """pandas reads an Arrow date column as Python dates: every metric measures them (a "no end" 9999-12-31
     included), and real rows of one table against another of the same draw pass."""
