@@ -3,8 +3,9 @@
 A seeded 300,000 x 52 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
 one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, and three
 measurements null together in a tenth of the rows) goes through ``find_dependencies``, ``find_formulas``,
-``find_shares``, ``find_copies`` and ``find_null_blocks``; the script prints each one's seconds, what it found,
-and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
+``find_shares``, ``find_copies``, ``find_null_blocks`` and ``find_groups``; the script prints each one's seconds,
+what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's
+allocations).
 
     python bench/relations.py
 
@@ -23,6 +24,7 @@ from synth import infer_schema
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
+from synth.tabular.groups import find_groups
 from synth.tabular.nulls import find_null_blocks
 from synth.tabular.shares import find_shares
 
@@ -54,6 +56,9 @@ def main() -> None:
     written = dependents | {f.column for f in formulas}
     shares = find_shares(frame, schema, written)
     skip = written | {s.column for s in shares} | {s.bound for s in shares}
+    copies = find_copies(frame, schema, skip=skip)
+    related = skip | {name for c in copies for name in (c.column, c.source)}
+    related |= {d.source for d in dependencies} | {f.source for f in formulas}
     finds = {
         "dependencies": (
             lambda: find_dependencies(frame, schema, rare_min=5),
@@ -66,11 +71,15 @@ def main() -> None:
         "shares": (lambda: find_shares(frame, schema, written), [(s.bound, s.column) for s in shares]),
         "repeats": (
             lambda: find_copies(frame, schema, skip=skip),
-            [(c.source, c.column, round(c.share, 3)) for c in find_copies(frame, schema, skip=skip)],
+            [(c.source, c.column, round(c.share, 3)) for c in copies],
         ),
         "null blocks": (
             lambda: find_null_blocks(frame, schema, skip),
             [b.columns for b in find_null_blocks(frame, schema, skip)],
+        ),
+        "groups": (
+            lambda: find_groups(frame, schema, 5, frozenset(related)),
+            [(g.key, g.members) for g in find_groups(frame, schema, 5, frozenset(related))],
         ),
     }
     print(f"table: {frame.shape[0]:,} rows x {frame.shape[1]} columns")

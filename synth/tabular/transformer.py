@@ -25,6 +25,7 @@ from synth.tabular.copies import Copy, find_copies
 from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 from synth.tabular.formulas import Formula, find_formulas
+from synth.tabular.groups import Group, find_groups
 from synth.tabular.nulls import NullBlock, find_null_blocks
 from synth.tabular.shares import Share, find_shares, resolution_order
 
@@ -51,6 +52,9 @@ class TableTransformer:
             at that rate by ``derive``; none for a transformer built from codecs.
         null_blocks_: the columns null together in nearly every real row (``find_null_blocks``), made all null or
             all present in each row by ``derive``; none for a transformer built from codecs.
+        groups_: the columns the rows of one group share (a class's teacher), within the values of one or two key
+            columns (``find_groups``), kept to the combinations real rows of each key hold by ``derive``; none for
+            a transformer built from codecs.
     """
 
     def __init__(
@@ -98,6 +102,9 @@ class TableTransformer:
         bounded = {share.column for share in self.shares_} | {share.bound for share in self.shares_}
         self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
         self.null_blocks_ = find_null_blocks(frame, self.schema, written | bounded)
+        related = {name for copy in self.copies_ for name in (copy.column, copy.source)}
+        related |= {d.source for d in self.dependencies_} | {f.source for f in self.formulas_}
+        self.groups_ = find_groups(frame, self.schema, self.rare_category_min, written | bounded | related)
         return self
 
     @classmethod
@@ -111,6 +118,7 @@ class TableTransformer:
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
         transformer.shares_, transformer.share_codecs_, transformer.null_blocks_ = [], {}, []
+        transformer.groups_ = []
         return transformer
 
     @property
@@ -178,7 +186,8 @@ class TableTransformer:
         each row, then each repeating column made to repeat its source at the real rate,
         in table order (so a chain of waves repeats along), then each dependent column written from its
         determinant's value, then each formula's number from its source (which no formula writes, and which is
-        final by then: a formula writes neither a determinant nor a dependent)."""
+        final by then: a formula writes neither a determinant nor a dependent), and last each group's members
+        where their combination is not one real rows of their key hold (a member is in no other relation)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
                 frame[name] = column
@@ -194,6 +203,9 @@ class TableTransformer:
             assert isinstance(codec, NumericCodec)
             values = codec.rounded(formula.apply(frame[formula.source]))
             frame[formula.column] = build_column(values, self.schema[formula.column])
+        for group in self.groups_:
+            for name, values in group.apply(frame, rng).items():
+                frame[name] = build_column(values, self.schema[name])
         return frame
 
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
@@ -211,7 +223,8 @@ class TableTransformer:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
         relations: list[Dependency | Formula | Copy] = [*self.dependencies_, *self.formulas_, *self.copies_]
         blocks = {name for block in self.null_blocks_ for name in block.columns}
-        return frozenset(relation.column for relation in relations) | blocks
+        members = {name for group in self.groups_ for name in group.members}
+        return frozenset(relation.column for relation in relations) | blocks | members
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -224,6 +237,7 @@ class TableTransformer:
             "shares": [{"share": s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
             "null_blocks": [b.to_dict() for b in self.null_blocks_],
+            "groups": [g.to_dict() for g in self.groups_],
         }
 
     @classmethod
@@ -245,6 +259,7 @@ class TableTransformer:
             transformer.share_codecs_[share.column] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         transformer.null_blocks_ = [NullBlock.from_dict(b) for b in data["null_blocks"]]
+        transformer.groups_ = [Group.from_dict(g) for g in data["groups"]]
         return transformer
 
 
