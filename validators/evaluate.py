@@ -47,8 +47,9 @@ def evaluate(
     metric name. ``rare_min``: the k of rare-value protection the synthetic set was made with (a real value held by
     fewer training rows must not come out; 1 checks nothing).
     """
-    schema = (schema if schema is not None else infer_schema(real_train)).with_empty_as_constant(real_train)
+    schema = schema if schema is not None else infer_schema(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
+    schema = schema.with_empty_as_constant(real_train)  # a column the real rows hold no value of: nothing to compare
     real_train, synthetic, holdout = (parse_text_dates(frame, schema) for frame in (real_train, synthetic, holdout))
     marks = {**DEFAULT_BOUNDS, **(bounds or {})}
     started = time.perf_counter()

@@ -25,7 +25,7 @@ import pandas as pd
 from synth.schema import Schema
 from synth.tabular.codecs import factorized
 
-__all__ = ["MAX_VALUES_PER_KEY", "MAX_VALUES_SHARE", "Group", "find_groups"]
+__all__ = ["Group", "find_groups"]
 
 _KINDS = ("categorical", "boolean", "integer", "continuous")
 #: A column with more distinct values than this is neither a key nor a member.
@@ -33,9 +33,9 @@ _MAX_VALUES = 1_000
 #: A key marks groups of at least this many rows on average (a key of nearly one row per value fixes anything).
 _MIN_GROUP_ROWS = 10
 #: A member takes at most this many values per key value on average...
-MAX_VALUES_PER_KEY = 2.0
+_MAX_VALUES_PER_KEY = 2.0
 #: ...and at most this share of the values it would take per key value were it drawn regardless of the key.
-MAX_VALUES_SHARE = 1 / 3
+_MAX_VALUES_SHARE = 1 / 3
 #: A two-column key is tried for a member that one of its columns alone keeps to at most this share of chance's values.
 _LOOSE_VALUES_SHARE = 0.75
 #: A column joins a group's members when it takes one value in nearly every combination of key and members: at most
@@ -127,10 +127,10 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
     A two-column key is tried for a member that one of its columns alone already keeps to few values.
     """
     if len(frame) > _SEARCH_ROWS:
-        frame_read = frame.iloc[np.linspace(0, len(frame) - 1, _SEARCH_ROWS).round().astype(np.int64)]
+        searched = frame.iloc[np.linspace(0, len(frame) - 1, _SEARCH_ROWS).round().astype(np.int64)]
     else:
-        frame_read = frame
-    factors = _factors(frame_read, schema)
+        searched = frame
+    factors = _factors(searched, schema)
     if not 0 < len(factors) <= _MAX_COLUMNS:
         return []
     names = list(factors)
@@ -145,7 +145,7 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
                 ratio, pairs, keys = _measured(groups, *factors[member])
                 if ratio <= _LOOSE_VALUES_SHARE:
                     loose.setdefault(key_column, []).append((member, pairs))
-                if ratio <= MAX_VALUES_SHARE and pairs <= MAX_VALUES_PER_KEY * keys:
+                if ratio <= _MAX_VALUES_SHARE and pairs <= _MAX_VALUES_PER_KEY * keys:
                     found.append((ratio, (key_column,), member))
     for key_column, candidates in loose.items():
         for other in names:
@@ -155,9 +155,9 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
                 continue
             keys = int(groups.max()) + 1
             for member, single_pairs in candidates:  # a finer key holds at least the pairs the coarser one does
-                if member != other and single_pairs <= MAX_VALUES_PER_KEY * keys:
+                if member != other and single_pairs <= _MAX_VALUES_PER_KEY * keys:
                     ratio, pairs, _ = _measured(groups, *factors[member])
-                    if ratio <= MAX_VALUES_SHARE and pairs <= MAX_VALUES_PER_KEY * keys:
+                    if ratio <= _MAX_VALUES_SHARE and pairs <= _MAX_VALUES_PER_KEY * keys:
                         found.append((ratio, key, member))
     members: dict[str, tuple[str, ...]] = {}
     key_columns: set[str] = set()
@@ -227,7 +227,7 @@ def _holds(key: tuple[str, ...], member: str, factors: dict[str, tuple[np.ndarra
     if groups is None:
         return False
     ratio, pairs, keys = _measured(groups, *factors[member])
-    return ratio <= MAX_VALUES_SHARE and pairs <= MAX_VALUES_PER_KEY * keys
+    return ratio <= _MAX_VALUES_SHARE and pairs <= _MAX_VALUES_PER_KEY * keys
 
 
 def _joins(name: str, columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> bool:
