@@ -30,8 +30,10 @@ __all__ = ["Group", "find_groups"]
 _KINDS = ("categorical", "boolean", "integer", "continuous")
 #: A column with more distinct values than this is neither a key nor a member.
 _MAX_VALUES = 1_000
-#: A key marks groups of at least this many rows on average (a key of nearly one row per value fixes anything).
+#: A key marks groups of at least this many rows on average (a key of nearly one row per value fixes anything)...
 _MIN_GROUP_ROWS = 10
+#: ...and in the rows a larger table's search reads, at least this many (its groups hold fewer of them there).
+_SEARCH_MIN_GROUP_ROWS = 3
 #: A member takes at most this many values per key value on average...
 _MAX_VALUES_PER_KEY = 2.0
 #: ...and at most this share of the values it would take per key value were it drawn regardless of the key.
@@ -126,10 +128,10 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
     The search reads ``_SEARCH_ROWS`` rows spread over the table; what it finds is checked and recorded on every row.
     A two-column key is tried for a member that one of its columns alone already keeps to few values.
     """
+    searched, min_rows = frame, _MIN_GROUP_ROWS
     if len(frame) > _SEARCH_ROWS:
         searched = frame.iloc[np.linspace(0, len(frame) - 1, _SEARCH_ROWS).round().astype(np.int64)]
-    else:
-        searched = frame
+        min_rows = _SEARCH_MIN_GROUP_ROWS
     factors = _factors(searched, schema)
     if not 0 < len(factors) <= _MAX_COLUMNS:
         return []
@@ -137,7 +139,7 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
     found: list[tuple[float, tuple[str, ...], str]] = []
     loose: dict[str, list[tuple[str, int]]] = {}  # key column -> (member, its pairs of values) to try in pairs
     for key_column in names:
-        groups = _grouping([key_column], factors)
+        groups = _grouping([key_column], factors, min_rows)
         if groups is None:
             continue
         for member in names:
@@ -150,7 +152,7 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
     for key_column, candidates in loose.items():
         for other in names:
             key = tuple(sorted((key_column, other), key=names.index))
-            groups = None if other == key_column else _grouping(list(key), factors)
+            groups = None if other == key_column else _grouping(list(key), factors, min_rows)
             if groups is None:
                 continue
             keys = int(groups.max()) + 1
@@ -176,10 +178,10 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
         if not kept:
             continue
         for name in names:  # the columns each combination of key and members fixes (the teacher's degree)
-            if name in taken or not _joins(name, [*key, *kept], factors):
+            if name in taken or not _joins(name, [*key, *kept], factors, min_rows):
                 continue
             everywhere |= _factors(frame, schema, [name])
-            if _joins(name, [*key, *kept], everywhere):
+            if _joins(name, [*key, *kept], everywhere, _MIN_GROUP_ROWS):
                 kept.append(name)
                 taken.add(name)
         group = _recorded(frame, key, tuple(kept), rare_min)
@@ -201,14 +203,16 @@ def _factors(
     return factors
 
 
-def _grouping(columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> np.ndarray | None:
+def _grouping(
+    columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]], min_rows: int
+) -> np.ndarray | None:
     """A group code per row for each combination of ``columns``' values, or None when the combinations hold fewer
-    than ``_MIN_GROUP_ROWS`` rows each on average (a key of nearly one row per value fixes anything)."""
+    than ``min_rows`` rows each on average."""
     groups = np.zeros(len(factors[columns[0]][0]), dtype=np.int64)
     for name in columns:
         codes, shares = factors[name]
         groups = pd.factorize(groups * len(shares) + codes)[0].astype(np.int64)
-    return groups if len(groups) >= _MIN_GROUP_ROWS * (int(groups.max(initial=0)) + 1) else None
+    return groups if len(groups) >= min_rows * (int(groups.max(initial=0)) + 1) else None
 
 
 def _measured(groups: np.ndarray, codes: np.ndarray, shares: np.ndarray) -> tuple[float, int, int]:
@@ -223,16 +227,16 @@ def _measured(groups: np.ndarray, codes: np.ndarray, shares: np.ndarray) -> tupl
 
 def _holds(key: tuple[str, ...], member: str, factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> bool:
     """Whether ``member`` is one of ``key``'s on every row (the search read a spread of them)."""
-    groups = _grouping(list(key), factors) if member in factors and set(key) <= set(factors) else None
+    groups = _grouping(list(key), factors, _MIN_GROUP_ROWS) if member in factors and set(key) <= set(factors) else None
     if groups is None:
         return False
     ratio, pairs, keys = _measured(groups, *factors[member])
     return ratio <= _MAX_VALUES_SHARE and pairs <= _MAX_VALUES_PER_KEY * keys
 
 
-def _joins(name: str, columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> bool:
+def _joins(name: str, columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]], min_rows: int) -> bool:
     """Whether ``name`` takes one value in nearly every combination of ``columns``, far fewer than chance gives."""
-    groups = _grouping(columns, factors) if name in factors else None
+    groups = _grouping(columns, factors, min_rows) if name in factors else None
     if groups is None:
         return False
     ratio, pairs, combinations = _measured(groups, *factors[name])
