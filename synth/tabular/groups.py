@@ -172,16 +172,21 @@ def find_groups(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozen
         by_key.setdefault(key, []).append(member)
     taken = set(members) | key_columns | skip
     everywhere = _factors(frame, schema, [name for key, group in by_key.items() for name in (*key, *group)])
+    joins = (_JOIN_VALUES_SHARE, _JOIN_VALUES_PER_COMBINATION)
     out = []
     for key, group_members in by_key.items():
-        kept = [m for m in group_members if _holds(key, m, everywhere)]
+        kept = [  # the search read a spread of rows: each member is checked on every row
+            m
+            for m in group_members
+            if _keeps(list(key), m, everywhere, _MIN_GROUP_ROWS, _MAX_VALUES_SHARE, _MAX_VALUES_PER_KEY)
+        ]
         if not kept:
             continue
         for name in names:  # the columns each combination of key and members fixes (the teacher's degree)
-            if name in taken or not _joins(name, [*key, *kept], factors, min_rows):
+            if name in taken or not _keeps([*key, *kept], name, factors, min_rows, *joins):
                 continue
             everywhere |= _factors(frame, schema, [name])
-            if _joins(name, [*key, *kept], everywhere, _MIN_GROUP_ROWS):
+            if _keeps([*key, *kept], name, everywhere, _MIN_GROUP_ROWS, *joins):
                 kept.append(name)
                 taken.add(name)
         group = _recorded(frame, key, tuple(kept), rare_min)
@@ -225,22 +230,22 @@ def _measured(groups: np.ndarray, codes: np.ndarray, shares: np.ndarray) -> tupl
     return pairs / chance, pairs, len(sizes)
 
 
-def _holds(key: tuple[str, ...], member: str, factors: dict[str, tuple[np.ndarray, np.ndarray]]) -> bool:
-    """Whether ``member`` is one of ``key``'s on every row (the search read a spread of them)."""
-    groups = _grouping(list(key), factors, _MIN_GROUP_ROWS) if member in factors and set(key) <= set(factors) else None
-    if groups is None:
-        return False
-    ratio, pairs, keys = _measured(groups, *factors[member])
-    return ratio <= _MAX_VALUES_SHARE and pairs <= _MAX_VALUES_PER_KEY * keys
-
-
-def _joins(name: str, columns: list[str], factors: dict[str, tuple[np.ndarray, np.ndarray]], min_rows: int) -> bool:
-    """Whether ``name`` takes one value in nearly every combination of ``columns``, far fewer than chance gives."""
-    groups = _grouping(columns, factors, min_rows) if name in factors else None
+def _keeps(
+    columns: list[str],
+    name: str,
+    factors: dict[str, tuple[np.ndarray, np.ndarray]],
+    min_rows: int,
+    most_share: float,
+    most_per_group: float,
+) -> bool:
+    """Whether ``name`` takes at most ``most_per_group`` values per combination of ``columns`` on average, and at most
+    ``most_share`` of the values chance gives (False when a column has too many values or the combinations too few
+    rows)."""
+    groups = _grouping(columns, factors, min_rows) if {name, *columns} <= set(factors) else None
     if groups is None:
         return False
     ratio, pairs, combinations = _measured(groups, *factors[name])
-    return ratio <= _JOIN_VALUES_SHARE and pairs <= _JOIN_VALUES_PER_COMBINATION * combinations
+    return ratio <= most_share and pairs <= most_per_group * combinations
 
 
 def _recorded(frame: pd.DataFrame, key: tuple[str, ...], members: tuple[str, ...], rare_min: int) -> Group | None:
