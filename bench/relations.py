@@ -1,11 +1,11 @@
 """What finding the columns that follow others costs at fit, on a table of the size a stranger brings.
 
-A seeded 300,000 x 52 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
-one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, and three
-measurements null together in a tenth of the rows) goes through ``find_dependencies``, ``find_formulas``,
-``find_shares``, ``find_copies``, ``find_null_blocks`` and ``find_groups``; the script prints each one's seconds,
-what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's
-allocations).
+A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
+one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three
+measurements null together in a tenth of the rows, and a measurement's band) goes through ``find_dependencies``,
+``find_formulas``, ``find_shares``, ``find_copies``, ``find_null_blocks``, ``find_bands`` and ``find_groups``; the
+script prints each one's seconds, what it found, and, from a second, traced pass, the most memory it held at once
+(tracemalloc: Python's and numpy's allocations).
 
     python bench/relations.py
 
@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synth import infer_schema
+from synth.tabular.bands import find_bands
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
@@ -41,6 +42,7 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
     columns["wave1"] = np.where(rng.random(rows) < 0.9, columns["code1"], rng.integers(0, 800, rows))  # repeats code1
     columns["measure0_cm"] = 2.54 * columns["measure0"] + 1.0  # a unit change of measure0
     columns["part2"] = rng.binomial(columns["code2"], 0.3)  # a count under code2
+    columns["band1"] = np.array(["low", "middle", "high"])[np.digitize(columns["measure1"], [-0.5, 0.5])]
     skipped = rng.random(rows) < 0.1
     for i in range(3):  # a section left out: measurements 7 to 9 null together
         columns[f"measure{7 + i}"] = np.where(skipped, np.nan, columns[f"measure{7 + i}"])
@@ -59,6 +61,10 @@ def main() -> None:
     copies = find_copies(frame, schema, skip=skip)
     related = skip | {name for c in copies for name in (c.column, c.source)}
     related |= {d.source for d in dependencies} | {f.source for f in formulas}
+    blocked = {name for block in find_null_blocks(frame, schema, skip) for name in block.columns}
+    unbanded = frozenset(related | blocked)
+    bands = find_bands(frame, schema, 5, unbanded)
+    related |= {name for band in bands for name in (band.column, band.source)}
     finds = {
         "dependencies": (
             lambda: find_dependencies(frame, schema, rare_min=5),
@@ -76,6 +82,10 @@ def main() -> None:
         "null blocks": (
             lambda: find_null_blocks(frame, schema, skip),
             [b.columns for b in find_null_blocks(frame, schema, skip)],
+        ),
+        "bands": (
+            lambda: find_bands(frame, schema, 5, unbanded),
+            [(band.source, band.column, len(band.levels)) for band in bands],
         ),
         "groups": (
             lambda: find_groups(frame, schema, 5, frozenset(related)),

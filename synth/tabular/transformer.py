@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
+from synth.tabular.bands import Band, find_bands
 from synth.tabular.codecs import (
     NUMERIC_CODEC_KINDS,
     CategoricalCodec,
@@ -52,6 +53,8 @@ class TableTransformer:
             at that rate by ``derive``; none for a transformer built from codecs.
         null_blocks_: the columns null together in nearly every real row (``find_null_blocks``), made all null or
             all present in each row by ``derive``; none for a transformer built from codecs.
+        bands_: the columns fixed by the band another number falls in, in every real row (``find_bands``),
+            written from it by ``derive``; none for a transformer built from codecs.
         groups_: the columns the rows of one group share (a class's teacher), within the values of one or two key
             columns (``find_groups``), kept to the combinations real rows of each key hold by ``derive``; none for
             a transformer built from codecs.
@@ -104,6 +107,9 @@ class TableTransformer:
         self.null_blocks_ = find_null_blocks(frame, self.schema, written | bounded)
         related = {name for copy in self.copies_ for name in (copy.column, copy.source)}
         related |= {d.source for d in self.dependencies_} | {f.source for f in self.formulas_}
+        blocked = {name for block in self.null_blocks_ for name in block.columns}
+        self.bands_ = find_bands(frame, self.schema, self.rare_category_min, written | bounded | related | blocked)
+        related |= {name for band in self.bands_ for name in (band.column, band.source)}
         self.groups_ = find_groups(frame, self.schema, self.rare_category_min, written | bounded | related)
         return self
 
@@ -118,7 +124,7 @@ class TableTransformer:
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
         transformer.shares_, transformer.share_codecs_, transformer.null_blocks_ = [], {}, []
-        transformer.groups_ = []
+        transformer.bands_, transformer.groups_ = [], []
         return transformer
 
     @property
@@ -186,8 +192,9 @@ class TableTransformer:
         each row, then each repeating column made to repeat its source at the real rate,
         in table order (so a chain of waves repeats along), then each dependent column written from its
         determinant's value, then each formula's number from its source (which no formula writes, and which is
-        final by then: a formula writes neither a determinant nor a dependent), and last each group's members
-        where their combination is not one real rows of their key hold (a member is in no other relation)."""
+        final by then: a formula writes neither a determinant nor a dependent), then each banded column from the
+        number it is a band of (final by then too), and last each group's members where their combination is not
+        one real rows of their key hold (a member is in no other relation)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
                 frame[name] = column
@@ -203,6 +210,10 @@ class TableTransformer:
             assert isinstance(codec, NumericCodec)
             values = codec.rounded(formula.apply(frame[formula.source]))
             frame[formula.column] = build_column(values, self.schema[formula.column])
+        for band in self.bands_:
+            frame[band.column] = build_column(
+                band.apply(frame[band.source], frame[band.column]), self.schema[band.column]
+            )
         for group in self.groups_:
             for name, values in group.apply(frame, rng).items():
                 frame[name] = build_column(values, self.schema[name])
@@ -221,7 +232,12 @@ class TableTransformer:
     @property
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
-        relations: list[Dependency | Formula | Copy] = [*self.dependencies_, *self.formulas_, *self.copies_]
+        relations: list[Dependency | Formula | Copy | Band] = [
+            *self.dependencies_,
+            *self.formulas_,
+            *self.copies_,
+            *self.bands_,
+        ]
         blocks = {name for block in self.null_blocks_ for name in block.columns}
         members = {name for group in self.groups_ for name in group.members}
         return frozenset(relation.column for relation in relations) | blocks | members
@@ -237,6 +253,7 @@ class TableTransformer:
             "shares": [{"share": s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
             "null_blocks": [b.to_dict() for b in self.null_blocks_],
+            "bands": [b.to_dict() for b in self.bands_],
             "groups": [g.to_dict() for g in self.groups_],
         }
 
@@ -259,6 +276,7 @@ class TableTransformer:
             transformer.share_codecs_[share.column] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         transformer.null_blocks_ = [NullBlock.from_dict(b) for b in data["null_blocks"]]
+        transformer.bands_ = [Band.from_dict(b) for b in data["bands"]]
         transformer.groups_ = [Group.from_dict(g) for g in data["groups"]]
         return transformer
 
