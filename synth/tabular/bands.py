@@ -30,7 +30,7 @@ _COLUMN_KINDS = ("categorical", "boolean", "integer")
 _MAX_LEVELS = 100
 #: ...and its source at least this many times as many distinct values (else a lookup of each value keeps it).
 _VALUES_PER_LEVEL = 3
-#: Bands are looked for where the number and the column are both present in at least this many rows.
+#: Bands are looked for where the number is present in at least this many rows.
 MIN_ROWS = 100
 #: Pairs are ruled out on this many rows spread over the table before the whole table is read.
 _SCREEN_ROWS = 5_000
@@ -138,7 +138,7 @@ def _sorted(codes: np.ndarray, values: np.ndarray, order: np.ndarray) -> tuple[n
 def _one_run_each(codes: np.ndarray, values: np.ndarray) -> bool:
     """Whether, along these rows (sorted by ``values``), each code comes in one run and two runs share no value."""
     change = np.flatnonzero(codes[1:] != codes[:-1])
-    starts = codes[np.r_[0, change + 1]] if len(codes) else codes
+    starts = codes[np.r_[0, change + 1]]
     return len(np.unique(starts)) == len(starts) and not np.any(values[change] == values[change + 1])
 
 
