@@ -7,21 +7,24 @@ row. ``find_dependencies`` looks for these exact dependencies among the columns 
 
 A dependency records only the determinant's values that ``rare_category_min`` real rows or more hold, so no rare value
 is stored, and each dependent value it writes is held by as many rows; a value held by fewer rows leaves the
-dependent as generated.
+dependent as generated. A number fixed by a number (a log of an offer) whose recorded pairs a formula of
+``synth/tabular/formulas.py`` gives also keeps that formula (``between``), and writes it where the generator drew a
+value between the real ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import factorized
+from synth.tabular.codecs import factorized, floats
+from synth.tabular.formulas import evaluate, formula_through
 
-__all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "Dependency", "find_dependencies"]
+__all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "MIN_FORMULA_KEYS", "Dependency", "find_dependencies"]
 
 #: Kinds a determinant or a dependent may be (a code stored as float, with nulls, is continuous to pandas).
 _KINDS = ("categorical", "boolean", "integer", "continuous")
@@ -32,21 +35,28 @@ MAX_VALUES = 1_000
 MIN_COVERED_SHARE = 0.9
 #: ...and the chance that columns drawn independently, with their own shares, would show it is below this.
 MAX_CHANCE = 1e-9
+#: A number's lookup keeps the formula its recorded pairs fit only from this many pairs on (a line through a few
+#: points fits by chance).
+MIN_FORMULA_KEYS = 10
 _SCREEN_ROWS = 5_000  # most pairs of columns are ruled out on this many rows before the whole table is read
 _QUICK_ROWS = 64  # and before that, every pair at once on a few of those (``_may_fix``)
 
 
 @dataclass(frozen=True, slots=True)
 class Dependency:
-    """``column`` takes ``values[i]`` in every real row whose ``source`` holds ``keys[i]`` (None: null)."""
+    """``column`` takes ``values[i]`` in every real row whose ``source`` holds ``keys[i]`` (None: null); where a
+    present source holds no key, ``between`` (function, scale, shift: see ``synth.tabular.formulas``), when a formula
+    gives every recorded pair, gives the column."""
 
     column: str
     source: str
     keys: tuple[Any, ...]
     values: tuple[Any, ...]
+    between: tuple[str, float, float] | None = None
 
     def apply(self, source: pd.Series, column: pd.Series) -> np.ndarray:
-        """``column``'s values (object), with the dependent value written wherever ``source`` holds a key."""
+        """``column``'s values (object), with the dependent value written wherever ``source`` holds a key, and the
+        formula's wherever ``between`` gives one for a present source that holds none."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
         codes, uniques = factorized(source)
@@ -55,14 +65,25 @@ class Dependency:
         table = np.empty(len(self.values), dtype=object)
         table[:] = list(self.values)
         out[found] = table[positions[found]]
+        if self.between is not None:
+            given = evaluate(self.between, floats(source))
+            between = ~found & np.isfinite(given)
+            out[between] = given[between]
         return out
 
     def to_dict(self) -> dict[str, Any]:
-        return {"column": self.column, "source": self.source, "keys": list(self.keys), "values": list(self.values)}
+        return {
+            "column": self.column, "source": self.source, "keys": list(self.keys), "values": list(self.values),
+            "between": None if self.between is None else list(self.between),
+        }  # fmt: skip
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Dependency:
-        return cls(data["column"], data["source"], tuple(data["keys"]), tuple(data["values"]))
+        between = data["between"]
+        return cls(
+            data["column"], data["source"], tuple(data["keys"]), tuple(data["values"]),
+            None if between is None else (str(between[0]), float(between[1]), float(between[2])),
+        )  # fmt: skip
 
 
 def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> list[Dependency]:
@@ -95,7 +116,7 @@ def find_dependencies(frame: pd.DataFrame, schema: Schema, rare_min: int) -> lis
             None,
         )
         if dependency is not None:
-            found.append(dependency)
+            found.append(_with_formula(dependency, schema))
         elif _covers(factors[name][0], rare_min):
             determinants.append(name)
     return found
@@ -124,6 +145,21 @@ def _dependency(
         tuple(a_values[k] for k in kept),
         tuple(b_values[b[row_of[k]]] for k in kept),
     )
+
+
+def _with_formula(dependency: Dependency, schema: Schema) -> Dependency:
+    """``dependency`` with ``between`` set when it fixes a float number by a number and a formula gives each of its
+    ``MIN_FORMULA_KEYS`` or more recorded pairs (a null source stays a lookup)."""
+    if schema[dependency.column].kind != "continuous" or schema[dependency.source].kind not in (
+        "integer",
+        "continuous",
+    ):
+        return dependency
+    pairs = [(key, value) for key, value in zip(dependency.keys, dependency.values, strict=True) if key is not None]
+    if len(pairs) < MIN_FORMULA_KEYS:
+        return dependency
+    keys, values = (np.array([pair[n] for pair in pairs], dtype=np.float64) for n in (0, 1))
+    return replace(dependency, between=formula_through(keys, values))
 
 
 def _may_fix(screen: np.ndarray, column: int, sources: list[int]) -> np.ndarray:

@@ -4,7 +4,8 @@ Real tables carry derived numbers: log income beside income, a score on its raw 
 months. A GAN draws both from the same noise, so a generated row is off the formula's curve by a little, and a
 detector finds every such row (on sampleSelection/RandHIE, ``linc = log1p(income)`` alone moved detection by 0.01).
 ``find_formulas`` looks for numbers that equal ``a * f(x) + b`` of one other number ``x`` in every real row, with
-``f`` the identity, log, log1p or exp, and null exactly where ``x`` is null or ``f`` undefined (log of 0);
+``f`` the identity, log, log1p, exp or ``log(max(x, 1))``, and null exactly where ``x`` is null or ``f`` undefined
+(log of 0);
 ``Formula.apply`` writes the number from ``x`` after decoding. Only ``f``, ``a`` and ``b`` are stored, never a value.
 """
 
@@ -20,7 +21,7 @@ import pandas as pd
 from synth.schema import Schema
 from synth.tabular.codecs import floats
 
-__all__ = ["FUNCTIONS", "MIN_ROWS", "Formula", "find_formulas"]
+__all__ = ["FUNCTIONS", "MIN_ROWS", "Formula", "evaluate", "find_formulas", "formula_through"]
 
 #: The functions a formula applies to its source before scaling and shifting it.
 FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -28,6 +29,7 @@ FUNCTIONS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "log": np.log,
     "log1p": np.log1p,
     "exp": np.exp,
+    "log_max1": lambda values: np.log(np.maximum(values, 1.0)),  # log(max(x, 1)): 0, not null, for nothing spent
 }
 #: A formula must hold on at least this many rows holding both numbers...
 MIN_ROWS = 100
@@ -50,7 +52,7 @@ class Formula:
 
     def apply(self, source: pd.Series) -> np.ndarray:
         """The column's values (float64, NaN for null) from ``source``'s."""
-        return _evaluate(self.function, floats(source)) * self.scale + self.shift
+        return evaluate((self.function, self.scale, self.shift), floats(source))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -91,6 +93,22 @@ def find_formulas(frame: pd.DataFrame, schema: Schema, fixed: frozenset[str] = f
         else:
             found.append(formula)
     return found
+
+
+def formula_through(inputs: np.ndarray, values: np.ndarray) -> tuple[str, float, float] | None:
+    """(function, scale, shift) of the first formula in ``FUNCTIONS``' order that gives every one of ``values`` from
+    its input (a lookup's recorded pairs), or None."""
+    for function in FUNCTIONS:
+        fitted = _fit(values, _evaluate(function, inputs))
+        if fitted is not None:
+            return function, *fitted
+    return None
+
+
+def evaluate(formula: tuple[str, float, float], inputs: np.ndarray) -> np.ndarray:
+    """``scale * function(inputs) + shift``; NaN where the function is undefined."""
+    function, scale, shift = formula
+    return _evaluate(function, inputs) * scale + shift
 
 
 def _may_fit(values: np.ndarray, transformed: np.ndarray) -> np.ndarray:

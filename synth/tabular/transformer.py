@@ -204,6 +204,10 @@ class TableTransformer:
             frame[copy.column] = build_column(values, self.schema[copy.column])
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
+            if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
+                codec = self.codecs_[self.schema.names.index(dependency.column)]
+                assert isinstance(codec, NumericCodec)
+                values = codec.rounded(np.array(values, dtype=np.float64))
             frame[dependency.column] = build_column(values, self.schema[dependency.column])
         for formula in self.formulas_:
             codec = self.codecs_[self.schema.names.index(formula.column)]

@@ -139,6 +139,46 @@ def test_generated_rows_keep_every_recorded_dependency_conditioned_or_not(tmp_pa
     assert reloaded(model, tmp_path / "m").transformer_.dependencies_ == model.transformer_.dependencies_
 
 
+def offers(rows: int = 6_000, seed: int = 0) -> pd.DataFrame:
+    """An offer of one of 200 amounts (0 for none, null where unrecorded), its log as a study logs it
+    (log(max(x, 1)), 0 where unrecorded), and a fee the amount fixes by a price list no formula gives."""
+    rng = np.random.default_rng(seed)
+    amounts = np.r_[0.0, np.round(rng.uniform(50, 1_000, 199), 2)]
+    offer = rng.choice(amounts, rows)
+    offer[rng.random(rows) < 0.05] = np.nan
+    fee = dict(zip(amounts, rng.permutation(200) * 1.5, strict=True))
+    return pd.DataFrame({
+        "offer": offer,
+        "log_offer": np.where(np.isnan(offer), 0.0, np.log(np.maximum(offer, 1.0))),
+        "fee": [np.nan if np.isnan(o) else fee[o] for o in offer],
+    })  # fmt: skip
+
+
+def test_a_number_a_formula_of_a_lookups_pairs_gives_is_written_by_it_between_the_real_values() -> None:
+    frame = offers()
+    by_column = {d.column: d for d in find_dependencies(frame, infer_schema(frame), 5)}
+    assert {name: d.source for name, d in by_column.items()} == {"log_offer": "offer", "fee": "offer"}
+    assert by_column["fee"].between is None  # a price list: a lookup only
+    function, scale, shift = by_column["log_offer"].between
+    assert function == "log_max1" and scale == pytest.approx(1.0) and shift == pytest.approx(0.0, abs=1e-9)
+    key = float(frame["offer"].dropna().iloc[0])
+    source = pd.Series([key, 0.5, 120.25, None, -3.0])
+    out = by_column["log_offer"].apply(source, pd.Series([9.0] * 5))
+    np.testing.assert_allclose(out.astype(float), [np.log(max(key, 1.0)), 0.0, np.log(120.25), 0.0, 0.0])
+    few = offers().loc[lambda f: f["offer"].isna() | f["offer"].isin(f["offer"].dropna().unique()[:5])]
+    assert all(d.between is None for d in find_dependencies(few, infer_schema(few), 5))  # 5 pairs: chance fits
+
+
+def test_generated_rows_keep_a_lookups_formula_across_a_save(tmp_path) -> None:
+    frame = offers()
+    model = TabularSynthesizer(seed=0, **TINY_FIT).fit(frame)
+    rows = model.sample(1_000, seed=1)
+    present = rows["offer"].notna()
+    assert present.any() and not rows["offer"][present].isin(frame["offer"]).all()  # values between real ones
+    np.testing.assert_allclose(rows.loc[present, "log_offer"], np.log(np.maximum(rows.loc[present, "offer"], 1.0)))
+    assert reloaded(model, tmp_path / "m").transformer_.dependencies_ == model.transformer_.dependencies_
+
+
 def test_a_private_fit_reads_no_dependencies_off_the_rows() -> None:
     frame = teams(rows=1_000)
     model = TabularSynthesizer(seed=0, epsilon=5.0, **TINY_FIT).fit(frame)
