@@ -150,10 +150,8 @@ def _dependency(
 def _with_formula(dependency: Dependency, schema: Schema) -> Dependency:
     """``dependency`` with ``between`` set when it fixes a float number by a number and a formula gives each of its
     ``MIN_FORMULA_KEYS`` or more recorded pairs (a null source stays a lookup)."""
-    if schema[dependency.column].kind != "continuous" or schema[dependency.source].kind not in (
-        "integer",
-        "continuous",
-    ):
+    column, source = schema[dependency.column], schema[dependency.source]
+    if column.kind != "continuous" or source.kind not in ("integer", "continuous"):
         return dependency
     pairs = [(key, value) for key, value in zip(dependency.keys, dependency.values, strict=True) if key is not None]
     if len(pairs) < MIN_FORMULA_KEYS:
