@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import _datetime_us, factorized, floats
+from synth.tabular.codecs import factorized, number_values
 
 __all__ = ["Band", "find_bands"]
 
@@ -50,7 +50,7 @@ class Band:
         """``column``'s values (object), with the level of ``source``'s band written wherever ``source`` is present."""
         out = column.astype(object).to_numpy(copy=True)
         out[column.isna().to_numpy()] = None
-        numbers = _numbers(source)
+        numbers = number_values(source)
         present = np.isfinite(numbers)
         levels = np.empty(len(self.levels), dtype=object)
         levels[:] = list(self.levels)
@@ -72,7 +72,7 @@ def find_bands(frame: pd.DataFrame, schema: Schema, rare_min: int, skip: frozens
     if len(frame) < MIN_ROWS:
         return []
     screen = np.unique(np.linspace(0, len(frame) - 1, min(len(frame), _SCREEN_ROWS)).round().astype(np.int64))
-    sources = {spec.name: _numbers(frame[spec.name]) for spec in schema if spec.kind in _SOURCE_KINDS}
+    sources = {spec.name: number_values(frame[spec.name]) for spec in schema if spec.kind in _SOURCE_KINDS}
     sources = {name: values for name, values in sources.items() if _distinct(values[screen]) >= 2 * _VALUES_PER_LEVEL}
     columns = {
         spec.name: factorized(frame[spec.name])
@@ -116,13 +116,6 @@ def _screened(
         block = codes[rows[np.isfinite(on_screen[rows])]]
         passed[source] = 1 + np.count_nonzero(block[1:] != block[:-1], axis=0) <= levels
     return passed
-
-
-def _numbers(series: pd.Series) -> np.ndarray:
-    """A number's values, or a date's in microseconds, as float64 (NaN for null)."""
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return floats(series)
-    return np.where(series.isna().to_numpy(), np.nan, _datetime_us(series).astype(np.float64))
 
 
 def _distinct(values: np.ndarray) -> int:

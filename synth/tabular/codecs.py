@@ -625,3 +625,10 @@ def factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 def floats(series: pd.Series) -> np.ndarray:
     """A numeric column as float64, NaN for null."""
     return pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def number_values(series: pd.Series) -> np.ndarray:
+    """A numeric column as float64, or a datetime column as microseconds since the epoch; NaN for null."""
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return floats(series)
+    return np.where(series.isna().to_numpy(), np.nan, _datetime_us(series).astype(np.float64))

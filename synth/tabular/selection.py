@@ -18,7 +18,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from synth.schema import Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, _datetime_us
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, number_values
 
 __all__ = ["FidelityProbe", "ProbeScore"]
 
@@ -57,14 +57,13 @@ class FidelityProbe:
             columns = [columns[i] for i in np.sort(picked)]
         self.columns = columns
         self.numeric = {spec.name for spec in schema if spec.kind in NUMERIC_CODEC_KINDS}
-        self.dates = {spec.name for spec in schema if spec.kind == "datetime"}
         self.seed = seed
         self.edges: dict[str, np.ndarray] = {}
         self.levels: dict[str, pd.Index] = {}
         for name in self.columns:
             values = validation[name]
             if name in self.numeric:
-                present = self._numbers(name, values)
+                present = number_values(values)
                 present = present[~np.isnan(present)]
                 quantiles = np.linspace(0, 1, _NUMERIC_BINS + 1)[1:-1]
                 self.edges[name] = np.unique(np.quantile(present, quantiles)) if len(present) else np.zeros(0)
@@ -91,17 +90,11 @@ class FidelityProbe:
     def _codes(self, name: str, values: pd.Series) -> np.ndarray:
         null = values.isna().to_numpy()
         if name in self.numeric:
-            codes = np.searchsorted(self.edges[name], np.nan_to_num(self._numbers(name, values)), side="right")
+            codes = np.searchsorted(self.edges[name], np.nan_to_num(number_values(values)), side="right")
         else:
             codes = self.levels[name].get_indexer(pd.Index(values.astype(object)))
             codes = np.where(codes < 0, len(self.levels[name]), codes)  # a rarer level, or one never seen
         return np.where(null, self.widths[self.columns.index(name)] - 1, codes)
-
-    def _numbers(self, name: str, values: pd.Series) -> np.ndarray:
-        """A numeric column's values as float64 (datetimes as microseconds), nulls as NaN."""
-        if name not in self.dates:
-            return pd.to_numeric(values).to_numpy(dtype=np.float64, na_value=np.nan)
-        return np.where(values.isna().to_numpy(), np.nan, _datetime_us(values).astype(np.float64))
 
     def _one_hot(self, frame: pd.DataFrame) -> Tensor:
         codes = np.stack([self._codes(name, frame[name]) for name in self.columns], axis=1) + self.offsets
