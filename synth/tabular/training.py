@@ -89,13 +89,21 @@ class TrainingState:
 
 @dataclass(frozen=True, slots=True)
 class Selection:
-    """Score the generator every ``every`` epochs (and after the last) and keep the weights that scored best.
+    """Score the generator every ``every`` epochs (and after the last) and keep the weights that scored best; with
+    ``patience``, stop training once that many scorings in a row have found nothing better.
 
     ``probe`` scores a generator in eval mode and must not touch the training random stream.
     """
 
     every: int
     probe: Callable[[TabularGenerator], ProbeScore]
+    patience: int | None = None
+
+    def stalled(self, history: list[EpochStats], best_epoch: int) -> bool:
+        """Read from the history, so a resumed fit stops where an uninterrupted one would."""
+        if self.patience is None:
+            return False
+        return sum(s.probe_score is not None and s.epoch > best_epoch for s in history) >= self.patience
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +140,8 @@ def train_gan(
     ``layout`` locates the output heads and the conditioned columns in an encoded row. Training runs ``plan.epochs``
     epochs, or stops at ``deadline`` (a ``time.monotonic()`` value) with time left for the slowest probe so far (the
     last epoch is always scored): the budget can end inside an epoch, which then runs the steps that fit, so a large
-    table, whose epoch is a big share of the budget, uses all of it. A resumed run restores the random stream with
+    table, whose epoch is a big share of the budget, uses all of it; or stops when ``selection``'s patience runs
+    out. A resumed run restores the random stream with
     the weights, so it ends with the same model as a run that was never interrupted.
     """
     device = data.device
@@ -202,8 +211,10 @@ def train_gan(
         if selection is not None and not due and (epoch == plan.epochs or out_of_time):
             stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)  # the last is always scored
         history.append(stats)
+        stalled = selection is not None and selection.stalled(history, best.epoch)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
-        if checkpointing is not None and epoch % checkpointing.every == 0 and epoch < plan.epochs and not out_of_time:
+        last = epoch == plan.epochs or out_of_time or stalled
+        if checkpointing is not None and epoch % checkpointing.every == 0 and not last:
             checkpointing.save(
                 TrainingState(
                     epoch,
@@ -225,6 +236,9 @@ def train_gan(
                 "time budget spent after %d of %d epochs (the last ran %d of its %d steps)",
                 epoch, plan.epochs, steps_run, steps_per_epoch,
             )  # fmt: skip
+            break
+        if stalled:
+            log.info("stopping after epoch %d: no scoring since epoch %d's has been better", epoch, best.epoch)
             break
     best_epoch = len(history)
     if best.weights is not None:

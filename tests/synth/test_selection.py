@@ -87,6 +87,47 @@ def test_fit_keeps_the_best_scored_epoch_and_records_the_curve(adult: pd.DataFra
     pd.testing.assert_frame_equal(loaded.sample(200, seed=3), model.sample(200, seed=3))
 
 
+def test_scoring_comes_every_200_steps_by_default(adult: pd.DataFrame, tmp_path: Path) -> None:
+    model = TabularSynthesizer(epochs=9, **{**SMALL, "batch_size": 50}).fit(adult)
+    assert model.select_every_ == 4  # 2,700 training rows make 54 steps an epoch; 4 epochs first hold 200
+    assert [s.epoch for s in model.history_ if s.probe_score is not None] == [4, 8, 9]  # and the last
+    assert TabularSynthesizer.load(model.save(tmp_path / "model")).select_every_ == 4
+    larger_batches = TabularSynthesizer(epochs=1, **{**SMALL, "batch_size": 1000}).fit(adult)
+    assert larger_batches.select_every_ == 100  # 2 steps an epoch
+
+
+def test_patience_stops_training_once_the_probe_stops_improving(adult: pd.DataFrame) -> None:
+    model = TabularSynthesizer(epochs=200, select_every=1, patience=2, **SMALL).fit(adult)
+    scores = [s.probe_score or 0.0 for s in model.history_]
+    best = scores.index(max(scores))
+    assert len(scores) < 200
+    assert model.best_epoch_ == best + 1
+    assert len(scores) == best + 1 + 2  # the second scoring after the best ends training
+
+
+def test_a_resumed_fit_stops_where_an_uninterrupted_one_does(adult: pd.DataFrame, tmp_path: Path) -> None:
+    class Killed(Exception):
+        pass
+
+    settings = {"epochs": 200, "select_every": 1, "patience": 2, **SMALL}
+    uninterrupted = TabularSynthesizer(**settings).fit(adult)
+    stopped_at = len(uninterrupted.history_)
+
+    def kill_before_the_stop(stats: EpochStats) -> None:
+        if stats.epoch == stopped_at - 1:
+            raise Killed
+
+    with pytest.raises(Killed):
+        TabularSynthesizer(**settings).fit(
+            adult, checkpoint_dir=tmp_path, checkpoint_every=1, progress=kill_before_the_stop
+        )
+    resumed = TabularSynthesizer(**settings).fit(adult, checkpoint_dir=tmp_path, checkpoint_every=1)
+    assert [replace(s, seconds=0.0) for s in resumed.history_] == [
+        replace(s, seconds=0.0) for s in uninterrupted.history_
+    ]
+    assert resumed.best_epoch_ == uninterrupted.best_epoch_
+
+
 def test_without_a_validation_share_every_row_trains_and_nothing_is_scored(adult: pd.DataFrame) -> None:
     model = TabularSynthesizer(epochs=2, validation_share=0, **SMALL).fit(adult)
     assert model.best_epoch_ == 2 and all(s.probe_score is None for s in model.history_)
@@ -154,9 +195,12 @@ def test_small_integer_codes_are_generated_exactly() -> None:
     [
         ({"time_budget_s": 0}, "time_budget_s must be None or a number > 0"),
         ({"validation_share": 1.0}, r"validation_share must be a number in \[0, 1\)"),
-        ({"select_every": 0}, "select_every must be an int >= 1"),
+        ({"select_every": 0}, "select_every must be None or an int >= 1"),
         ({"precision": "fp16"}, "precision must be 'auto', 'float32' or 'bfloat16'"),
         ({"time_budget_s": 60, "epsilon": 1.0}, "time_budget_s cannot be combined with epsilon"),
+        ({"patience": 0}, "patience must be None or an int >= 1"),
+        ({"patience": 3, "epsilon": 1.0}, "patience needs the checkpoint scoring"),
+        ({"patience": 3, "validation_share": 0}, "patience needs the checkpoint scoring"),
     ],
 )
 def test_bad_selection_and_budget_parameters_name_themselves(
