@@ -141,8 +141,8 @@ def train_gan(
     epochs, or stops at ``deadline`` (a ``time.monotonic()`` value) with time left for the slowest probe so far (the
     last epoch is always scored): the budget can end inside an epoch, which then runs the steps that fit, so a large
     table, whose epoch is a big share of the budget, uses all of it; or stops when ``selection``'s patience runs
-    out. A resumed run restores the random stream with
-    the weights, so it ends with the same model as a run that was never interrupted.
+    out. A resumed run restores the random stream with the weights, so it ends with the same model as a run that was
+    never interrupted.
     """
     device = data.device
     cond_dim = sampler.width
@@ -211,7 +211,7 @@ def train_gan(
         if selection is not None and not due and (epoch == plan.epochs or out_of_time):
             stats, slowest_probe = _scored(stats, selection, average, best, slowest_probe)  # the last is always scored
         history.append(stats)
-        stalled = selection is not None and selection.stalled(history, best.epoch)
+        stalled = selection is not None and stats.probe_score is not None and selection.stalled(history, best.epoch)
         log.debug("epoch %d/%d: D %.4f G %.4f cond %.4f", epoch, plan.epochs, d_mean, g_mean, c_mean)
         last = epoch == plan.epochs or out_of_time or stalled
         if checkpointing is not None and epoch % checkpointing.every == 0 and not last:
