@@ -122,7 +122,7 @@ class TabularSynthesizer(Estimator):
             the last epoch's weights and trains on every row; so do tables too small to spare 100 rows.
         select_every: epochs between two scorings of the generator; None takes the fewest epochs that hold
             ``PROBE_STEPS`` (200) generator steps, so scoring costs about the same share of any table's fit (5 epochs
-            on Adult, 1 on a table of 100,000 rows or more); kept as ``select_every_``.
+            on Adult, 1 from 100,000 training rows at the default batch); kept as ``select_every_``.
         patience: stop training once this many scorings in a row have found no better generator than the best so
             far; None trains ``epochs`` epochs or to the budget. With a generous ``time_budget_s`` as the cap, each
             table trains about as long as its probe keeps improving. A table too small to score trains on.
