@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import factorized, number_values
+from synth.tabular.codecs import factorized, number_values, object_values
 
 __all__ = ["Band", "find_bands"]
 
@@ -48,8 +48,7 @@ class Band:
 
     def apply(self, source: pd.Series, column: pd.Series) -> np.ndarray:
         """``column``'s values (object), with the level of ``source``'s band written wherever ``source`` is present."""
-        out = column.astype(object).to_numpy(copy=True)
-        out[column.isna().to_numpy()] = None
+        out = object_values(column)
         numbers = number_values(source)
         present = np.isfinite(numbers)
         levels = np.empty(len(self.levels), dtype=object)

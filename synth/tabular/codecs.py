@@ -30,6 +30,8 @@ __all__ = [
     "floats",
     "id_codec",
     "is_integer_id",
+    "number_values",
+    "object_values",
     "rare_replacement",
 ]
 
@@ -625,6 +627,13 @@ def factorized(series: pd.Series) -> tuple[np.ndarray, list[Any]]:
 def floats(series: pd.Series) -> np.ndarray:
     """A numeric column as float64, NaN for null."""
     return pd.to_numeric(series).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def object_values(series: pd.Series) -> np.ndarray:
+    """A column's values as a new object array, None for null: what a relation writes its values into."""
+    out = series.astype(object).to_numpy(copy=True)
+    out[series.isna().to_numpy()] = None
+    return out
 
 
 def number_values(series: pd.Series) -> np.ndarray:

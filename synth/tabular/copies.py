@@ -18,7 +18,7 @@ import pandas as pd
 from scipy import sparse
 
 from synth.schema import ColumnSpec, Schema
-from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python, factorized, floats
+from synth.tabular.codecs import NUMERIC_CODEC_KINDS, as_python, factorized, floats, object_values
 
 __all__ = ["MIN_AGREEMENT", "MIN_REPEAT_SHARE", "Copy", "find_copies"]
 
@@ -49,8 +49,7 @@ class Copy:
         """``column``'s values (object), with ``source``'s written into just enough of the rows holding both that
         ``share`` of them repeat it; only into rows where ``allowed`` (the source's value is one ``column`` may hold:
         a level it keeps, a number within its range, never one of its rare values)."""
-        out = column.astype(object).to_numpy(copy=True)
-        out[column.isna().to_numpy()] = None
+        out = object_values(column)
         left, right = _comparable(source, self.numeric), _comparable(column, self.numeric)
         if not self.numeric:
             left, right = _in_codes_of(left, right)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import Schema
-from synth.tabular.codecs import factorized, floats
+from synth.tabular.codecs import factorized, floats, object_values
 from synth.tabular.formulas import evaluate, formula_through
 
 __all__ = ["MAX_CHANCE", "MAX_VALUES", "MIN_COVERED_SHARE", "MIN_FORMULA_KEYS", "Dependency", "find_dependencies"]
@@ -57,8 +57,7 @@ class Dependency:
     def apply(self, source: pd.Series, column: pd.Series) -> np.ndarray:
         """``column``'s values (object), with the dependent value written wherever ``source`` holds a key, and the
         formula's wherever ``between`` gives one for a present source that holds none."""
-        out = column.astype(object).to_numpy(copy=True)
-        out[column.isna().to_numpy()] = None
+        out = object_values(column)
         codes, uniques = factorized(source)
         positions = pd.Index(list(self.keys), dtype=object).get_indexer(pd.Index(uniques, dtype=object))[codes]
         found = positions >= 0

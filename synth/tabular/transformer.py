@@ -205,14 +205,10 @@ class TableTransformer:
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
-                codec = self.codecs_[self.schema.names.index(dependency.column)]
-                assert isinstance(codec, NumericCodec)
-                values = codec.rounded(np.array(values, dtype=np.float64))
+                values = self._rounded(dependency.column, np.array(values, dtype=np.float64))
             frame[dependency.column] = build_column(values, self.schema[dependency.column])
         for formula in self.formulas_:
-            codec = self.codecs_[self.schema.names.index(formula.column)]
-            assert isinstance(codec, NumericCodec)
-            values = codec.rounded(formula.apply(frame[formula.source]))
+            values = self._rounded(formula.column, formula.apply(frame[formula.source]))
             frame[formula.column] = build_column(values, self.schema[formula.column])
         for band in self.bands_:
             frame[band.column] = build_column(
@@ -222,6 +218,12 @@ class TableTransformer:
             for name, values in group.apply(frame, rng).items():
                 frame[name] = build_column(values, self.schema[name])
         return frame
+
+    def _rounded(self, name: str, numbers: np.ndarray) -> np.ndarray:
+        """Numbers a relation computed for column ``name``, on its codec's grid as decoded numbers are."""
+        codec = self.codecs_[self.schema.names.index(name)]
+        assert isinstance(codec, NumericCodec)
+        return codec.rounded(numbers)
 
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
         """Which of ``values`` column ``name`` may hold: a level its codec decodes to, or a number within its range
