@@ -3,7 +3,9 @@ decoders read real encoded rows (``span_values``); and a tiny tabular fit and it
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -32,6 +34,8 @@ import pytest
 from synth import TabularSynthesizer
 from synth.tabular.checkpoint import CHECKPOINT_FILE
 from synth.tabular.codecs import Span
+
+atexit.register(shutil.rmtree, os.environ["PREFECT_HOME"], ignore_errors=True)  # the throwaway home's few MB
 
 ROOT = Path(__file__).resolve().parents[1]
 ADULT = ROOT / "data" / "adult" / "adult_train.parquet"
