@@ -217,12 +217,18 @@ class NumericCodec(Codec):
             return np.where(series.isna().to_numpy(), np.nan, values)
         return series.to_numpy(dtype=np.float64, na_value=np.nan)
 
-    def encode(self, series: pd.Series, rng: np.random.Generator) -> np.ndarray:
+    def space_values(self, series: pd.Series) -> np.ndarray:
+        """The values ``encode`` reads: in the codec's space, clipped to its range; NaN for null."""
         values = self._values(series)
-        if self.clip:
-            values = np.clip(values, self.low, self.high)  # NaN (null) stays NaN
+        return np.clip(values, self.low, self.high) if self.clip else values  # NaN (null) stays NaN
+
+    def encode(self, series: pd.Series, rng: np.random.Generator, filled: np.ndarray | None = None) -> np.ndarray:
+        """``filled``: a value in the codec's space for every row (``space_values`` with its nulls filled, by
+        ``synth.tabular.imputation``), encoded in the null rows' value slots; without it they hold the first mode's
+        mean. The null flag says null either way."""
+        values = self.space_values(series)
         null = np.isnan(values)
-        present = np.where(null, self.modes[0].mean, values)
+        present = np.where(null, self.modes[0].mean if filled is None else filled, values)
         if self.warp is None:
             post = mode_posteriors(present, self.modes)
         else:  # spikes hold their values; the other modes are judged on the warped values

@@ -45,8 +45,8 @@ class OutputLayout:
         device: where the index tables live.
         columns: the column number of each span (default: every span a column of its own); it sets the stages
             heads are drawn in when they are drawn in sequence (``stages``).
-        numeric_columns: (scalar position, first mode slot, present slot or -1, ``CriticView``) of each numeric
-            column the critic reads whole (``values``).
+        numeric_columns: (scalar position, first mode slot, ``CriticView``) of each numeric column the critic reads
+            whole (``values``).
     """
 
     def __init__(
@@ -55,7 +55,7 @@ class OutputLayout:
         condition_blocks: list[tuple[int, int]],
         device: torch.device,
         columns: list[int] | None = None,
-        numeric_columns: list[tuple[int, int, int, CriticView]] | None = None,
+        numeric_columns: list[tuple[int, int, CriticView]] | None = None,
     ) -> None:
         self.spans = spans
         self.width = sum(width for _, width, _ in spans)
@@ -104,10 +104,10 @@ class OutputLayout:
         self.condition_index, self.condition_valid = _padded(condition_blocks, device)
         self._number_tables(numeric_columns or [], device)
 
-    def _number_tables(self, numbers: list[tuple[int, int, int, CriticView]], device: torch.device) -> None:
-        """Tables of ``values``, from each numeric column's (scalar position, first mode slot, present slot or -1,
-        view): the positions to gather (scalars, the other modes' slots padded to the widest, spike slots, present
-        slots), the spikes' scores and columns, and per-mode means, scales and score grids. Every table grows with
+    def _number_tables(self, numbers: list[tuple[int, int, CriticView]], device: torch.device) -> None:
+        """Tables of ``values``, from each numeric column's (scalar position, first mode slot, view): the positions
+        to gather (scalars, the other modes' slots padded to the widest, spike slots), the spikes' scores and
+        columns, and per-mode means, scales and score grids. Every table grows with
         the columns' modes, not with the encoded width times the columns."""
         m = len(numbers)
         rests = [np.flatnonzero(view.scales > 0) for *_, view in numbers]
@@ -118,7 +118,7 @@ class OutputLayout:
         spike_slots: list[int] = []
         spike_scores: list[float] = []
         spike_columns: list[int] = []
-        for column, ((_, first, _, view), rest) in enumerate(zip(numbers, rests, strict=True)):
+        for column, ((_, first, view), rest) in enumerate(zip(numbers, rests, strict=True)):
             rest_slots[column, : len(rest)] = first + rest
             means[column, : len(rest)], scales[column, : len(rest)] = view.means[rest], view.scales[rest]
             valid[column, : len(rest)] = 1.0
@@ -134,10 +134,8 @@ class OutputLayout:
         self.number_grid_starts = torch.arange(m, device=device).view(-1, 1) * len(CRITIC_GRID)
         self.number_spike_scores = torch.as_tensor(spike_scores, dtype=torch.float32, device=device)
         self.number_spike_columns = torch.as_tensor(spike_columns, dtype=torch.long, device=device)
-        present = [n[2] for n in numbers]
-        self.number_nullable = torch.as_tensor([p >= 0 for p in present], dtype=torch.bool, device=device)
-        parts = [[n[0] for n in numbers], rest_slots.ravel().tolist(), spike_slots, [max(p, 0) for p in present]]
-        self.number_parts = [len(part) for part in parts]  # scalars, other modes' slots, spike slots, present slots
+        parts = [[n[0] for n in numbers], rest_slots.ravel().tolist(), spike_slots]
+        self.number_parts = [len(part) for part in parts]  # scalars, other modes' slots, spike slots
         self.number_positions = torch.as_tensor(list(itertools.chain(*parts)), dtype=torch.long, device=device)
         pairs = torch.as_tensor(_nearest_pairs(m, MAX_CROSSES), dtype=torch.long, device=device)
         self.cross_pairs = pairs.view(-1, 2).t()  # (2, pairs): the first and the second of each
@@ -162,8 +160,10 @@ class OutputLayout:
 
     def values(self, rows: Tensor) -> Tensor:
         """Each numeric column's value as its normal score in the column's distribution (``CriticView``) times
-        ``VALUE_SCALE``, from encoded or generated rows (mode slots weight the modes' scores); 0 where the row is
-        null. Float32 under mixed precision too.
+        ``VALUE_SCALE``, from encoded or generated rows (mode slots weight the modes' scores). A null row's number is
+        read as its value slots hold it: in a training row, a value drawn from the row's other numbers
+        (``synth.tabular.imputation``), so how two numbers vary together is read on every row. Float32 under mixed
+        precision too.
 
         A critic reads a number whole here, where the encoded row splits it between a mode and a scalar, and a
         monotone link between two columns is a straight line: tight links (a diamond's carat and its sizes, hits and
@@ -175,7 +175,7 @@ class OutputLayout:
         with torch.autocast(rows.device.type, enabled=False):
             rows = rows.float()
             picked = rows.index_select(1, self.number_positions)  # one gather, one scatter-add backward
-            scalars, weights, spikes, present = picked.split(self.number_parts, dim=1)
+            scalars, weights, spikes = picked.split(self.number_parts, dim=1)
             scores = self.number_means + self.number_scales * scalars.unsqueeze(2)
             place = ((scores - _GRID_LOW) / _GRID_STEP).clamp(0, len(CRITIC_GRID) - 1.001)
             left = place.detach().floor()
@@ -183,8 +183,7 @@ class OutputLayout:
             mapped = torch.lerp(self.number_grids[at], self.number_grids[at + 1], place - left)
             weights = weights.view(len(rows), m, widest) * self.number_valid
             spike_values = spikes * self.number_spike_scores
-            values = (weights * mapped).sum(dim=2).index_add(1, self.number_spike_columns, spike_values)
-            return torch.where(self.number_nullable, values * present, values)
+            return (weights * mapped).sum(dim=2).index_add(1, self.number_spike_columns, spike_values)
 
     @classmethod
     def of(cls, transformer: TableTransformer, device: torch.device) -> OutputLayout:
@@ -204,8 +203,7 @@ class OutputLayout:
                 continue
             view = codec.critic_view(CRITIC_GRID)
             if view is not None:  # a number's spans: its scalar, its modes, then [present, null] when nullable
-                present = start + 1 + len(codec.modes) if codec.nullable else -1
-                numbers.append((start, start + 1, present, view))
+                numbers.append((start, start + 1, view))
         return cls(spans, blocks, device, columns, numbers)
 
     @property

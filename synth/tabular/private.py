@@ -169,7 +169,7 @@ def _training_inputs(
 ) -> tuple[Tensor, OutputLayout, Tensor, ConditionalSampler]:
     """The encoded rows, the output layout, each row's global slot per discrete column, and a sampler of conditions
     built from the noisy slot counts."""
-    data = torch.as_tensor(transformer.transform(frame, rng), device=device)
+    data = torch.as_tensor(transformer.transform(frame, rng, fill=False), device=device)
     discrete = transformer.discrete_columns()
     widths = [codec.width for _, _, codec in discrete]
     sampler = ConditionalSampler(np.asarray(counts, dtype=np.int64), widths, device)

@@ -27,6 +27,7 @@ from synth.tabular.dependencies import Dependency, find_dependencies
 from synth.tabular.fakes import DEFAULT_LOCALE
 from synth.tabular.formulas import Formula, find_formulas
 from synth.tabular.groups import Group, find_groups
+from synth.tabular.imputation import fill_nulls
 from synth.tabular.nulls import NullBlock, find_null_blocks
 from synth.tabular.shares import Share, find_shares, resolution_order
 
@@ -156,10 +157,21 @@ class TableTransformer:
             if isinstance(codec, CategoricalCodec)
         ]
 
-    def transform(self, frame: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame, rng: np.random.Generator, *, fill: bool = True) -> np.ndarray:
+        """The encoded rows. With ``fill``, a nullable number's null rows hold a value drawn from the row's other
+        numbers (``fill_nulls``); a private fit encodes without, since such a draw reads other rows."""
         shares = {share.column: share.of(frame, rng) for share in self.shares_}
+        encoded = {spec.name: shares.get(spec.name, frame[spec.name]) for spec in self.schema}
+        numbers = {
+            spec.name: codec.space_values(encoded[spec.name])
+            for spec, codec in zip(self.schema, self.encoders, strict=True)
+            if isinstance(codec, NumericCodec) and codec.modes
+        }
+        filled = fill_nulls(numbers, rng) if fill else {}
         blocks = [
-            codec.encode(shares.get(spec.name, frame[spec.name]), rng)
+            codec.encode(encoded[spec.name], rng, filled.get(spec.name))
+            if isinstance(codec, NumericCodec)
+            else codec.encode(encoded[spec.name], rng)
             for spec, codec in zip(self.schema, self.encoders, strict=True)
         ]
         return np.concatenate(blocks, axis=1).astype(np.float32)
