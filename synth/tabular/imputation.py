@@ -22,40 +22,60 @@ from sklearn.impute import IterativeImputer
 
 __all__ = ["fill_nulls"]
 
-#: The regressions are fitted on at most this many rows, then draw for every row: the cost stays bounded on a
-#: 300,000-row table.
+#: The regressions are fitted on at most this many rows, then draw for every row, this many rows at a time: time and
+#: memory stay bounded on a 300,000-row table.
 FIT_ROWS = 20_000
-#: Each regression reads at most this many other numbers (those most correlated with it), so a table of hundreds of
-#: numbers costs as many small regressions, not hundreds of wide ones.
-PREDICTORS = 15
+#: Each regression reads at most this many other columns (drawn by their correlation with it), so a table of
+#: hundreds of columns costs as many small regressions, not hundreds of wide ones.
+PREDICTORS = 30
+#: Indicators of each category column's most frequent codes that the draws read.
+INDICATORS = 10
 #: Rounds over the nullable numbers (the imputer's ``max_iter``).
 ROUNDS = 5
 
 
-def fill_nulls(columns: dict[str, np.ndarray], rng: np.random.Generator) -> dict[str, np.ndarray]:
+def fill_nulls(
+    columns: dict[str, np.ndarray], rng: np.random.Generator, categories: list[np.ndarray] | None = None
+) -> dict[str, np.ndarray]:
     """For each of ``columns`` (float64 values, NaN for null) with nulls and at least two present values: its values
-    with every null filled, drawn given the row's other numbers. ``rng`` is only drawn from when a column is filled,
-    so a table without nullable numbers encodes as it did."""
+    with every null filled, drawn given the row's other numbers and the indicators of its categories (``categories``:
+    each category column's codes, 0 and up, one per row). ``rng`` is only drawn from when a column is filled, so a
+    table without nullable numbers encodes as it did."""
     usable = {name: values for name, values in columns.items() if np.count_nonzero(~np.isnan(values)) >= 2}
     nullable = [name for name, values in usable.items() if np.isnan(values).any()]
     if not nullable:
         return {}
     names = list(usable)
     scores = np.column_stack([_normal_scores(usable[name]) for name in names])
+    slots = [
+        (codes, slot)
+        for codes in categories or []
+        for slot in np.argsort(-np.bincount(codes), kind="stable")[:INDICATORS]
+    ]
+
+    def features(rows: np.ndarray | slice) -> np.ndarray:
+        return np.column_stack([scores[rows], *[codes[rows] == slot for codes, slot in slots]]).astype(np.float64)
+
     seed = int(rng.integers(2**31 - 1))
-    if len(names) == 1:  # no other number to draw from: the column's own distribution
+    width = len(names) + len(slots)
+    if width == 1:  # nothing else to draw from: the column's own distribution
         drawn = np.where(np.isnan(scores), np.random.default_rng(seed).standard_normal(scores.shape), scores)
     else:
         imputer = IterativeImputer(
             sample_posterior=True,
             max_iter=ROUNDS,
-            n_nearest_features=min(PREDICTORS, len(names) - 1),
+            n_nearest_features=min(PREDICTORS, width - 1),
             skip_complete=True,
+            keep_empty_features=True,  # a number no fitted row holds keeps its place (filled at its median)
             random_state=seed,
         )
-        rows = np.random.default_rng(seed).permutation(len(scores))[:FIT_ROWS]
-        imputer.fit(scores[rows])
-        drawn = imputer.transform(scores)
+        imputer.fit(features(np.random.default_rng(seed).permutation(len(scores))[:FIT_ROWS]))
+        drawn = np.concatenate(
+            [
+                imputer.transform(features(slice(at, at + FIT_ROWS)))[:, : len(names)]
+                for at in range(0, len(scores), FIT_ROWS)
+            ]
+        )
     return {name: _from_scores(usable[name], drawn[:, names.index(name)]) for name in nullable}
 
 

@@ -167,7 +167,12 @@ class TableTransformer:
             for spec, codec in zip(self.schema, self.encoders, strict=True)
             if isinstance(codec, NumericCodec) and codec.modes
         }
-        filled = fill_nulls(numbers, rng) if fill else {}
+        categories = [
+            codec.codes(encoded[spec.name])
+            for spec, codec in zip(self.schema, self.encoders, strict=True)
+            if isinstance(codec, CategoricalCodec)
+        ]
+        filled = fill_nulls(numbers, rng, categories) if fill else {}
         blocks = [
             codec.encode(encoded[spec.name], rng, filled.get(spec.name))
             if isinstance(codec, NumericCodec)
