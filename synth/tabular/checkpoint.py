@@ -21,9 +21,10 @@ __all__ = ["CHECKPOINT_FILE", "CheckpointFile", "fingerprint"]
 log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "training-checkpoint.pt"
-#: Changes whenever the networks' shapes change, so a checkpoint written by other code is started afresh rather than
-#: failing to load.
-STATE_FORMAT = 3
+#: Changes whenever the networks' shapes or the encoded training rows change, so a checkpoint written by other code
+#: is started afresh rather than failing to load or going on from rows encoded otherwise (4: a number's null rows hold
+#: drawn values).
+STATE_FORMAT = 4
 
 
 def fingerprint(settings: dict[str, Any], schema_json: str, frame: pd.DataFrame) -> str:
