@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.special
 
 from synth import TabularSynthesizer, infer_schema
 from synth.tabular.codecs import NumericCodec
-from synth.tabular.imputation import FIT_ROWS, fill_nulls
+from synth.tabular.imputation import FIT_ROWS, _normal_scores, fill_nulls
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import TINY_FIT
 
@@ -70,6 +71,13 @@ def test_a_number_the_fitted_rows_miss_is_still_filled() -> None:
     filled = fill_nulls({"rare": rare, "other": other}, np.random.default_rng(1))
     assert set(filled["rare"]) <= {1.0, 2.0}
     assert not np.isnan(filled["other"]).any()
+
+
+def test_tied_values_share_their_mean_rank_and_nulls_stay_null() -> None:
+    scores = _normal_scores(np.array([3.0, 1.0, 3.0, np.nan, 2.0]))
+    ranks = np.array([3.5, 1.0, 3.5, 2.0])  # of 3, 1, 3 and 2 among four present values
+    np.testing.assert_allclose(scores[[0, 1, 2, 4]], scipy.special.ndtri((ranks - 0.5) / 4))
+    assert np.isnan(scores[3])
 
 
 def test_the_same_seed_fills_the_same_values() -> None:
