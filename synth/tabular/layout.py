@@ -107,8 +107,8 @@ class OutputLayout:
     def _number_tables(self, numbers: list[tuple[int, int, CriticView]], device: torch.device) -> None:
         """Tables of ``values``, from each numeric column's (scalar position, first mode slot, view): the positions
         to gather (scalars, the other modes' slots padded to the widest, spike slots), the spikes' scores and
-        columns, and per-mode means, scales and score grids. Every table grows with
-        the columns' modes, not with the encoded width times the columns."""
+        columns, and per-mode means, scales and score grids. Every table grows with the columns' modes, not with the
+        encoded width times the columns."""
         m = len(numbers)
         rests = [np.flatnonzero(view.scales > 0) for *_, view in numbers]
         widest = max((len(rest) for rest in rests), default=0)

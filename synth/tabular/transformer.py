@@ -159,25 +159,26 @@ class TableTransformer:
 
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator, *, fill: bool = True) -> np.ndarray:
         """The encoded rows. With ``fill``, a nullable number's null rows hold a value drawn from the row's other
-        numbers (``fill_nulls``); a private fit encodes without, since such a draw reads other rows."""
+        columns (``fill_nulls``); a private fit encodes without, since such a draw reads other rows."""
         shares = {share.column: share.of(frame, rng) for share in self.shares_}
         encoded = {spec.name: shares.get(spec.name, frame[spec.name]) for spec in self.schema}
-        numbers = {
-            spec.name: codec.space_values(encoded[spec.name])
-            for spec, codec in zip(self.schema, self.encoders, strict=True)
-            if isinstance(codec, NumericCodec) and codec.modes
-        }
-        categories = [
-            codec.codes(encoded[spec.name])
-            for spec, codec in zip(self.schema, self.encoders, strict=True)
-            if isinstance(codec, CategoricalCodec)
-        ]
-        filled = fill_nulls(numbers, rng, categories) if fill else {}
+        columns = list(zip(self.schema, self.encoders, strict=True))
+        filled: dict[str, np.ndarray] = {}
+        if fill and any(isinstance(codec, NumericCodec) and codec.nullable for _, codec in columns):
+            numbers = {
+                spec.name: codec.space_values(encoded[spec.name])
+                for spec, codec in columns
+                if isinstance(codec, NumericCodec) and codec.modes
+            }
+            categories = [
+                codec.codes(encoded[spec.name]) for spec, codec in columns if isinstance(codec, CategoricalCodec)
+            ]
+            filled = fill_nulls(numbers, rng, categories)
         blocks = [
             codec.encode(encoded[spec.name], rng, filled.get(spec.name))
             if isinstance(codec, NumericCodec)
             else codec.encode(encoded[spec.name], rng)
-            for spec, codec in zip(self.schema, self.encoders, strict=True)
+            for spec, codec in columns
         ]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
