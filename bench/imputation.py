@@ -1,11 +1,11 @@
 """What drawing the values a number's null rows train on costs, on a table of the size a stranger brings.
 
-``bench/relations.py``'s seeded 300,000 x 53 table, with every measurement and a third of the integer codes null in
-a random fifth of their rows besides the block left out together: 37 numbers (17 with nulls) and 18 category
-columns go through ``fill_nulls`` as ``TableTransformer.transform`` hands them over. The script prints the seconds,
-the most memory it held at once (tracemalloc: Python's and numpy's allocations, from a second, traced pass), and how
-close the drawn values come to a link the table holds (a measurement in other units: its correlation with its source
-over the rows where only it was drawn).
+``bench/relations.py``'s seeded 300,000 x 53 table, with seven measurements, the one in other units and every third
+integer code null in a random fifth of their rows, besides the three measurements left out together: 34 numbers (18
+with nulls) and 19 category columns go through ``fill_nulls`` as ``TableTransformer.transform`` hands them over. The
+script prints the seconds, the most memory it held at once (tracemalloc: Python's and numpy's allocations, from a
+second, traced pass), and how close the drawn values come to a link the table holds (a measurement in other units:
+its correlation with its source over the rows where only it was drawn).
 
     python bench/imputation.py
 

@@ -1,6 +1,6 @@
-"""A nullable number's null rows are encoded with a value drawn from the row's other numbers: always one of the
-column's real values, carrying the link to the other numbers, the same for the same seed; present values and the
-null flag are untouched, and a private fit encodes without the draws."""
+"""A nullable number's null rows are encoded with a value drawn from the row's other columns: always one of the
+column's real values, carrying the link to the other numbers and the categories, the same for the same seed; present
+values and the null flag are untouched, and a private fit encodes without the draws."""
 
 from __future__ import annotations
 
