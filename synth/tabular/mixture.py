@@ -21,9 +21,21 @@ class Mode:
 
 
 def exact_spikes(
-    values: np.ndarray, *, spike_share: float = 0.005, max_spikes: int = 64, discrete_max: int = 32
+    values: np.ndarray,
+    *,
+    spike_share: float = 0.005,
+    max_spikes: int = 64,
+    discrete_max: int = 32,
+    heap_ratio: float = 2.0,
+    neighbours: int = 3,
 ) -> list[Mode]:
-    """Values held by >= ``spike_share`` of rows (the ``max_spikes`` most common), each an exact mode.
+    """The column's heaps (the ``max_spikes`` most common), each an exact mode.
+
+    A heap is a value held by at least ``spike_share`` of the rows and by at least ``heap_ratio`` times as many rows as
+    the median of its ``neighbours`` nearest distinct values on each side: the 40 of hours worked, the 0 of an amount,
+    a round price. The common values of a smooth integer score (an age, a test score) are no heaps; they are left to
+    the warp and the mixture, which keep their order, so two correlated scores come out as two correlated numbers
+    rather than two draws among dozens of unordered slots.
 
     A column of at most ``discrete_max`` distinct values is all spikes: it is generated as exactly those values
     (a one-hot over them), so a GAN never blurs a code such as years of education between its levels.
@@ -33,8 +45,14 @@ def exact_spikes(
     uniques, counts = np.unique(values, return_counts=True)
     if len(uniques) <= discrete_max:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
-    order = np.argsort(-counts, kind="stable")[:max_spikes]
-    return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in order if counts[i] >= spike_share * n]
+    heaps = []
+    for i in np.argsort(-counts, kind="stable"):
+        if counts[i] < spike_share * n or len(heaps) == max_spikes:
+            break
+        around = np.concatenate([counts[max(i - neighbours, 0) : i], counts[i + 1 : i + 1 + neighbours]])
+        if counts[i] >= heap_ratio * np.median(around):
+            heaps.append(i)
+    return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in heaps]
 
 
 def fit_mixture(

@@ -22,11 +22,23 @@ def test_spikes_are_exact_modes() -> None:
     assert abs(sum(m.weight for m in codec.modes) - 1.0) < 1e-6
 
 
+def test_common_values_of_a_smooth_score_are_no_spikes_but_a_heap_among_them_is() -> None:
+    rng = np.random.default_rng(0)
+    scores = np.round(rng.normal(600, 38, 9000))  # about 200 values, the central ones held by 1 % of the rows each
+    scores[:900] = 650.0  # a heap: a tenth of the rows on one value
+    assert [m.mean for m in exact_spikes(scores)] == [650.0]
+    hours = np.concatenate([rng.integers(1, 99, 6000), np.full(4000, 40), np.full(800, 50)]).astype(float)
+    assert sorted(m.mean for m in exact_spikes(hours)) == [40.0, 50.0]  # each far above the hours around it
+
+
 def test_numeric_columns_share_the_spike_slots_so_width_grows_slowly_with_columns() -> None:
     assert [spike_cap(n) for n in (1, 5, 6, 20, 40, 500)] == [MAX_SPIKES, 64, 53, 16, 8, MIN_SPIKES]
     rng = np.random.default_rng(0)
-    counts = {f"c{i}": rng.integers(0, 120, 5000) for i in range(20)}  # 120 values, each held by ~0.8 % of rows
-    frame = pd.DataFrame(counts)
+
+    def heaped() -> np.ndarray:  # amounts on 120 round values (~0.75 % of the rows each) between unique odd ones
+        return np.where(rng.random(5000) < 0.9, rng.integers(0, 120, 5000) * 10.0, rng.uniform(0, 1200, 5000))
+
+    frame = pd.DataFrame({f"c{i}": heaped() for i in range(20)})
     transformer = TableTransformer(infer_schema(frame)).fit(frame, rng)
     spikes = [sum(m.std == 0 for m in codec.modes) for codec in transformer.codecs_]
     assert spikes == [spike_cap(20)] * 20  # the 16 most common values of each column stay exact
