@@ -228,7 +228,8 @@ class NumericCodec(Codec):
         mean. The null flag says null either way."""
         values = self.space_values(series)
         null = np.isnan(values)
-        present = np.where(null, self.modes[0].mean if filled is None else filled, values)
+        stand_in = null if filled is None else np.zeros(len(values), dtype=bool)  # slots set to the first mode below
+        present = np.where(null, self.low if filled is None else filled, values)
         if self.warp is None:
             post = mode_posteriors(present, self.modes)
         else:  # spikes hold their values; the other modes are judged on the warped values
@@ -241,9 +242,11 @@ class NumericCodec(Codec):
         post[post.sum(axis=1) == 0, 0] = 1.0  # outside every mode (cannot happen on the fitted data)
         cum = np.cumsum(post / post.sum(axis=1, keepdims=True), axis=1)
         chosen = np.minimum((cum < rng.random((len(values), 1))).sum(axis=1), len(self.modes) - 1)
+        chosen[stand_in] = 0
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
         scalar = np.where(stds > 0, (present - means) / (_SCALE * np.where(stds > 0, stds, 1.0)), 0.0)
+        scalar[stand_in] = 0.0
         out = np.zeros((len(values), self.width), dtype=np.float32)
         out[:, 0] = np.clip(scalar, -0.99, 0.99)
         out[np.arange(len(values)), 1 + chosen] = 1.0
