@@ -3,13 +3,12 @@
 Torch's OpenMP threads spin while they wait for work. Two fits that each take every core spend most of their time
 spinning against each other (on two cores, an epoch 20x slower than alone). So each fit registers itself in a
 folder of live runs (one file per process, named by its pid) and takes ``cores // live runs`` threads, checked again
-every epoch so that a run started earlier gives cores back when another starts. When other work already keeps a
-core busy as ``synth`` loads, it also asks OpenMP to sleep instead of spin when it waits (``OMP_WAIT_POLICY=PASSIVE``:
+every epoch so that a run started earlier gives cores back when another starts. When other work keeps a core busy as
+``synth`` loads, it also asks OpenMP to sleep instead of spin when it waits (``OMP_WAIT_POLICY=PASSIVE``:
 ``choose_wait_policy``, which ``synth/__init__.py`` runs before torch loads) unless the environment already says
 otherwise. On an idle machine OpenMP keeps its own wait, a short spin: a training step is thousands of small kernels,
-and waking the threads for each one makes a fit's epochs about a quarter slower.
-``SYNTH_CPU_SHARE=off`` turns both off, for a process that manages its own threads.
-"""
+and waking the threads for each one makes a fit's epochs up to twice as slow.
+``SYNTH_CPU_SHARE=off`` turns both off, for a process that manages its own threads."""
 
 from __future__ import annotations
 
@@ -17,10 +16,14 @@ import contextlib
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["BUSY_LOAD", "REGISTRY", "CpuShare", "choose_wait_policy", "sharing_enabled", "usable_cores", "wait_policy"]
+__all__ = [
+    "BUSY_CORES", "REGISTRY", "CpuShare", "busy_cores", "choose_wait_policy", "sharing_enabled", "usable_cores",
+    "wait_policy",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
@@ -33,26 +36,63 @@ def sharing_enabled() -> bool:
     return os.environ.get("SYNTH_CPU_SHARE", "on").strip().lower() not in ("off", "0", "false", "no")
 
 
-#: The 1-minute load average, in runnable threads, from which other work counts as keeping a core busy.
-BUSY_LOAD = 1.0
+#: Cores that other work keeps busy, as ``synth`` loads, from which torch's waiting threads sleep.
+BUSY_CORES = 0.5
+#: How long ``busy_cores`` watches the machine.
+SAMPLE_SECONDS = 0.1
+_PROC_STAT = Path("/proc/stat")
 
 
-def wait_policy(load: float) -> str | None:
-    """``PASSIVE`` when other work keeps a core busy (``load``: the 1-minute load average), else None (OpenMP's own).
+def wait_policy(busy: float) -> str | None:
+    """``PASSIVE`` when other work keeps a core busy (``busy``: cores in use by other processes), else None (OpenMP's
+    own).
 
     Threads that spin while a neighbour needs the core make both crawl (two fits each taking every core: 21x), so a
     busy machine gets sleeping threads; fits of ``synth`` itself are kept apart by the run registry instead.
     """
-    return "PASSIVE" if load >= BUSY_LOAD else None
+    return "PASSIVE" if busy >= BUSY_CORES else None
+
+
+def _cpu_ticks() -> tuple[int, int]:
+    """The machine's busy and total CPU time so far, in clock ticks summed over its CPUs (``/proc/stat``)."""
+    fields = [int(v) for v in _PROC_STAT.read_text().split("\n", 1)[0].split()[1:9]]  # user ... steal
+    idle = fields[3] + fields[4]  # idle and iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_cores(seconds: float = SAMPLE_SECONDS) -> float | None:
+    """Cores that other processes keep busy now: the machine's busy share over ``seconds`` times its CPUs, less this
+    process's own use; None where ``/proc/stat`` cannot be read (not Linux).
+
+    Read now rather than from the load average, which trails by about a minute: a machine whose last job has just
+    ended is idle, and sleeping threads there would make a fit's epochs up to twice as slow.
+    """
+    try:
+        busy_before, total_before = _cpu_ticks()
+        own_before, wall_before = time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        busy_after, total_after = _cpu_ticks()
+    except (OSError, ValueError, IndexError):
+        return None
+    own = (time.process_time() - own_before) / max(time.monotonic() - wall_before, 1e-9)
+    if total_after <= total_before:
+        return None
+    machine = (busy_after - busy_before) / (total_after - total_before) * (os.cpu_count() or 1)
+    return max(machine - own, 0.0)
 
 
 def choose_wait_policy() -> None:
-    """Set ``OMP_WAIT_POLICY`` from the machine's load (``wait_policy``), unless the environment chose one or sharing
-    is off. OpenMP reads it once, when torch loads, so this runs before anything imports torch; the policy changes
-    only speed, never a result."""
-    if not sharing_enabled() or "OMP_WAIT_POLICY" in os.environ or not hasattr(os, "getloadavg"):
+    """Set ``OMP_WAIT_POLICY`` from the cores other work keeps busy (``busy_cores``; the 1-minute load average where
+    that cannot be read), unless the environment chose one or sharing is off. OpenMP reads it once, when torch loads,
+    so this runs before anything imports torch; the policy changes only speed, never a result."""
+    if not sharing_enabled() or "OMP_WAIT_POLICY" in os.environ:
         return
-    policy = wait_policy(os.getloadavg()[0])
+    busy = busy_cores()
+    if busy is None:
+        if not hasattr(os, "getloadavg"):
+            return
+        busy = os.getloadavg()[0]
+    policy = wait_policy(busy)
     if policy is not None:
         os.environ["OMP_WAIT_POLICY"] = policy
 

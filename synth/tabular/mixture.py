@@ -45,7 +45,7 @@ def exact_spikes(
     uniques, counts = np.unique(values, return_counts=True)
     if len(uniques) <= discrete_max:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
-    heaps = []
+    heaps: list[int] = []
     for i in np.argsort(-counts, kind="stable"):
         if counts[i] < spike_share * n or len(heaps) == max_spikes:
             break
