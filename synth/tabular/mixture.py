@@ -45,13 +45,11 @@ def exact_spikes(
     uniques, counts = np.unique(values, return_counts=True)
     if len(uniques) <= discrete_max:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
-    heaps: list[int] = []
-    for i in np.argsort(-counts, kind="stable"):
-        if counts[i] < spike_share * n or len(heaps) == max_spikes:
-            break
-        around = np.concatenate([counts[max(i - neighbours, 0) : i], counts[i + 1 : i + 1 + neighbours]])
-        if counts[i] >= heap_ratio * np.median(around):
-            heaps.append(i)
+    padded = np.pad(counts.astype(np.float64), neighbours, constant_values=np.nan)  # the ends have fewer neighbours
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1)
+    around = np.nanmedian(np.delete(windows, neighbours, axis=1), axis=1)
+    heaps = np.flatnonzero((counts >= spike_share * n) & (counts >= heap_ratio * around))
+    heaps = heaps[np.argsort(-counts[heaps], kind="stable")][:max_spikes]  # the most common first
     return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in heaps]
 
 
