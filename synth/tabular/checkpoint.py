@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "training-checkpoint.pt"
 #: Changes whenever the networks' shapes or the encoded training rows change, so a checkpoint written by other code
-#: is started afresh rather than failing to load or going on from rows encoded otherwise (4: a number's null rows hold
-#: drawn values).
-STATE_FORMAT = 4
+#: is started afresh rather than failing to load or going on from rows encoded otherwise (5: spikes are heaps only, so
+#: a smooth score's encoding and the networks' widths changed).
+STATE_FORMAT = 5
 
 
 def fingerprint(settings: dict[str, Any], schema_json: str, frame: pd.DataFrame) -> str:
