@@ -7,6 +7,12 @@ its own venv (bench/peers.py) on the same training rows with its own early stopp
 the training split holds; ``bench/instruments.py`` scores both and the real holdout. One row per table, then the
 mean of each figure and of the gaps to the peer.
 
+A table of several rows per unit (``UNITS`` of bench/corpus.py: a player's seasons, a person's years) also gets the
+detection of a holdout of unseen units: the table split by unit (the same share, seeded), a detector trained on the
+first part's rows against the second's at equal sizes. The row split's holdout shares every unit's values with the
+training rows and scores near 0.5; real rows of units the training rows lack are what synthetic rows that copy no unit
+are read against.
+
 A peer's output can be kept between runs with ``--peer-cache DIR``: it is keyed by the training rows' bytes, the
 peer, its pinned version and the seed, so only our side is refitted when the model changes.
 """
@@ -23,9 +29,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
-from instruments import score
+from instruments import detection, score
 from peers import requirement, run_peer
 
 from pipelines.splitting import split_table
@@ -71,13 +78,26 @@ def _peer_rows(
     return rows, figures
 
 
+def unseen_units_detection(frame: pd.DataFrame, unit: str, holdout: float, seed: int) -> float:
+    """The full-set detector's ROC AUC of real rows against real rows of other units: ``frame`` split by ``unit``,
+    ``holdout`` of its units drawn by ``seed``."""
+    units = frame[unit].dropna().unique()
+    drawn = np.random.default_rng(seed).choice(units, size=max(1, round(len(units) * holdout)), replace=False)
+    held = frame[unit].isin(drawn).to_numpy()
+    train, other = (
+        table_to_frame(pa.Table.from_pandas(part.reset_index(drop=True), preserve_index=False))
+        for part in (frame[~held], frame[held])
+    )
+    return detection(train, other, infer_schema(train), seed)
+
+
 def run_quality(
     name: str, frame: pd.DataFrame, target: str, *, budget: float, peer: str | None, seed: int, holdout: float,
-    peer_cache: Path | None = None, params: dict[str, Any] | None = None,
+    peer_cache: Path | None = None, params: dict[str, Any] | None = None, unit: str | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """One table's row: the figures of ours (``params``: our estimator's keywords, which may also replace the budget
     and the epoch cap, e.g. ``{"time_budget_s": null, "epochs": 100}`` for a fixed-epoch fit), the peer's and the
-    real holdout's, and both fits' seconds."""
+    real holdout's, both fits' seconds, and with ``unit`` the detection of a holdout of unseen units."""
     table = pa.Table.from_pandas(frame.reset_index(drop=True), preserve_index=False)
     train, held = (table_to_frame(part) for part in split_table(table, holdout, seed))
     schema = infer_schema(train)
@@ -91,6 +111,8 @@ def run_quality(
     _log(f"{name}: ours fitted in {row['ours_fit_s']} s, {row['ours_epochs']} epochs; scoring")
     row["ours"] = score(train, model.sample(len(train), seed=seed + 1), held, schema, target, seed)
     row["real_holdout"] = score(train, held, held, schema, target, seed)
+    if unit is not None:
+        row["unseen_units"] = {"unit": unit, "detection": unseen_units_detection(frame, unit, holdout, seed)}
     if peer is not None:
         try:
             with tempfile.TemporaryDirectory(prefix="synth-quality-") as workdir:
@@ -146,3 +168,10 @@ def print_quality(results: list[dict[str, Any]], budget: float, peer: str | None
         mean_gap = f"{sum(gaps) / len(gaps):+.3f} over {len(gaps)} tables" if gaps else "-"
         means.append(f"{label}: ours {mean_ours}, gap {mean_gap}")
     print("\nmeans: " + "; ".join(means))
+    units = [row for row in scored if "unseen_units" in row]
+    if units:
+        print("\nDetection of a real holdout of unseen units (the table split by the unit column) beside ours:")
+    for row in units:
+        unseen = row["unseen_units"]
+        print(f"- {row['table']} (unit `{unseen['unit']}`): unseen units {unseen['detection']:.3f}, "
+              f"row split {row['real_holdout']['detection']:.3f}, ours {row['ours']['detection']:.3f}")  # fmt: skip
