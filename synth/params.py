@@ -159,5 +159,5 @@ TRAINING = {
     "seed": Param(Integer(0), nullable=True),
     "device": Param(DEVICE),
     "noise_dim": Param(Integer(1)),
-    "learning_rate": Param(Real(0, 1)),
+    "learning_rate": Param(Real(0, 1), nullable=True),  # None: the estimator chooses
 }

@@ -66,6 +66,9 @@ _SAMPLE_CHUNK_ROWS = 5_000
 DEFAULT_MAX_TRIES = 20
 #: Rows a training step takes when ``batch_size`` is None; a private fit takes more (see ``batch_size``).
 DEFAULT_BATCH_SIZE, PRIVATE_BATCH_SIZE = 500, 1000
+#: Adam's learning rate of a table of at most ``NARROW_COLUMNS`` generated columns, and of every private fit, when
+#: ``learning_rate`` is None; a wider table takes more, in proportion to its columns, up to ``MAX_RATE_FACTOR`` times.
+BASE_LEARNING_RATE, NARROW_COLUMNS, MAX_RATE_FACTOR = 3e-4, 16, 2.0
 #: Generator steps between two scorings when ``select_every`` is None: a probe costs about as much as a fixed number of
 #: steps whatever the table's rows, so scoring every 5 epochs spent a third of a small table's fit on scoring.
 PROBE_STEPS = 200
@@ -86,7 +89,10 @@ class TabularSynthesizer(Estimator):
         generator_dims: widths of the generator's residual blocks.
         discriminator_dims: widths of the critic's hidden layers.
         pac: rows the critic judges together (PacGAN).
-        learning_rate: Adam learning rate of both networks.
+        learning_rate: Adam learning rate of both networks; None takes 3e-4 for a table of at most 16 generated
+            columns and for a private fit, and for a wider table 3e-4 times its columns / 16, at most 6e-4 (from 32
+            columns). A step's work grows with the columns, so a wide table takes fewer steps in a budget, and at
+            3e-4 it was still far from where longer fits get (docs/decisions.md); kept as ``learning_rate_``.
         discriminator_steps: critic updates per generator update.
         sequential_heads: draw the output heads one column at a time, each reading a learned summary of the values
             already drawn, so columns that depend on each other come out consistent; False draws every head at once
@@ -134,6 +140,7 @@ class TabularSynthesizer(Estimator):
             so every category of the data can be generated).
         precision_: "float32" or "bfloat16", as decided for this machine at fit.
         batch_size_: the rows a training step took.
+        learning_rate_: the learning rate both networks trained at.
         select_every_: the epochs between two scorings of the generator.
         privacy_spent_: None, or for a private fit {"epsilon_target", "epsilon_spent" (metadata + DP-SGD, basic
             composition), "epsilon_sgd", "epsilon_metadata", "delta", "delta_sgd", "delta_metadata",
@@ -152,7 +159,7 @@ class TabularSynthesizer(Estimator):
         generator_dims: tuple[int, ...] = (256,),
         discriminator_dims: tuple[int, ...] = (256, 256),
         pac: int = 1,
-        learning_rate: float = 3e-4,
+        learning_rate: float | None = None,
         discriminator_steps: int = 1,
         sequential_heads: bool = True,
         epsilon: float | None = None,
@@ -299,6 +306,7 @@ class TabularSynthesizer(Estimator):
         rng = np.random.default_rng(self.seed_)
         check_public_metadata(self.public_metadata, schema)
         if self.epsilon is not None:
+            self.learning_rate_ = self._resolved_learning_rate()
             return self._fit_private(frame, schema, rng, progress, store, checkpoint_every, resume_from)
         self.privacy_spent_: dict[str, Any] | None = None
         self.transformer_ = TableTransformer(
@@ -307,6 +315,7 @@ class TabularSynthesizer(Estimator):
             rare_category_min=self.rare_category_min,
             fake_locale=self.fake_locale,
         ).fit(frame, rng)
+        self.learning_rate_ = self._resolved_learning_rate()
         train_rows, validation = self._validation_split(frame, rng)
         encoded = torch.as_tensor(self.transformer_.transform(train_rows, rng), device=self.device_)
         sampler = self._sampler(train_rows)
@@ -417,6 +426,15 @@ class TabularSynthesizer(Estimator):
             return int(self.batch_size)
         return PRIVATE_BATCH_SIZE if self.epsilon is not None else DEFAULT_BATCH_SIZE
 
+    def _resolved_learning_rate(self) -> float:
+        """The rate both networks train at; a non-private fit's is read from its fitted transformer's columns."""
+        if self.learning_rate is not None:
+            return float(self.learning_rate)
+        if self.epsilon is not None:
+            return BASE_LEARNING_RATE
+        columns = sum(codec.width > 0 for codec in self.transformer_.encoders)
+        return BASE_LEARNING_RATE * min(max(columns / NARROW_COLUMNS, 1.0), MAX_RATE_FACTOR)
+
     def _resolved_select_every(self, training_rows: int) -> int:
         if self.select_every is not None:
             return int(self.select_every)
@@ -445,7 +463,7 @@ class TabularSynthesizer(Estimator):
             generator_dims=tuple(self.generator_dims),
             discriminator_dims=tuple(self.discriminator_dims),
             pac=self.pac,
-            learning_rate=float(self.learning_rate),
+            learning_rate=self.learning_rate_,
             discriminator_steps=self.discriminator_steps,
             bfloat16=self.precision_ == "bfloat16",
             sequential_heads=self.sequential_heads,
@@ -653,6 +671,7 @@ class TabularSynthesizer(Estimator):
         model.history_, model.best_epoch_ = list(saved.history), saved.best_epoch
         model.training_rows_, model.precision_ = saved.training_rows, saved.precision
         model.batch_size_ = model._resolved_batch_size()
+        model.learning_rate_ = model._resolved_learning_rate()
         model.select_every_ = model._resolved_select_every(model.training_rows_)
         model.privacy_spent_ = saved.privacy_spent
         net = TabularGenerator(

@@ -72,10 +72,10 @@ def test_spent_epsilon_stays_within_the_target_and_close_to_it(adult_frame: pd.D
     assert len(model.history_) == 3 and all(isinstance(s, EpochStats) for s in model.history_)
 
 
-def test_a_private_fit_takes_1000_rows_a_step_by_default(adult_frame: pd.DataFrame) -> None:
+def test_a_private_fit_takes_1000_rows_a_step_at_the_base_rate_by_default(adult_frame: pd.DataFrame) -> None:
     settings = {**FAST, "epochs": 1, "batch_size": None}
     model = TabularSynthesizer(epsilon=3.0, public_metadata=ADULT_BOUNDS, **settings).fit(adult_frame)
-    assert model.batch_size_ == 1000
+    assert model.batch_size_ == 1000 and model.learning_rate_ == 3e-4
     assert model.privacy_spent_ is not None and model.privacy_spent_["sample_rate"] == 1.0  # 1,000 of 600 rows
 
 

@@ -140,6 +140,22 @@ def test_the_default_batch_takes_500_rows(adult_frame: pd.DataFrame) -> None:
     assert not default.sample(200, seed=1).equals(fit(1000).sample(200, seed=1))
 
 
+def test_the_learning_rate_follows_the_generated_columns(adult_frame: pd.DataFrame, tmp_path: Path) -> None:
+    def fit(frame: pd.DataFrame, **params: float) -> TabularSynthesizer:
+        return TabularSynthesizer(seed=0, **{**FAST, "epochs": 1, **params}).fit(frame)
+
+    narrow = fit(adult_frame)
+    assert narrow.learning_rate_ == 3e-4  # Adult's 15 columns
+    pd.testing.assert_frame_equal(narrow.sample(200, seed=1), fit(adult_frame, learning_rate=3e-4).sample(200, seed=1))
+    numbers = pd.DataFrame(np.random.default_rng(0).normal(size=(300, 40)), columns=[f"x{i}" for i in range(40)])
+    assert fit(numbers.iloc[:, :16].assign(same=1.0)).learning_rate_ == 3e-4  # a constant is not generated
+    assert fit(numbers.iloc[:, :24]).learning_rate_ == pytest.approx(4.5e-4)
+    wide = fit(numbers)
+    assert wide.learning_rate_ == pytest.approx(6e-4)  # twice the base from 32 columns on
+    assert TabularSynthesizer.load(wide.save(tmp_path / "wide")).learning_rate_ == pytest.approx(6e-4)
+    assert fit(numbers, learning_rate=1e-4).learning_rate_ == 1e-4
+
+
 def test_bad_parameters_name_themselves(adult_frame: pd.DataFrame) -> None:
     with pytest.raises(ParameterError, match="epochs must be an int >= 1, got 0"):
         TabularSynthesizer(epochs=0).fit(adult_frame)
