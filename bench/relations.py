@@ -2,10 +2,10 @@
 
 A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
 one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three
-measurements null together in a tenth of the rows, and a measurement's band) goes through ``find_dependencies``,
-``find_formulas``, ``find_shares``, ``find_copies``, ``find_null_blocks``, ``find_bands`` and ``find_groups``; the
-script prints each one's seconds, what it found, and, from a second, traced pass, the most memory it held at once
-(tracemalloc: Python's and numpy's allocations).
+measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes beside it,
+goes through ``find_dependencies``, ``find_formulas``, ``find_totals``, ``find_shares``, ``find_copies``,
+``find_null_blocks``, ``find_bands`` and ``find_groups``; the script prints each one's seconds, what it found, and,
+from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
 
     python bench/relations.py
 
@@ -22,12 +22,14 @@ import pandas as pd
 
 from synth import infer_schema
 from synth.tabular.bands import find_bands
+from synth.tabular.codecs import decimal_step, floats
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
 from synth.tabular.groups import find_groups
 from synth.tabular.nulls import find_null_blocks
 from synth.tabular.shares import find_shares
+from synth.tabular.totals import find_totals
 
 ROWS = 300_000
 
@@ -51,16 +53,23 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
 
 def main() -> None:
     frame = table()
+    frame["total3"] = frame["code3"] + frame["code4"]  # the total of two codes: only this bench's table holds it
     schema = infer_schema(frame)
     dependencies = find_dependencies(frame, schema, rare_min=5)
     dependents = frozenset(d.column for d in dependencies)
     formulas = find_formulas(frame, schema, dependents | {d.source for d in dependencies})
-    written = dependents | {f.column for f in formulas}
+    fixed = dependents | {f.column for f in formulas}
+    steps = {
+        spec.name: decimal_step(floats(frame[spec.name])) for spec in schema if spec.kind in ("integer", "continuous")
+    }
+    totals = find_totals(frame, schema, steps, fixed)
+    parts = {part for total in totals for part in total.parts}
+    written = fixed | {total.column for total in totals}
     shares = find_shares(frame, schema, written)
     skip = written | {s.column for s in shares} | {s.bound for s in shares}
     copies = find_copies(frame, schema, skip=skip)
     related = skip | {name for c in copies for name in (c.column, c.source)}
-    related |= {d.source for d in dependencies} | {f.source for f in formulas}
+    related |= {d.source for d in dependencies} | {f.source for f in formulas} | parts
     blocked = {name for block in find_null_blocks(frame, schema, skip) for name in block.columns}
     unbanded = frozenset(related | blocked)
     bands = find_bands(frame, schema, 5, unbanded)
@@ -74,6 +83,7 @@ def main() -> None:
             lambda: find_formulas(frame, schema, dependents | {d.source for d in dependencies}),
             [(f.source, f.column, f.function, round(f.scale, 3), round(f.shift, 3)) for f in formulas],
         ),
+        "totals": (lambda: find_totals(frame, schema, steps, fixed), [(t.column, t.parts) for t in totals]),
         "shares": (lambda: find_shares(frame, schema, written), [(s.bound, s.column) for s in shares]),
         "repeats": (
             lambda: find_copies(frame, schema, skip=skip),

