@@ -1,6 +1,6 @@
 """Numbers that are the sum of other numbers (a total of its kinds of spending): found at fit, written at decode.
 
-Real tables carry totals beside their parts: all medical spending beside its outpatient, drug and inpatient shares,
+Real tables carry totals beside their parts: all medical spending beside its outpatient, drug and inpatient spending,
 the amount paid beside the principal, interest and fees paid. A GAN draws the total from the same noise as its parts,
 so a generated row's parts add up to the total only roughly, and a detector reads the gap. ``find_totals`` looks for
 numbers that equal the sum of two or more other numbers, none of them negative, in (nearly) every real row;
@@ -74,7 +74,7 @@ def find_totals(
     if not 3 <= len(numbers) <= MAX_NUMBERS:
         return []
     names = list(numbers)
-    cent = max([steps[name] for name in names if steps[name] < 1], default=0.0)  # the screen's slack: the coarsest grid
+    coarsest = max([steps[name] for name in names if steps[name] < 1], default=0.0)  # the screen's slack
     screen = np.column_stack([values[:_SCREEN_ROWS] for values in numbers.values()])
     quick = screen[np.unique(np.linspace(0, len(screen) - 1, _QUICK_ROWS).round().astype(np.int64))]
     found: list[Total] = []
@@ -83,8 +83,8 @@ def find_totals(
             continue
         totals = {total.column for total in found}
         top = quick[:, position : position + 1]
-        below = np.flatnonzero(np.all(quick <= top + _tolerance(top, cent), axis=0))
-        ceiling = screen[:, position] + _tolerance(screen[:, position], cent)
+        below = np.flatnonzero(np.all(quick <= top + _tolerance(top, coarsest), axis=0))
+        ceiling = screen[:, position] + _tolerance(screen[:, position], coarsest)
         candidates = [i for i in below if i != position and names[i] not in totals and np.all(screen[:, i] <= ceiling)]
         if 2 <= len(candidates) <= MAX_CANDIDATES:
             total = _total(name, numbers, [names[i] for i in candidates], steps)
