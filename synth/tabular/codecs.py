@@ -263,12 +263,16 @@ class NumericCodec(Codec):
         if self.warp is not None:
             mixture = stds > 0
             values[mixture] = self.warp.inverse(values[mixture])
-        values = self.rounded(np.clip(values, self.low, self.high))
+        values = self.emitted(values)
         null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
         if self.kind == "datetime":
             us = self.origin + values.astype(np.int64)
             return np.where(null, np.iinfo(np.int64).min, us)
         return np.where(null, np.nan, values)
+
+    def emitted(self, values: np.ndarray) -> np.ndarray:
+        """``values`` as the column comes out: within its range (which leaves out its rare extremes), on its grid."""
+        return self.rounded(np.clip(values, self.low, self.high))
 
     def rounded(self, values: np.ndarray) -> np.ndarray:
         """``values`` on the column's grid of ``step`` (unchanged when it has none)."""

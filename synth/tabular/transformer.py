@@ -233,8 +233,9 @@ class TableTransformer:
             values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
             frame[copy.column] = build_column(values, self.schema[copy.column])
         for total in self.totals_:
-            values = self._rounded(total.column, total.apply(frame))
-            frame[total.column] = build_column(self._within_range(total.column, values), self.schema[total.column])
+            codec = self.codecs_[self.schema.names.index(total.column)]
+            assert isinstance(codec, NumericCodec)
+            frame[total.column] = build_column(codec.emitted(total.apply(frame)), self.schema[total.column])
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
@@ -257,12 +258,6 @@ class TableTransformer:
         codec = self.codecs_[self.schema.names.index(name)]
         assert isinstance(codec, NumericCodec)
         return codec.rounded(numbers)
-
-    def _within_range(self, name: str, numbers: np.ndarray) -> np.ndarray:
-        """``numbers`` clipped to column ``name``'s range, which leaves out its rare extremes."""
-        codec = self.codecs_[self.schema.names.index(name)]
-        assert isinstance(codec, NumericCodec)
-        return np.clip(numbers, codec.low, codec.high)
 
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
         """Which of ``values`` column ``name`` may hold: a level its codec decodes to, or a number within its range
