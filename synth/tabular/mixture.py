@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Mode", "exact_spikes", "fit_mixture", "mode_posteriors"]
+__all__ = ["DISCRETE_MAX", "Mode", "exact_spikes", "fit_mixture", "mode_posteriors"]
 
+#: A number of at most this many distinct values is all spikes (``exact_spikes``).
+DISCRETE_MAX = 32
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -25,7 +27,7 @@ def exact_spikes(
     *,
     spike_share: float = 0.005,
     max_spikes: int = 64,
-    discrete_max: int = 32,
+    discrete_max: int = DISCRETE_MAX,
     heap_ratio: float = 2.0,
     neighbours: int = 3,
 ) -> list[Mode]:

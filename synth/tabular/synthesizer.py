@@ -540,18 +540,15 @@ class TabularSynthesizer(Estimator):
         rng: np.random.Generator,
     ) -> pd.DataFrame:
         """``n`` decoded rows from ``folded``, conditioned on ``fixed`` (column, slot, value), whose column is
-        written with it before the columns that follow others are written (``TableTransformer.derive``)."""
+        written with it before the columns that follow others are written or placed (``TableTransformer``)."""
         with torch.no_grad():
             chunks = [
                 self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
                 for start in range(0, n, _SAMPLE_CHUNK_ROWS)
             ]
         values = np.concatenate(chunks) if chunks else np.zeros((0, len(self.transformer_.spans)), dtype=np.float32)
-        frame = self.transformer_.inverse_transform(values, rng)
-        if fixed is not None:
-            name, _, value = fixed
-            frame[name] = build_column(np.array([value] * n, dtype=object), self.schema_[name])
-        return self.transformer_.derive(frame, rng)
+        given = None if fixed is None else (fixed[0], fixed[2])
+        return self.transformer_.derive(self.transformer_.inverse_transform(values, rng, given), rng)
 
     def avoid_values_of(self, *real: pd.DataFrame) -> None:
         """Make identifiers that differ from these real tables' from now on: fakes never equal a value that fewer

@@ -10,6 +10,7 @@ import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
 from synth.tabular.bands import Band, find_bands
+from synth.tabular.centring import Centring, find_centrings
 from synth.tabular.codecs import (
     NUMERIC_CODEC_KINDS,
     CategoricalCodec,
@@ -44,8 +45,11 @@ class TableTransformer:
     Attributes:
         codecs_: one codec per schema column, in schema order, fitted on the column's values: what it may hold.
         shares_: the numbers another number bounds in every real row (``find_shares``), each after the share its
-            bound is; each is encoded as its share of the bound, by its codec in ``share_codecs_`` (``encoders``),
-            and decoded back; none for a transformer built from codecs.
+            bound is; each is encoded as its share of the bound, by its codec in ``relative_codecs_``
+            (``encoders``), and decoded back; none for a transformer built from codecs.
+        centrings_: the numbers the levels of a categorical column all but fix (``find_centrings``); each is encoded
+            as its place within its row's level, by its codec in ``relative_codecs_``, and decoded back within the
+            generated row's level; none for a transformer built from codecs.
         dependencies_: the columns another column's value fixes in every real row (``find_dependencies``), written
             from it by ``derive``; none for a transformer built from codecs (a private fit's, which may not read
             such structure off the rows).
@@ -104,15 +108,8 @@ class TableTransformer:
         parts = frozenset(part for total in self.totals_ for part in total.parts)
         written |= {total.column for total in self.totals_}
         self.shares_ = resolution_order(find_shares(frame, self.schema, written))
-        self.share_codecs_ = {
-            share.column: NumericCodec.fit(
-                share.of(frame, rng),
-                replace(self.schema[share.column], kind="continuous", arrow_type="double", pandas_dtype="float64"),
-                rng,
-                self.rare_category_min,
-                max_spikes,
-            )
-            for share in self.shares_
+        self.relative_codecs_ = {
+            share.column: self._relative_codec(share.of(frame, rng), rng, max_spikes) for share in self.shares_
         }
         bounded = {share.column for share in self.shares_} | {share.bound for share in self.shares_}
         self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
@@ -123,7 +120,18 @@ class TableTransformer:
         self.bands_ = find_bands(frame, self.schema, self.rare_category_min, written | bounded | related | blocked)
         related |= {name for band in self.bands_ for name in (band.column, band.source)}
         self.groups_ = find_groups(frame, self.schema, self.rare_category_min, written | bounded | related)
+        rewritten = {copy.column for copy in self.copies_} | {band.column for band in self.bands_} | blocked
+        rewritten |= {name for group in self.groups_ for name in group.members}
+        self.centrings_ = find_centrings(frame, self.schema, self.rare_category_min, written | bounded | rewritten)
+        for centring in self.centrings_:
+            self.relative_codecs_[centring.column] = self._relative_codec(centring.of(frame, rng), rng, max_spikes)
         return self
+
+    def _relative_codec(self, values: pd.Series, rng: np.random.Generator, max_spikes: int) -> NumericCodec:
+        """The codec of a number encoded relative to another column (``values``: a share of its bound, or a place
+        within its key's level)."""
+        spec = replace(self.schema[str(values.name)], kind="continuous", arrow_type="double", pandas_dtype="float64")
+        return NumericCodec.fit(values, spec, rng, self.rare_category_min, max_spikes)
 
     @classmethod
     def from_codecs(
@@ -135,14 +143,17 @@ class TableTransformer:
         )
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.totals_, transformer.copies_ = [], [], [], []
-        transformer.shares_, transformer.share_codecs_, transformer.null_blocks_ = [], {}, []
-        transformer.bands_, transformer.groups_ = [], []
+        transformer.shares_, transformer.relative_codecs_, transformer.null_blocks_ = [], {}, []
+        transformer.bands_, transformer.groups_, transformer.centrings_ = [], [], []
         return transformer
 
     @property
     def encoders(self) -> list[Codec]:
-        """The codec each column is encoded by, in schema order: its own, or for a share its share's."""
-        return [self.share_codecs_.get(spec.name, codec) for spec, codec in zip(self.schema, self.codecs_, strict=True)]
+        """The codec each column is encoded by, in schema order: its own, or for a number encoded relative to another
+        column its relative codec."""
+        return [
+            self.relative_codecs_.get(spec.name, codec) for spec, codec in zip(self.schema, self.codecs_, strict=True)
+        ]
 
     @property
     def spans(self) -> list[Span]:
@@ -171,8 +182,9 @@ class TableTransformer:
     def transform(self, frame: pd.DataFrame, rng: np.random.Generator, *, fill: bool = True) -> np.ndarray:
         """The encoded rows. With ``fill``, a nullable number's null rows hold a value drawn from the row's other
         columns (``fill_nulls``); a private fit encodes without, since such a draw reads other rows."""
-        shares = {share.column: share.of(frame, rng) for share in self.shares_}
-        encoded = {spec.name: shares.get(spec.name, frame[spec.name]) for spec in self.schema}
+        relative = {share.column: share.of(frame, rng) for share in self.shares_}
+        relative |= {centring.column: centring.of(frame, rng) for centring in self.centrings_}
+        encoded = {spec.name: relative.get(spec.name, frame[spec.name]) for spec in self.schema}
         columns = list(zip(self.schema, self.encoders, strict=True))
         filled: dict[str, np.ndarray] = {}
         if fill and any(isinstance(codec, NumericCodec) and codec.nullable for _, codec in columns):
@@ -193,27 +205,38 @@ class TableTransformer:
         ]
         return np.concatenate(blocks, axis=1).astype(np.float32)
 
-    def inverse_transform(self, span_values: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+    def inverse_transform(
+        self, span_values: np.ndarray, rng: np.random.Generator, given: tuple[str, Any] | None = None
+    ) -> pd.DataFrame:
         """The table from generated span values: (rows, spans), a tanh head's value or a one-hot head's slot; each
-        share multiplied back by its bound's decoded value."""
+        share multiplied back by its bound's decoded value, each centred number put back within its key's level.
+        ``given`` (column, value): a condition's value, written in every row before the numbers read against it."""
         columns: dict[str, pd.Series] = {}
-        shares: dict[str, np.ndarray] = {}
+        relative: dict[str, np.ndarray] = {}
         start = 0
         for spec, codec in zip(self.schema, self.encoders, strict=True):
             block = span_values[:, start : start + len(codec.spans)]
             if isinstance(codec, CategoricalCodec):  # typed once per level, then gathered (Arrow take for text)
                 column = build_column(codec.value_table(), spec).take(codec.positions(block, rng))
                 columns[spec.name] = column.reset_index(drop=True)
-            elif spec.name in self.share_codecs_:
-                shares[spec.name] = codec.decode(block, rng)
+            elif spec.name in self.relative_codecs_:
+                relative[spec.name] = codec.decode(block, rng)
             else:
                 columns[spec.name] = build_column(codec.decode(block, rng), spec)
             start += len(codec.spans)
+        if given is not None:
+            name, value = given
+            columns[name] = build_column(np.array([value] * len(span_values), dtype=object), self.schema[name])
         for share in self.shares_:  # bounds first
             own = self.codecs_[self.schema.names.index(share.column)]
             assert isinstance(own, NumericCodec)
-            values = share.resolve(shares[share.column], floats(columns[share.bound]), own)
+            values = share.resolve(relative[share.column], floats(columns[share.bound]), own)
             columns[share.column] = build_column(values, self.schema[share.column])
+        for centring in self.centrings_:  # keys are categories, decoded above
+            own = self.codecs_[self.schema.names.index(centring.column)]
+            assert isinstance(own, NumericCodec)
+            values = centring.resolve(relative[centring.column], columns[centring.key], own)
+            columns[centring.column] = build_column(values, self.schema[centring.column])
         return pd.DataFrame({spec.name: columns[spec.name] for spec in self.schema})
 
     def derive(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
@@ -292,12 +315,16 @@ class TableTransformer:
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
             "totals": [t.to_dict() for t in self.totals_],
-            "shares": [{"share": s.to_dict(), "codec": self.share_codecs_[s.column].to_dict()} for s in self.shares_],
+            "shares": [{"share": s.to_dict(), "codec": self._relative_dict(s.column)} for s in self.shares_],
+            "centrings": [{"centring": c.to_dict(), "codec": self._relative_dict(c.column)} for c in self.centrings_],
             "copies": [c.to_dict() for c in self.copies_],
             "null_blocks": [b.to_dict() for b in self.null_blocks_],
             "bands": [b.to_dict() for b in self.bands_],
             "groups": [g.to_dict() for g in self.groups_],
         }
+
+    def _relative_dict(self, name: str) -> dict[str, Any]:
+        return self.relative_codecs_[name].to_dict()
 
     @classmethod
     def from_dict(cls, schema: Schema, data: dict[str, Any]) -> TableTransformer:
@@ -311,12 +338,17 @@ class TableTransformer:
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
         transformer.totals_ = [Total.from_dict(t) for t in data["totals"]]
-        transformer.shares_, transformer.share_codecs_ = [], {}
+        transformer.shares_, transformer.centrings_, transformer.relative_codecs_ = [], [], {}
         for saved in data["shares"]:
             share, codec = Share.from_dict(saved["share"]), codec_from_dict(saved["codec"])
             assert isinstance(codec, NumericCodec)
             transformer.shares_.append(share)
-            transformer.share_codecs_[share.column] = codec
+            transformer.relative_codecs_[share.column] = codec
+        for saved in data["centrings"]:
+            centring, codec = Centring.from_dict(saved["centring"]), codec_from_dict(saved["codec"])
+            assert isinstance(codec, NumericCodec)
+            transformer.centrings_.append(centring)
+            transformer.relative_codecs_[centring.column] = codec
         transformer.copies_ = [Copy.from_dict(c) for c in data["copies"]]
         transformer.null_blocks_ = [NullBlock.from_dict(b) for b in data["null_blocks"]]
         transformer.bands_ = [Band.from_dict(b) for b in data["bands"]]

@@ -114,7 +114,7 @@ def test_the_transformer_keeps_each_columns_own_codec_beside_its_shares() -> Non
     transformer = TableTransformer(infer_schema(frame), rare_category_min=5).fit(frame, np.random.default_rng(0))
     own = transformer.codecs_[transformer.schema.names.index("hits")]
     assert isinstance(own, NumericCodec) and own.high > 50
-    assert transformer.encoders[transformer.schema.names.index("hits")] is transformer.share_codecs_["hits"]
+    assert transformer.encoders[transformer.schema.names.index("hits")] is transformer.relative_codecs_["hits"]
     again = TableTransformer.from_dict(transformer.schema, transformer.to_dict())
     assert again.shares_ == transformer.shares_ and again.width == transformer.width
     encoded = transformer.transform(frame, np.random.default_rng(1))
@@ -123,7 +123,7 @@ def test_the_transformer_keeps_each_columns_own_codec_beside_its_shares() -> Non
 
 def test_a_private_fit_reads_no_shares_off_the_rows() -> None:
     model = TabularSynthesizer(seed=0, epsilon=5.0, **TINY_FIT).fit(seasons(rows=1_000))
-    assert model.transformer_.shares_ == [] and model.transformer_.share_codecs_ == {}
+    assert model.transformer_.shares_ == [] and model.transformer_.relative_codecs_ == {}
 
 
 @pytest.mark.parametrize("rows", [0, 1, 50])
