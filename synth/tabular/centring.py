@@ -22,7 +22,7 @@ from scipy import sparse
 
 from synth.schema import Schema
 from synth.tabular.codecs import NumericCodec, factorized, floats
-from synth.tabular.mixture import DISCRETE_MAX
+from synth.tabular.mixture import all_spikes
 
 __all__ = ["MAX_LEVELS", "MAX_SPREAD_LEFT", "MIN_COVERED_SHARE", "MIN_LEVEL_ROWS", "Centring", "find_centrings"]
 
@@ -99,7 +99,7 @@ class Centring:
 def find_centrings(
     frame: pd.DataFrame, schema: Schema, rare_min: int, fixed: frozenset[str] = frozenset()
 ) -> list[Centring]:
-    """Each number of ``frame`` (more than ``DISCRETE_MAX`` values, so not one the codec keeps as exact values) that
+    """Each number of ``frame`` (not one whose codec keeps every value exact, ``all_spikes``) that
     a categorical or boolean column's levels leave at most ``MAX_SPREAD_LEFT`` of its variance, centred on the key
     that leaves the least. Columns in ``fixed`` (those the transformer writes after decoding, or encodes otherwise)
     are neither numbers nor keys. Only the screened rows of every column are held at once."""
@@ -115,7 +115,7 @@ def find_centrings(
     for spec in schema if keys else ():
         if spec.kind in _NUMBER_KINDS and spec.name not in fixed:
             values = floats(frame[spec.name])
-            if np.isfinite(values).sum() >= _MIN_ROWS and len(np.unique(values[np.isfinite(values)])) > DISCRETE_MAX:
+            if np.isfinite(values).sum() >= _MIN_ROWS and not all_spikes(values[np.isfinite(values)]):
                 numbers[spec.name] = _within_quantiles(values)[screen].astype(np.float32)
     if not numbers:
         return []

@@ -22,9 +22,9 @@ log = logging.getLogger(__name__)
 
 CHECKPOINT_FILE = "training-checkpoint.pt"
 #: Changes whenever the networks' shapes or the encoded training rows change, so a checkpoint written by other code
-#: is started afresh rather than failing to load or going on from rows encoded otherwise (6: a number a category all
-#: but fixes is encoded as its place within its level, so its encoding and the networks' widths changed).
-STATE_FORMAT = 6
+#: is started afresh rather than failing to load or going on from rows encoded otherwise (7: a column of at most 64
+#: values mostly on heaps is all spikes, so its encoding and the networks' widths changed).
+STATE_FORMAT = 7
 
 
 def fingerprint(settings: dict[str, Any], schema_json: str, frame: pd.DataFrame) -> str:

@@ -6,10 +6,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["DISCRETE_MAX", "Mode", "exact_spikes", "fit_mixture", "mode_posteriors"]
+__all__ = [
+    "DISCRETE_MAX",
+    "HEAPED_MAX",
+    "HEAPED_MIN",
+    "HEAPED_SHARE",
+    "Mode",
+    "all_spikes",
+    "exact_spikes",
+    "fit_mixture",
+    "mode_posteriors",
+]
 
-#: A number of at most this many distinct values is all spikes (``exact_spikes``).
+#: A number of at most this many distinct values is all spikes (``exact_spikes``)...
 DISCRETE_MAX = 32
+#: ...and so is one of at most this many with at least ``HEAPED_MIN`` heaps holding ``HEAPED_SHARE`` of its rows.
+HEAPED_MAX = 64
+HEAPED_MIN = 3
+HEAPED_SHARE = 0.5
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -40,19 +54,38 @@ def exact_spikes(
     rather than two draws among dozens of unordered slots.
 
     A column of at most ``discrete_max`` distinct values is all spikes: it is generated as exactly those values
-    (a one-hot over them), so a GAN never blurs a code such as years of education between its levels.
+    (a one-hot over them), so a GAN never blurs a code such as years of education between its levels. So is a column
+    of at most ``HEAPED_MAX`` with ``HEAPED_MIN`` heaps or more that hold ``HEAPED_SHARE`` of its rows: weeks worked in
+    a year (0, 52, 40, 26...), whose values between the heaps are as uneven as the heaps, a habit of rounding rather
+    than a smooth score. One or two heaps are a zero or a cap, beside a count whose order the warp keeps.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
     uniques, counts = np.unique(values, return_counts=True)
-    if len(uniques) <= discrete_max:
+    heaps = (
+        np.array([], dtype=np.int64)
+        if len(uniques) <= discrete_max
+        else _heaps(counts, spike_share, heap_ratio, neighbours)
+    )
+    heaped = len(uniques) <= HEAPED_MAX and len(heaps) >= HEAPED_MIN and counts[heaps].sum() >= HEAPED_SHARE * n
+    if len(uniques) <= discrete_max or heaped:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
+    heaps = heaps[np.argsort(-counts[heaps], kind="stable")][:max_spikes]  # the most common first
+    return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in heaps]
+
+
+def all_spikes(values: np.ndarray) -> bool:
+    """Whether ``exact_spikes`` keeps every value of ``values`` exact (with its default rules)."""
+    return len(exact_spikes(values, max_spikes=len(values))) == len(np.unique(values))
+
+
+def _heaps(counts: np.ndarray, spike_share: float, heap_ratio: float, neighbours: int) -> np.ndarray:
+    """Positions of the heaps among the distinct values' ``counts`` (in value order), as ``exact_spikes`` defines
+    them."""
     padded = np.pad(counts.astype(np.float64), neighbours, constant_values=np.nan)  # the ends have fewer neighbours
     windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * neighbours + 1)
     around = np.nanmedian(np.delete(windows, neighbours, axis=1), axis=1)
-    heaps = np.flatnonzero((counts >= spike_share * n) & (counts >= heap_ratio * around))
-    heaps = heaps[np.argsort(-counts[heaps], kind="stable")][:max_spikes]  # the most common first
-    return [Mode(float(uniques[i]), 0.0, float(counts[i]) / n) for i in heaps]
+    return np.flatnonzero((counts >= spike_share * counts.sum()) & (counts >= heap_ratio * around))
 
 
 def fit_mixture(

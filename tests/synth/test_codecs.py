@@ -7,7 +7,7 @@ import pandas as pd
 
 from synth.schema import infer_schema
 from synth.tabular.codecs import MAX_SPIKES, MIN_SPIKES, CategoricalCodec, NumericCodec, codec_from_dict, spike_cap
-from synth.tabular.mixture import exact_spikes
+from synth.tabular.mixture import HEAPED_MAX, all_spikes, exact_spikes
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
 
@@ -29,6 +29,19 @@ def test_common_values_of_a_smooth_score_are_no_spikes_but_a_heap_among_them_is(
     assert [m.mean for m in exact_spikes(scores)] == [650.0]
     hours = np.concatenate([rng.integers(1, 99, 6000), np.full(4000, 40), np.full(800, 50)]).astype(float)
     assert sorted(m.mean for m in exact_spikes(hours)) == [40.0, 50.0]  # each far above the hours around it
+
+
+def test_a_column_of_few_values_mostly_on_heaps_keeps_every_value_exact() -> None:
+    rng = np.random.default_rng(0)
+    weeks = rng.integers(0, 53, 4_000).astype(float)  # weeks worked: 53 values, uneven between the heaps
+    weeks[:3_000] = rng.choice([0.0, 52.0, 40.0, 26.0], 3_000)  # which hold most rows
+    assert len(exact_spikes(weeks)) == 53 and all_spikes(weeks)
+    smooth = np.round(rng.normal(30, 8, 4_000))  # about 50 values, no heap: left to the warp
+    assert exact_spikes(smooth) == [] and not all_spikes(smooth)
+    count = np.where(rng.random(4_000) < 0.6, 0.0, rng.geometric(0.15, 4_000))  # a zero heap beside a count's tail
+    assert 32 < len(np.unique(count)) <= HEAPED_MAX and [m.mean for m in exact_spikes(count)] == [0.0]
+    wider = np.concatenate([weeks, np.arange(53, HEAPED_MAX + 10, dtype=float)])  # too many values: heaps only
+    assert sorted(m.mean for m in exact_spikes(wider)) == [0.0, 26.0, 40.0, 52.0]
 
 
 def test_numeric_columns_share_the_spike_slots_so_width_grows_slowly_with_columns() -> None:
