@@ -39,8 +39,8 @@ def centrings(frame: pd.DataFrame, fixed: frozenset[str] = frozenset()) -> dict[
 
 
 def test_numbers_a_category_places_are_found_and_others_are_not() -> None:
+    # not floor: its 11 values are kept exact; not fare: no neighbourhood places it
     assert centrings(stops()) == {"lat": "neighbourhood", "rent": "neighbourhood", "messages": "plan"}
-    # floor: 11 values, kept exact
 
 
 def test_a_wide_spread_rare_levels_or_a_key_written_otherwise_make_none() -> None:
