@@ -2,11 +2,12 @@
 
 A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
 one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three
-measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes and a
-measurement placed by a text column's level beside it, goes through ``find_dependencies``, ``find_formulas``,
-``find_totals``, ``find_shares``, ``find_copies``, ``find_null_blocks``, ``find_bands``, ``find_groups`` and
-``find_centrings``; the script prints each one's seconds, what it found, and,
-from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's allocations).
+measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes, a
+measurement placed by a text column's level, and a loan's amount, rate, term and instalment beside it, goes through
+``find_dependencies``, ``find_formulas``, ``find_totals``, ``find_annuities``, ``find_shares``, ``find_copies``,
+``find_null_blocks``, ``find_bands``, ``find_groups`` and ``find_centrings``; the script prints each one's seconds,
+what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's
+allocations).
 
     python bench/relations.py
 
@@ -22,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from synth import infer_schema
+from synth.tabular.annuities import find_annuities, payment_per_unit
 from synth.tabular.bands import find_bands
 from synth.tabular.centring import find_centrings
 from synth.tabular.codecs import decimal_step, floats
@@ -58,6 +60,11 @@ def main() -> None:
     frame["total3"] = frame["code3"] + frame["code4"]  # the total of two codes: only this bench's table holds it
     sites = np.random.default_rng(1).normal(0.0, 10.0, 60)  # a measurement its level of text0 all but fixes: likewise
     frame["site0"] = sites[frame["text0"].str[1:].astype(int)] + frame["measure2"]
+    loans = np.random.default_rng(2)  # a loan's amount, annual percentage, term in months and instalment: likewise
+    frame["amount0"] = 25 * loans.integers(40, 1_600, len(frame))
+    frame["rate0"] = np.round(loans.uniform(5, 30, len(frame)), 2)
+    frame["term0"] = loans.choice([36, 60], len(frame))
+    frame["instalment0"] = np.round(frame["amount0"] * payment_per_unit(frame["rate0"] / 1200, frame["term0"]), 2)
     schema = infer_schema(frame)
     dependencies = find_dependencies(frame, schema, rare_min=5)
     dependents = frozenset(d.column for d in dependencies)
@@ -69,11 +76,15 @@ def main() -> None:
     totals = find_totals(frame, schema, steps, fixed)
     parts = {part for total in totals for part in total.parts}
     written = fixed | {total.column for total in totals}
+    sources = frozenset({d.source for d in dependencies} | {f.source for f in formulas} | parts)
+    not_instalments = written | sources
+    annuities = find_annuities(frame, schema, steps, not_instalments)
+    written |= {annuity.column for annuity in annuities}
     shares = find_shares(frame, schema, written)
     skip = written | {s.column for s in shares} | {s.bound for s in shares}
     copies = find_copies(frame, schema, skip=skip)
     related = skip | {name for c in copies for name in (c.column, c.source)}
-    related |= {d.source for d in dependencies} | {f.source for f in formulas} | parts
+    related |= sources
     blocked = {name for block in find_null_blocks(frame, schema, skip) for name in block.columns}
     unbanded = frozenset(related | blocked)
     bands = find_bands(frame, schema, 5, unbanded)
@@ -92,6 +103,10 @@ def main() -> None:
             [(f.source, f.column, f.function, round(f.scale, 3), round(f.shift, 3)) for f in formulas],
         ),
         "totals": (lambda: find_totals(frame, schema, steps, fixed), [(t.column, t.parts) for t in totals]),
+        "instalments": (
+            lambda: find_annuities(frame, schema, steps, not_instalments),
+            [(a.column, a.principal, a.rate, a.term) for a in annuities],
+        ),
         "shares": (lambda: find_shares(frame, schema, written), [(s.bound, s.column) for s in shares]),
         "repeats": (
             lambda: find_copies(frame, schema, skip=skip),

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from synth.schema import ColumnSpec, Schema
+from synth.tabular.annuities import Annuity, find_annuities
 from synth.tabular.bands import Band, find_bands
 from synth.tabular.centring import Centring, find_centrings
 from synth.tabular.codecs import (
@@ -57,6 +58,8 @@ class TableTransformer:
             written from it by ``derive``; none for a transformer built from codecs.
         totals_: the numbers that the sum of others gives in nearly every real row (``find_totals``), written from
             their parts by ``derive``; none for a transformer built from codecs.
+        annuities_: the instalments that a loan's amount, rate and term give in nearly every real row
+            (``find_annuities``), written from them last by ``derive``; none for a transformer built from codecs.
         copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
             at that rate by ``derive``; none for a transformer built from codecs.
         null_blocks_: the columns null together in nearly every real row (``find_null_blocks``), made all null or
@@ -107,6 +110,9 @@ class TableTransformer:
         self.totals_ = find_totals(frame, self.schema, steps, written)
         parts = frozenset(part for total in self.totals_ for part in total.parts)
         written |= {total.column for total in self.totals_}
+        sources = {d.source for d in self.dependencies_} | {f.source for f in self.formulas_} | parts
+        self.annuities_ = find_annuities(frame, self.schema, steps, written | sources)
+        written |= {annuity.column for annuity in self.annuities_}
         self.shares_ = resolution_order(find_shares(frame, self.schema, written))
         self.relative_codecs_ = {
             share.column: self._relative_codec(share.of(frame, rng), rng, max_spikes) for share in self.shares_
@@ -115,7 +121,7 @@ class TableTransformer:
         self.copies_ = find_copies(frame, self.schema, skip=written | bounded)
         self.null_blocks_ = find_null_blocks(frame, self.schema, written | bounded)
         related = {name for copy in self.copies_ for name in (copy.column, copy.source)}
-        related |= {d.source for d in self.dependencies_} | {f.source for f in self.formulas_} | parts
+        related |= sources
         blocked = {name for block in self.null_blocks_ for name in block.columns}
         self.bands_ = find_bands(frame, self.schema, self.rare_category_min, written | bounded | related | blocked)
         related |= {name for band in self.bands_ for name in (band.column, band.source)}
@@ -142,7 +148,8 @@ class TableTransformer:
             schema, max_categories=max_categories, rare_category_min=rare_category_min, fake_locale=fake_locale
         )
         transformer.codecs_ = list(codecs)
-        transformer.dependencies_, transformer.formulas_, transformer.totals_, transformer.copies_ = [], [], [], []
+        transformer.dependencies_, transformer.formulas_, transformer.totals_ = [], [], []
+        transformer.annuities_, transformer.copies_ = [], []
         transformer.shares_, transformer.relative_codecs_, transformer.null_blocks_ = [], {}, []
         transformer.bands_, transformer.groups_, transformer.centrings_ = [], [], []
         return transformer
@@ -245,8 +252,9 @@ class TableTransformer:
         of waves repeats along), then each total from its parts (within its own range; no later relation writes a
         part), then each dependent column written from its determinant's value, then each formula's number from its
         source (which no formula writes, and which is final by then: a formula writes neither a determinant nor a
-        dependent), then each banded column from the number it is a band of (final by then too), and last each
-        group's members where their combination is not one real rows of their key hold (a member is in no other
+        dependent), then each banded column from the number it is a band of (final by then too), then each group's
+        members where their combination is not one real rows of their key hold (a member is in no other relation),
+        and last each instalment from its amount, rate and term (all final; an instalment is in no other
         relation)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
@@ -274,6 +282,10 @@ class TableTransformer:
         for group in self.groups_:
             for name, values in group.apply(frame, rng).items():
                 frame[name] = build_column(values, self.schema[name])
+        for annuity in self.annuities_:
+            codec = self.codecs_[self.schema.names.index(annuity.column)]
+            assert isinstance(codec, NumericCodec)
+            frame[annuity.column] = build_column(codec.emitted(annuity.apply(frame)), self.schema[annuity.column])
         return frame
 
     def _rounded(self, name: str, numbers: np.ndarray) -> np.ndarray:
@@ -295,10 +307,11 @@ class TableTransformer:
     @property
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
-        relations: list[Dependency | Formula | Total | Copy | Band] = [
+        relations: list[Dependency | Formula | Total | Annuity | Copy | Band] = [
             *self.dependencies_,
             *self.formulas_,
             *self.totals_,
+            *self.annuities_,
             *self.copies_,
             *self.bands_,
         ]
@@ -315,6 +328,7 @@ class TableTransformer:
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
             "totals": [t.to_dict() for t in self.totals_],
+            "annuities": [a.to_dict() for a in self.annuities_],
             "shares": [{"share": s.to_dict(), "codec": self._relative_dict(s.column)} for s in self.shares_],
             "centrings": [{"centring": c.to_dict(), "codec": self._relative_dict(c.column)} for c in self.centrings_],
             "copies": [c.to_dict() for c in self.copies_],
@@ -338,6 +352,7 @@ class TableTransformer:
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
         transformer.totals_ = [Total.from_dict(t) for t in data["totals"]]
+        transformer.annuities_ = [Annuity.from_dict(a) for a in data["annuities"]]
         transformer.shares_, transformer.centrings_, transformer.relative_codecs_ = [], [], {}
         for saved in data["shares"]:
             share, codec = Share.from_dict(saved["share"]), codec_from_dict(saved["codec"])
