@@ -119,6 +119,8 @@ def find_annuities(
         if rate != term
         for divisor, periods in CONVENTIONS
     ]
+    if not combinations:  # the one rate column is the one term column
+        return []
     table = np.column_stack([
         payment_per_unit(numbers[rate][quick] / divisor, numbers[term][quick] * periods)
         for rate, term, divisor, periods in combinations

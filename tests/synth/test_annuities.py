@@ -74,6 +74,8 @@ def test_a_noisy_instalment_a_coarse_one_too_few_rows_or_a_column_written_otherw
     whole = frame.assign(amount=frame["amount"] / 100, instalment=np.ceil(frame["instalment"] / 100))  # 1 in ~3
     assert "instalment" not in annuities(whole)
     assert annuities(loans(rows=MIN_ROWS - 1)) == {}
+    years = pd.DataFrame({"year": np.tile(np.arange(1, 101), 2), "price": np.round(np.linspace(1e3, 9e3, 200), 2)})
+    assert annuities(years) == {}  # the one possible rate is the one possible term
     assert annuities(frame, frozenset({"payment"})) == {"instalment": ("amount", "rate", "term", 1200.0, 1)}
 
 
