@@ -31,6 +31,7 @@ from synth.tabular.formulas import Formula, find_formulas
 from synth.tabular.groups import Group, find_groups
 from synth.tabular.imputation import fill_nulls
 from synth.tabular.nulls import NullBlock, find_null_blocks
+from synth.tabular.products import Product, find_products
 from synth.tabular.shares import Share, find_shares, resolution_order
 from synth.tabular.totals import Total, find_totals
 
@@ -58,6 +59,8 @@ class TableTransformer:
             written from it by ``derive``; none for a transformer built from codecs.
         totals_: the numbers that the sum of others gives in nearly every real row (``find_totals``), written from
             their parts by ``derive``; none for a transformer built from codecs.
+        products_: the numbers that a product or ratio of powers of two earlier numbers gives in nearly every real
+            row (``find_products``), written from them by ``derive``; none for a transformer built from codecs.
         annuities_: the instalments that a loan's amount, rate and term give in nearly every real row
             (``find_annuities``), written from them last by ``derive``; none for a transformer built from codecs.
         copies_: the columns that repeat an earlier column in most real rows (``find_copies``), made to repeat it
@@ -111,7 +114,10 @@ class TableTransformer:
         parts = frozenset(part for total in self.totals_ for part in total.parts)
         written |= {total.column for total in self.totals_}
         sources = {d.source for d in self.dependencies_} | {f.source for f in self.formulas_} | parts
-        self.annuities_ = find_annuities(frame, self.schema, steps, written | sources)
+        self.products_ = find_products(frame, self.schema, steps, written | sources)
+        written |= {product.column for product in self.products_}
+        factors = {factor for product in self.products_ for factor in product.factors}
+        self.annuities_ = find_annuities(frame, self.schema, steps, written | sources | factors)
         written |= {annuity.column for annuity in self.annuities_}
         self.shares_ = resolution_order(find_shares(frame, self.schema, written))
         self.relative_codecs_ = {
@@ -149,7 +155,7 @@ class TableTransformer:
         )
         transformer.codecs_ = list(codecs)
         transformer.dependencies_, transformer.formulas_, transformer.totals_ = [], [], []
-        transformer.annuities_, transformer.copies_ = [], []
+        transformer.products_, transformer.annuities_, transformer.copies_ = [], [], []
         transformer.shares_, transformer.relative_codecs_, transformer.null_blocks_ = [], {}, []
         transformer.bands_, transformer.groups_, transformer.centrings_ = [], [], []
         return transformer
@@ -254,8 +260,9 @@ class TableTransformer:
         source (which no formula writes, and which is final by then: a formula writes neither a determinant nor a
         dependent), then each banded column from the number it is a band of (final by then too), then each group's
         members where their combination is not one real rows of their key hold (a member is in no other relation),
-        and last each instalment from its amount, rate and term (all final; an instalment is in no other
-        relation)."""
+        then each product from its factors, in table order (so a product may be a later one's factor), and last each
+        instalment from its amount, rate and term (all final; a product or an instalment is in no other relation,
+        and no instalment is a factor)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
                 frame[name] = column
@@ -282,6 +289,10 @@ class TableTransformer:
         for group in self.groups_:
             for name, values in group.apply(frame, rng).items():
                 frame[name] = build_column(values, self.schema[name])
+        for product in self.products_:
+            codec = self.codecs_[self.schema.names.index(product.column)]
+            assert isinstance(codec, NumericCodec)
+            frame[product.column] = build_column(codec.emitted(product.apply(frame)), self.schema[product.column])
         for annuity in self.annuities_:
             codec = self.codecs_[self.schema.names.index(annuity.column)]
             assert isinstance(codec, NumericCodec)
@@ -307,10 +318,11 @@ class TableTransformer:
     @property
     def dependents(self) -> frozenset[str]:
         """The columns ``derive`` writes: a condition on one is checked on the rows, not fixed."""
-        relations: list[Dependency | Formula | Total | Annuity | Copy | Band] = [
+        relations: list[Dependency | Formula | Total | Product | Annuity | Copy | Band] = [
             *self.dependencies_,
             *self.formulas_,
             *self.totals_,
+            *self.products_,
             *self.annuities_,
             *self.copies_,
             *self.bands_,
@@ -328,6 +340,7 @@ class TableTransformer:
             "dependencies": [d.to_dict() for d in self.dependencies_],
             "formulas": [f.to_dict() for f in self.formulas_],
             "totals": [t.to_dict() for t in self.totals_],
+            "products": [p.to_dict() for p in self.products_],
             "annuities": [a.to_dict() for a in self.annuities_],
             "shares": [{"share": s.to_dict(), "codec": self._relative_dict(s.column)} for s in self.shares_],
             "centrings": [{"centring": c.to_dict(), "codec": self._relative_dict(c.column)} for c in self.centrings_],
@@ -352,6 +365,7 @@ class TableTransformer:
         transformer.dependencies_ = [Dependency.from_dict(d) for d in data["dependencies"]]
         transformer.formulas_ = [Formula.from_dict(f) for f in data["formulas"]]
         transformer.totals_ = [Total.from_dict(t) for t in data["totals"]]
+        transformer.products_ = [Product.from_dict(p) for p in data["products"]]
         transformer.annuities_ = [Annuity.from_dict(a) for a in data["annuities"]]
         transformer.shares_, transformer.centrings_, transformer.relative_codecs_ = [], [], {}
         for saved in data["shares"]:
