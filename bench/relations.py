@@ -1,13 +1,13 @@
 """What finding the columns that follow others costs at fit, on a table of the size a stranger brings.
 
-A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags,
-one code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three
-measurements null together in a tenth of the rows, and a measurement's band), with the total of two codes, a
-measurement placed by a text column's level, and a loan's amount, rate, term and instalment beside it, goes through
-``find_dependencies``, ``find_formulas``, ``find_totals``, ``find_annuities``, ``find_shares``, ``find_copies``,
-``find_null_blocks``, ``find_bands``, ``find_groups`` and ``find_centrings``; the script prints each one's seconds,
-what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's and numpy's
-allocations).
+A seeded 300,000 x 53 table (20 integer codes of 800 values, 15 text columns of 60 levels, 10 measurements, 3 flags, one
+code's group, one code repeated in 90 % of rows, a measurement in other units, a count under a code, three measurements
+null together in a tenth of the rows, and a measurement's band), with the total of two codes, a measurement placed by a
+text column's level, and a loan's amount, rate, term, instalment and amount a month beside it, goes through
+``find_dependencies``, ``find_formulas``, ``find_totals``, ``find_products``, ``find_annuities``, ``find_shares``,
+``find_copies``, ``find_null_blocks``, ``find_bands``, ``find_groups`` and ``find_centrings``; the script prints each
+one's seconds, what it found, and, from a second, traced pass, the most memory it held at once (tracemalloc: Python's
+and numpy's allocations).
 
     python bench/relations.py
 
@@ -32,6 +32,7 @@ from synth.tabular.dependencies import find_dependencies
 from synth.tabular.formulas import find_formulas
 from synth.tabular.groups import find_groups
 from synth.tabular.nulls import find_null_blocks
+from synth.tabular.products import find_products
 from synth.tabular.shares import find_shares
 from synth.tabular.totals import find_totals
 
@@ -65,6 +66,7 @@ def main() -> None:
     frame["rate0"] = np.round(loans.uniform(5, 30, len(frame)), 2)
     frame["term0"] = loans.choice([36, 60], len(frame))
     frame["instalment0"] = np.round(frame["amount0"] * payment_per_unit(frame["rate0"] / 1200, frame["term0"]), 2)
+    frame["monthly0"] = frame["amount0"] / frame["term0"]  # a ratio of two of them
     schema = infer_schema(frame)
     dependencies = find_dependencies(frame, schema, rare_min=5)
     dependents = frozenset(d.column for d in dependencies)
@@ -77,7 +79,10 @@ def main() -> None:
     parts = {part for total in totals for part in total.parts}
     written = fixed | {total.column for total in totals}
     sources = frozenset({d.source for d in dependencies} | {f.source for f in formulas} | parts)
-    not_instalments = written | sources
+    not_products = written | sources
+    products = find_products(frame, schema, steps, not_products)
+    written |= {product.column for product in products}
+    not_instalments = written | sources | {factor for product in products for factor in product.factors}
     annuities = find_annuities(frame, schema, steps, not_instalments)
     written |= {annuity.column for annuity in annuities}
     shares = find_shares(frame, schema, written)
@@ -103,6 +108,10 @@ def main() -> None:
             [(f.source, f.column, f.function, round(f.scale, 3), round(f.shift, 3)) for f in formulas],
         ),
         "totals": (lambda: find_totals(frame, schema, steps, fixed), [(t.column, t.parts) for t in totals]),
+        "products": (
+            lambda: find_products(frame, schema, steps, not_products),
+            [(p.column, p.factors, p.powers) for p in products],
+        ),
         "instalments": (
             lambda: find_annuities(frame, schema, steps, not_instalments),
             [(a.column, a.principal, a.rate, a.term) for a in annuities],

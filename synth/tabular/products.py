@@ -67,12 +67,12 @@ class Product:
 def find_products(
     frame: pd.DataFrame, schema: Schema, steps: dict[str, float], fixed: frozenset[str] = frozenset()
 ) -> list[Product]:
-    """Each number of ``frame`` that a product of powers of two earlier numbers gives in all rows but
-    ``MAX_OFF_SHARE`` of them, in table order, with the first pair that holds. All three hold no null and no value of
-    0 or below and are not constant. ``steps``: each number's decimal grid step (0 for none), by which a rounded
-    number, or one computed from rounded factors, may miss the product. Columns in ``fixed`` (those the transformer
-    writes, or writes from, before products are written) are not written from a product; any number may be a
-    factor."""
+    """Each product of powers of two numbers that a later number of ``frame`` equals in all rows but ``MAX_OFF_SHARE``
+    of them, in table order, with the first pair that holds, solved for the column it writes (``_rearranged``). All
+    three hold no null and no value of 0 or below and are not constant. ``steps``: each number's decimal grid step (0
+    for none), by which a rounded number, or one computed from rounded factors, may miss the product. Columns in
+    ``fixed`` (those the transformer writes, or writes from, before products are written) and factors of a product
+    found are not written from one; a column a product writes is no factor."""
     if len(frame) < MIN_ROWS:
         return []
     numbers: dict[str, np.ndarray] = {}
@@ -88,18 +88,43 @@ def find_products(
     logs = np.log(np.column_stack([numbers[name][quick] for name in names]))
     centred = logs - logs.mean(axis=0)
     gram = centred.T @ centred  # every pair's least-squares fit of every number's log comes from it
+    spreads = {name: float(np.log(values).std()) for name, values in numbers.items()}
     found: list[Product] = []
     for j in range(2, len(names)):
-        if names[j] in fixed or gram[j, j] == 0:
+        if gram[j, j] == 0:
             continue
+        written = {product.column for product in found}
+        factors = {factor for product in found for factor in product.factors}
         for a, b, p, q in _fitted_pairs(gram[:j, :j], gram[:j, j]):
+            if names[a] in written or names[b] in written:
+                continue
             if _quick_spread(logs[:, j] - p * logs[:, a] - q * logs[:, b]) > _QUICK_SPREAD:
                 continue
             product = _product(names[j], (names[a], names[b]), (p, q), numbers, steps)
             if product is not None:
+                product = _rearranged(product, spreads, fixed | factors)
+            if product is not None:
                 found.append(product)
                 break
     return found
+
+
+def _rearranged(product: Product, spreads: dict[str, float], fixed: frozenset[str] | set[str]) -> Product | None:
+    """``product`` solved for the one of its three columns that its power times the spread of its log weighs most,
+    of those not in ``fixed``; None when all three are. A generator draws each number with an error about as wide as
+    its own spread, so a number written from the other two takes their errors, and the widest number is harmed least:
+    a share in percent (a narrow spread) is kept as drawn and the headcount is written from it."""
+    (a, b), (p, q) = product.factors, product.powers
+    weights = {product.column: spreads[product.column], a: abs(p) * spreads[a], b: abs(q) * spreads[b]}
+    free = [name for name in weights if name not in fixed]
+    if not free:
+        return None
+    column = max(free, key=lambda name: weights[name])  # on a tie, the column, then the first factor
+    if column == product.column:
+        return product
+    power, (other, other_power) = (p, (b, q)) if column == a else (q, (a, p))
+    # c = k a^p b^q solved for a: a = k^(-1/p) c^(1/p) b^(-q/p)
+    return Product(column, (product.column, other), (1 / power, -other_power / power), product.scale ** (-1 / power))
 
 
 def _fitted_pairs(gram: np.ndarray, cross: np.ndarray) -> list[tuple[int, int, float, float]]:
