@@ -41,10 +41,13 @@ def products(frame: pd.DataFrame, fixed: frozenset[str] = frozenset()) -> dict[s
     return {p.column: (p.factors, p.powers, p.scale) for p in find_products(frame, infer_schema(frame), steps, fixed)}
 
 
-def test_each_product_is_found_with_its_factors_powers_and_scale() -> None:
+def test_each_product_is_found_and_writes_the_column_its_spread_weighs_most() -> None:
+    """The density spreads widest of its three; a share in percent spreads narrowly, so the headcount is written from
+    it (the population is the density's factor already); the index spreads wider than the weight and twice the
+    height."""
     assert products(counties()) == {
         "density": (("population", "area"), (1.0, -1.0), 1.0),
-        "percent_white": (("population", "white"), (-1.0, 1.0), 100.0),
+        "white": (("percent_white", "population"), (1.0, 1.0), 0.01),
         "bmi": (("weight", "height"), (1.0, -2.0), 1.0),
     }
 
@@ -63,9 +66,10 @@ def test_a_noisy_ratio_a_zero_too_few_rows_or_a_column_written_otherwise_make_no
     noisy = frame.assign(density=np.round(frame["density"] * (1 + 1e-3 * np.sin(np.arange(len(frame)))), 2))
     assert "density" not in products(noisy)
     frame.loc[3, ["white", "percent_white"]] = 0  # no county without white people: no log of 0 to fit
-    assert "percent_white" not in products(frame)
+    assert "white" not in products(frame)
     assert products(counties(rows=MIN_ROWS - 1)) == {}
-    assert products(frame, frozenset({"bmi"})) == {"density": (("population", "area"), (1.0, -1.0), 1.0)}
+    assert products(frame, frozenset({"bmi"}))["weight"] == (("bmi", "height"), (1.0, 2.0), 1.0)  # the next widest
+    assert set(products(frame, frozenset({"bmi", "weight", "height"}))) == {"density"}
 
 
 def test_apply_writes_the_product_from_its_factors() -> None:
@@ -76,13 +80,13 @@ def test_apply_writes_the_product_from_its_factors() -> None:
 def test_generated_rows_keep_every_product_within_its_range_across_a_save(tmp_path) -> None:
     frame = counties()
     model = TabularSynthesizer(seed=0, **TINY_FIT).fit(frame)
-    assert {p.column for p in model.transformer_.products_} == {"density", "percent_white", "bmi"}
+    assert {p.column for p in model.transformer_.products_} == {"density", "white", "bmi"}
     rows = model.sample(2_000, seed=1)
     assert rows.dtypes.equals(frame.dtypes)
     codecs = dict(zip(model.schema_.names, model.transformer_.codecs_, strict=True))
     for column, expected in (
         ("density", np.round(rows["population"] / rows["area"], 2)),
-        ("percent_white", 100 * rows["white"] / rows["population"]),
+        ("white", np.round(rows["percent_white"] * rows["population"] / 100)),
         ("bmi", np.round(rows["weight"] / rows["height"] ** 2, 1)),
     ):
         low, high = codecs[column].low, codecs[column].high
