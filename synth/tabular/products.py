@@ -1,13 +1,14 @@
-"""Numbers that are a product or ratio of two earlier numbers (a rate per head, a share in percent, a body-mass
-index): found at fit, written at decode.
+"""Numbers that are a product or ratio of two others (a rate per head, a share in percent, a body-mass index): found
+at fit, one of the three written from the other two at decode.
 
 Real tables carry numbers derived from two others: crimes per thousand people beside the crimes and the people, a
 county's density beside its population and area, a price per carat beside the price and the carats, a body-mass
 index beside the weight and height. A GAN draws all three from the same noise, so a generated row's ratio is off its
 factors' by a little, and a detector reads the gap. ``find_products`` looks for numbers that equal
 ``scale * a ** p * b ** q`` of two earlier numbers in (nearly) every real row, with ``p`` and ``q`` each one of
-``POWERS``; ``Product.apply`` writes the number from the generated factors after decoding. Only the two factors'
-names, their powers and the scale are stored.
+``POWERS``, and solve each for the one of its three columns that a generator's errors harm least when written from
+the other two (``_rearranged``); ``Product.apply`` writes that column from the generated factors after decoding. Only
+the two factors' names, their powers and the scale are stored.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class Product:
     def apply(self, frame: pd.DataFrame) -> np.ndarray:
         """The column's values (float64) from its factors' values in ``frame``."""
         (a, b), (p, q) = self.factors, self.powers
-        with np.errstate(all="ignore"):  # a generated factor at 0 under a negative power gives inf, clipped after
+        with np.errstate(all="ignore"):  # a power may overflow; the codec clips the result to the column's range
             return self.scale * floats(frame[a]) ** p * floats(frame[b]) ** q
 
     def to_dict(self) -> dict[str, Any]:

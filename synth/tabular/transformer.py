@@ -260,9 +260,9 @@ class TableTransformer:
         source (which no formula writes, and which is final by then: a formula writes neither a determinant nor a
         dependent), then each banded column from the number it is a band of (final by then too), then each group's
         members where their combination is not one real rows of their key hold (a member is in no other relation),
-        then each product from its factors, in table order (so a product may be a later one's factor), and last each
-        instalment from its amount, rate and term (all final; a product or an instalment is in no other relation,
-        and no instalment is a factor)."""
+        then each product from its factors (no product writes a factor), and last each instalment from its amount,
+        rate and term (all final; a product or an instalment is in no other relation, and no instalment is a
+        factor)."""
         for block in self.null_blocks_:
             for name, column in block.apply(frame, rng).items():
                 frame[name] = column
