@@ -133,9 +133,10 @@ def find_annuities(
         if payment in fixed or payment in inputs or coarse or len(np.unique(numbers[payment][quick])) < 3:
             continue
         tolerance = _tolerance(numbers[payment], step)
+        written = {annuity.column for annuity in found}
         for principal in positive:
             below = np.all(numbers[payment][quick] < numbers[principal][quick])
-            if not below or principal in {annuity.column for annuity in found}:
+            if not below or principal in written:
                 continue
             ratio = numbers[payment][quick] / numbers[principal][quick]
             width = tolerance[quick] / numbers[principal][quick]
@@ -143,7 +144,8 @@ def find_annuities(
                 (
                     a
                     for k in _matches(table, ratio, width)
-                    if _holds(a := Annuity(payment, principal, *combinations[k]), numbers, tolerance)
+                    if not written & set(combinations[k][:2])
+                    and _holds(a := Annuity(payment, principal, *combinations[k]), numbers, tolerance)
                 ),
                 None,
             )
