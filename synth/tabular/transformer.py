@@ -271,9 +271,7 @@ class TableTransformer:
             values = copy.apply(frame[copy.source], frame[copy.column], rng, allowed)
             frame[copy.column] = build_column(values, self.schema[copy.column])
         for total in self.totals_:
-            codec = self.codecs_[self.schema.names.index(total.column)]
-            assert isinstance(codec, NumericCodec)
-            frame[total.column] = build_column(codec.emitted(total.apply(frame)), self.schema[total.column])
+            frame[total.column] = self._emitted_column(total.column, total.apply(frame))
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
             if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
@@ -290,14 +288,17 @@ class TableTransformer:
             for name, values in group.apply(frame, rng).items():
                 frame[name] = build_column(values, self.schema[name])
         for product in self.products_:
-            codec = self.codecs_[self.schema.names.index(product.column)]
-            assert isinstance(codec, NumericCodec)
-            frame[product.column] = build_column(codec.emitted(product.apply(frame)), self.schema[product.column])
+            frame[product.column] = self._emitted_column(product.column, product.apply(frame))
         for annuity in self.annuities_:
-            codec = self.codecs_[self.schema.names.index(annuity.column)]
-            assert isinstance(codec, NumericCodec)
-            frame[annuity.column] = build_column(codec.emitted(annuity.apply(frame)), self.schema[annuity.column])
+            frame[annuity.column] = self._emitted_column(annuity.column, annuity.apply(frame))
         return frame
+
+    def _emitted_column(self, name: str, numbers: np.ndarray) -> pd.Series:
+        """Numbers a relation computed for column ``name``, as the column comes out: within its range, on its grid,
+        in its type."""
+        codec = self.codecs_[self.schema.names.index(name)]
+        assert isinstance(codec, NumericCodec)
+        return build_column(codec.emitted(numbers), self.schema[name])
 
     def _rounded(self, name: str, numbers: np.ndarray) -> np.ndarray:
         """Numbers a relation computed for column ``name``, on its codec's grid as decoded numbers are."""
