@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import tempfile
 import traceback
@@ -20,7 +21,7 @@ from typing import Any
 import click
 
 from pipelines.errors import ConfigError, DataError, NotFound, PipelineError
-from pipelines.interrupts import stop_cleanly_on_signals
+from pipelines.interrupts import on_interrupt, stop_cleanly_on_signals
 
 __all__ = ["main"]
 
@@ -128,7 +129,10 @@ def run(config_path: Path, quiet: bool) -> None:
     if quiet:  # before anything imports Prefect (a schedule's check does), which reads its settings once
         os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
     # the data is read and checked here, before Prefect starts and before anything is written; the run uses it
-    with tempfile.TemporaryDirectory(prefix="synth-check-") as scratch:
+    with (
+        tempfile.TemporaryDirectory(prefix="synth-check-") as scratch,
+        on_interrupt(lambda: shutil.rmtree(scratch, ignore_errors=True)),  # a signal exits without unwinding
+    ):
         try:
             config = load_config(config_path)
             source = kind_of(config.model.kind).load(Intake.of(config), Path(scratch))
