@@ -11,6 +11,7 @@ __all__ = [
     "HEAPED_MAX",
     "HEAPED_MIN",
     "HEAPED_SHARE",
+    "ROUNDED_MAX",
     "Mode",
     "all_spikes",
     "exact_spikes",
@@ -20,10 +21,15 @@ __all__ = [
 
 #: A number of at most this many distinct values is all spikes (``exact_spikes``)...
 DISCRETE_MAX = 32
-#: ...and so is one of at most this many with at least ``HEAPED_MIN`` heaps holding ``HEAPED_SHARE`` of its rows.
+#: ...and so is one of at most this many with at least ``HEAPED_MIN`` heaps holding ``HEAPED_SHARE`` of its rows...
 HEAPED_MAX = 64
 HEAPED_MIN = 3
 HEAPED_SHARE = 0.5
+#: ...and one of at most ``ROUNDED_MAX`` values, held by ``ROUNDED_ROWS`` rows each on average, whose heaps besides
+#: the most common hold ``ROUNDED_SHARE`` of its rows.
+ROUNDED_MAX = 128
+ROUNDED_ROWS = 100
+ROUNDED_SHARE = 0.25
 _LOG_2PI = float(np.log(2 * np.pi))
 
 
@@ -57,7 +63,10 @@ def exact_spikes(
     (a one-hot over them), so a GAN never blurs a code such as years of education between its levels. So is a column
     of at most ``HEAPED_MAX`` with ``HEAPED_MIN`` heaps or more that hold ``HEAPED_SHARE`` of its rows: weeks worked in
     a year (0, 52, 40, 26...), whose values between the heaps are as uneven as the heaps, a habit of rounding rather
-    than a smooth score. One or two heaps are a zero or a cap, beside a count whose order the warp keeps.
+    than a smooth score. One or two heaps are a zero or a cap, beside a count whose order the warp keeps. Up to
+    ``ROUNDED_MAX`` values, where the rows are many enough to teach each slot, a column is all spikes when its heaps
+    besides the most common hold ``ROUNDED_SHARE`` of its rows: hours worked in a week (40, 50, 45, 60...), whose other
+    values the generator otherwise draws from a few points of the warp, but not an amount that is mostly zero.
     """
     values = np.asarray(values, dtype=np.float64)
     n = len(values)
@@ -67,7 +76,14 @@ def exact_spikes(
         if len(uniques) <= discrete_max
         else _heaps(counts, spike_share, heap_ratio, neighbours)
     )
-    heaped = len(uniques) <= HEAPED_MAX and len(heaps) >= HEAPED_MIN and counts[heaps].sum() >= HEAPED_SHARE * n
+    heaped = len(heaps) >= HEAPED_MIN and (
+        (len(uniques) <= HEAPED_MAX and counts[heaps].sum() >= HEAPED_SHARE * n)
+        or (
+            len(uniques) <= ROUNDED_MAX
+            and n >= ROUNDED_ROWS * len(uniques)
+            and np.sort(counts[heaps])[:-1].sum() >= ROUNDED_SHARE * n
+        )
+    )
     if len(uniques) <= discrete_max or heaped:
         return [Mode(float(v), 0.0, float(c) / n) for v, c in zip(uniques, counts, strict=True)]
     heaps = heaps[np.argsort(-counts[heaps], kind="stable")][:max_spikes]  # the most common first

@@ -7,7 +7,7 @@ import pandas as pd
 
 from synth.schema import infer_schema
 from synth.tabular.codecs import MAX_SPIKES, MIN_SPIKES, CategoricalCodec, NumericCodec, codec_from_dict, spike_cap
-from synth.tabular.mixture import HEAPED_MAX, all_spikes, exact_spikes
+from synth.tabular.mixture import HEAPED_MAX, ROUNDED_MAX, all_spikes, exact_spikes
 from synth.tabular.transformer import TableTransformer
 from tests.conftest import span_values
 
@@ -42,6 +42,19 @@ def test_a_column_of_few_values_mostly_on_heaps_keeps_every_value_exact() -> Non
     assert 32 < len(np.unique(count)) <= HEAPED_MAX and [m.mean for m in exact_spikes(count)] == [0.0]
     wider = np.concatenate([weeks, np.arange(53, HEAPED_MAX + 10, dtype=float)])  # too many values: heaps only
     assert sorted(m.mean for m in exact_spikes(wider)) == [0.0, 26.0, 40.0, 52.0]
+
+
+def test_hours_on_many_heaps_keep_every_value_exact_where_rows_are_many_enough() -> None:
+    rng = np.random.default_rng(0)
+    hours = rng.integers(1, 100, 12_000).astype(float)  # 99 values, more than HEAPED_MAX...
+    hours[:6_000] = 40.0  # ...on a week's heaps: 40 for half the rows
+    hours[6_000:10_000] = rng.choice([20.0, 30.0, 35.0, 45.0, 50.0, 60.0], 4_000)  # and a third on six more
+    assert HEAPED_MAX < len(np.unique(hours)) <= ROUNDED_MAX and all_spikes(hours)
+    assert not all_spikes(rng.permutation(hours)[:5_000])  # about 50 rows a value: heaps only
+    gain = np.where(rng.random(12_000) < 0.9, 0.0, rng.integers(1, 100, 12_000) * 100.0)  # an amount mostly zero
+    gain[:600] = rng.choice([1500.0, 3000.0, 7500.0], 600)  # with three small heaps of round sums
+    assert HEAPED_MAX < len(np.unique(gain)) <= ROUNDED_MAX and not all_spikes(gain)
+    assert sorted(m.mean for m in exact_spikes(gain)) == [0.0, 1500.0, 3000.0, 7500.0]
 
 
 def test_numeric_columns_share_the_spike_slots_so_width_grows_slowly_with_columns() -> None:
