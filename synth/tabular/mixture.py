@@ -12,6 +12,8 @@ __all__ = [
     "HEAPED_MIN",
     "HEAPED_SHARE",
     "ROUNDED_MAX",
+    "ROUNDED_ROWS",
+    "ROUNDED_SHARE",
     "Mode",
     "all_spikes",
     "exact_spikes",
