@@ -31,6 +31,21 @@ def test_common_values_of_a_smooth_score_are_no_spikes_but_a_heap_among_them_is(
     assert sorted(m.mean for m in exact_spikes(hours)) == [40.0, 50.0]  # each far above the hours around it
 
 
+def test_a_heap_among_few_values_of_a_large_table_needs_heap_rows_not_half_a_percent() -> None:
+    rng = np.random.default_rng(0)
+    amounts = rng.integers(50, 150, 30_000) * 20.0  # 100 round amounts, about 6 rows each among the non-zero 2 %
+    loss = np.where(rng.random(30_000) < 0.98, 0.0, amounts)
+    loss[:40] = 1_902.0  # 0.13 % of the rows on one amount, far above its neighbours
+    assert len(np.unique(loss)) <= ROUNDED_MAX and sorted(m.mean for m in exact_spikes(loss)) == [0.0, 1_902.0]
+    small = np.concatenate([loss[:40], loss[-1_960:]])  # on 2,000 rows 40 is 2 %, and a heap as before
+    assert 1_902.0 in [m.mean for m in exact_spikes(small)]
+    few = np.concatenate([loss[:8], loss[-1_992:]])  # 8 rows of 2,000: under half a percent, no heap
+    assert 1_902.0 not in [m.mean for m in exact_spikes(few)]
+    many = np.where(rng.random(30_000) < 0.9, 0.0, rng.integers(1_000, 3_000, 30_000).astype(float))
+    many[:40] = 1_902.0  # among 2,000 amounts: a heap needs half a percent still
+    assert [m.mean for m in exact_spikes(many)] == [0.0]
+
+
 def test_a_column_of_few_values_mostly_on_heaps_keeps_every_value_exact() -> None:
     rng = np.random.default_rng(0)
     weeks = rng.integers(0, 53, 4_000).astype(float)  # weeks worked: 53 values, uneven between the heaps
