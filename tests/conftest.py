@@ -52,8 +52,11 @@ def reloaded(model: TabularSynthesizer, folder: Path) -> TabularSynthesizer:
 
 
 def synth_env(home: Path) -> dict[str, str]:
-    """The environment of a ``synth`` child process: its own offline Prefect home, never the user's API."""
-    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1"}
+    """The environment of a ``synth`` child process: its own offline Prefect home, never the user's API, and its own
+    temporary folder beside it (``tmp``), so what a killed run cannot remove stays with the test."""
+    scratch = home.parent / "tmp"
+    scratch.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "PREFECT_HOME": str(home), "DO_NOT_TRACK": "1", "TMPDIR": str(scratch)}
     env.pop("PREFECT_API_URL", None)
     return env
 

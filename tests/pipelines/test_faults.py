@@ -127,10 +127,9 @@ def test_a_signal_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp
         f"output: {tmp_path / 'published'}\nwork_dir: {tmp_path / 'work'}\n"
         "schedule: {cron: '0 3 * * *'}\n"  # its check imports Prefect before the run starts: --quiet must still hold
     )
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    env = {**synth_env(tmp_path / "prefect-home"), "TMPDIR": str(scratch)}
-    run = run_until_checkpoint(["run", "--quiet", str(config)], env, tmp_path / "work", tmp_path / "run.log")
+    run = run_until_checkpoint(
+        ["run", "--quiet", str(config)], synth_env(tmp_path / "prefect-home"), tmp_path / "work", tmp_path / "run.log"
+    )
     try:
         assert any("uvicorn" in p for p in _session_processes(run.pid))  # Prefect's temporary server is up
         run.send_signal(stop)  # to the run alone, as a CI timeout sends it
@@ -149,4 +148,4 @@ def test_a_signal_stops_a_quiet_run_and_its_prefect_server(adult_file: Path, tmp
     assert not (tmp_path / "published").exists()
     manifests = json.dumps([str(p) for p in tmp_path.rglob("manifest.json")])
     assert manifests == "[]"
-    assert list(scratch.glob("synth-check-*")) == []  # the data check's scratch folder goes too
+    assert list((tmp_path / "tmp").glob("synth-check-*")) == []  # the data check's scratch folder goes too
