@@ -296,15 +296,17 @@ class TableTransformer:
     def _emitted_column(self, name: str, numbers: np.ndarray) -> pd.Series:
         """Numbers a relation computed for column ``name``, as the column comes out: within its range, on its grid,
         in its type."""
-        codec = self.codecs_[self.schema.names.index(name)]
-        assert isinstance(codec, NumericCodec)
-        return build_column(codec.emitted(numbers), self.schema[name])
+        return build_column(self._numeric_codec(name).emitted(numbers), self.schema[name])
 
     def _rounded(self, name: str, numbers: np.ndarray) -> np.ndarray:
         """Numbers a relation computed for column ``name``, on its codec's grid as decoded numbers are."""
+        return self._numeric_codec(name).rounded(numbers)
+
+    def _numeric_codec(self, name: str) -> NumericCodec:
+        """The codec of column ``name``, which a relation that writes numbers into it found numeric."""
         codec = self.codecs_[self.schema.names.index(name)]
         assert isinstance(codec, NumericCodec)
-        return codec.rounded(numbers)
+        return codec
 
     def _emitted(self, name: str, values: pd.Series) -> np.ndarray:
         """Which of ``values`` column ``name`` may hold: a level its codec decodes to, or a number within its range
