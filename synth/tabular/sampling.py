@@ -5,7 +5,9 @@ affine map, so it folds into the linear layer before it. A residual block concat
 every later layer reads each earlier block's output through its own slice of weights: those slices are stacked per
 source and no concatenation is built. A one-hot condition multiplies one row of weights, so that row is looked up.
 The one-hot heads' logits come out already padded per width class (padding logits are -inf), so a head's draw is one
-softmax, a cumulative sum and one uniform number (inverse CDF), where a Gumbel draw needs a random number per slot.
+softmax, a cumulative sum and one uniform number (inverse CDF), where a Gumbel draw needs a random number per slot. A
+sequential generator draws a stage at a time from rows in encoded order, so its logits come out in that order, with
+no padding slots to compute and none to strip.
 """
 
 from __future__ import annotations
@@ -38,16 +40,20 @@ class FoldedGenerator:
     def __init__(self, net: TabularGenerator, layout: OutputLayout, noise_dim: int, dtype: torch.dtype) -> None:
         self.layout, self.dtype = layout, dtype
         with torch.no_grad():
-            self._fold(net, noise_dim)
             self.memory = None if net.write is None or net.read is None else (net.write.float(), net.read.float())
+            self._fold(net, noise_dim)
 
     def _fold(self, net: TabularGenerator, noise_dim: int) -> None:
         blocks = [_folded_block(block) for block in net.blocks if isinstance(block, Residual)]
         self.hidden = [weight.shape[0] for weight, _ in blocks]
-        # the head's rows in the layout's padded slot order; padding slots read an extra row of zeros, logit -inf
+        # the head's rows in the layout's padded slot order, padding slots reading an extra row of zeros with logit
+        # -inf; a sequential draw reads them in encoded order (its scalar positions are overwritten by the scalars)
         head_weight = torch.cat([net.head.weight, net.head.weight.new_zeros(1, net.head.in_features)])
         head_bias = torch.cat([net.head.bias, net.head.bias.new_full((1,), float("-inf"))])
-        slot_rows = torch.where(self.layout.pad, net.head.out_features, self.layout.slots)
+        if self.memory is None:
+            slot_rows = torch.where(self.layout.pad, net.head.out_features, self.layout.slots)
+        else:
+            slot_rows = torch.arange(net.head.out_features, device=head_weight.device)
         scalar_rows = self.layout.scalars
         readers = [*(weight for weight, _ in blocks), head_weight[slot_rows]]
         last = len(blocks)
@@ -65,12 +71,15 @@ class FoldedGenerator:
         self.scalar_condition_rows = _condition_rows(self.scalar_weights[0][:, noise_dim:], head_bias[scalar_rows])
 
     def heads(self, noise: Tensor, slot: Tensor | None) -> tuple[Tensor, Tensor]:
-        """The scalar heads before tanh (float32), and the one-hot heads' logits in the layout's padded order.
+        """The scalar heads before tanh (float32), and the one-hot heads' logits: in the layout's padded order, or for
+        a sequential generator every encoded position's in encoded order.
 
         ``slot``: each row's condition slot, or None when the generator takes no condition.
         """
-        rows = self.condition_rows[slot] if slot is not None else self.condition_rows
-        scalar_rows = self.scalar_condition_rows[slot] if slot is not None else self.scalar_condition_rows
+        rows = self.condition_rows.index_select(0, slot) if slot is not None else self.condition_rows
+        scalar_rows = (
+            self.scalar_condition_rows.index_select(0, slot) if slot is not None else self.scalar_condition_rows
+        )
         z = torch.addmm(rows, noise.to(self.dtype), self.noise_weight.t())
         scalars = torch.addmm(scalar_rows, noise, self.scalar_noise_weight.t())
         for source, width in enumerate(self.hidden, start=1):
@@ -106,9 +115,7 @@ class FoldedGenerator:
         assert self.memory is not None
         write, read = self.memory
         rows = len(scalars)
-        raw = torch.empty(rows, layout.width, device=scalars.device)
-        raw[:, layout.scalars] = scalars
-        raw[:, layout.slots[~layout.pad]] = logits[:, ~layout.pad].float()
+        raw = logits.float().index_copy_(1, layout.scalars, scalars)
         memory = raw.new_zeros(rows, write.shape[1])
         values = torch.empty(rows, len(layout.spans), device=scalars.device)
         u = torch.rand(len(layout.spans), rows, 1, generator=generator, device=scalars.device)
