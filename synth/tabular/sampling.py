@@ -46,16 +46,15 @@ class FoldedGenerator:
     def _fold(self, net: TabularGenerator, noise_dim: int) -> None:
         blocks = [_folded_block(block) for block in net.blocks if isinstance(block, Residual)]
         self.hidden = [weight.shape[0] for weight, _ in blocks]
-        # the head's rows in the layout's padded slot order, padding slots reading an extra row of zeros with logit
-        # -inf; a sequential draw reads them in encoded order (its scalar positions are overwritten by the scalars)
-        head_weight = torch.cat([net.head.weight, net.head.weight.new_zeros(1, net.head.in_features)])
-        head_bias = torch.cat([net.head.bias, net.head.bias.new_full((1,), float("-inf"))])
-        if self.memory is None:
+        head_weight, head_bias = net.head.weight, net.head.bias
+        if self.memory is None:  # the head's rows in the layout's padded slot order: padding reads zeros, logit -inf
             slot_rows = torch.where(self.layout.pad, net.head.out_features, self.layout.slots)
-        else:
-            slot_rows = torch.arange(net.head.out_features, device=head_weight.device)
+            slot_weight = torch.cat([head_weight, head_weight.new_zeros(1, net.head.in_features)])[slot_rows]
+            slot_bias = torch.cat([head_bias, head_bias.new_full((1,), float("-inf"))])[slot_rows]
+        else:  # a sequential draw reads every position in encoded order (the scalars' are overwritten by the scalars)
+            slot_weight, slot_bias = head_weight, head_bias
         scalar_rows = self.layout.scalars
-        readers = [*(weight for weight, _ in blocks), head_weight[slot_rows]]
+        readers = [*(weight for weight, _ in blocks), slot_weight]
         last = len(blocks)
         # source 0 is the network's input, source s > 0 the output of block s (read by layers s..last)
         self.slot_weights = [
@@ -64,7 +63,7 @@ class FoldedGenerator:
         ]
         self.scalar_weights = [_reads(head_weight[scalar_rows], self.hidden, last, s) for s in range(last + 1)]
         # one row per condition slot, the bias included (a single row when the generator takes no condition)
-        bias = torch.cat([*(b for _, b in blocks), head_bias[slot_rows]])
+        bias = torch.cat([*(b for _, b in blocks), slot_bias])
         self.noise_weight = self.slot_weights[0][:, :noise_dim].contiguous()
         self.condition_rows = _condition_rows(self.slot_weights[0][:, noise_dim:].float(), bias).to(self.dtype)
         self.scalar_noise_weight = self.scalar_weights[0][:, :noise_dim].contiguous()
