@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pyarrow as pa
 
-from synth import EpochStats, ImageEpochStats, Schema
+from synth import Schema
+
+if TYPE_CHECKING:
+    from synth import EpochStats, ImageEpochStats
 
 __all__ = ["Augmented", "EpochReport", "ImageMeta", "ModelRef", "ReportRef", "SourceRef", "SplitRef", "TableRef"]
 

@@ -19,6 +19,9 @@ os.environ["PREFECT_HOME"] = tempfile.mkdtemp(prefix="prefect-home-")
 os.environ.pop("PREFECT_API_URL", None)
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+# The CLI raises Prefect's 20 s for its temporary server to start, but in a test process Prefect is imported (and
+# its settings read) before the CLI runs; two workers on two cores can take longer than 20 s.
+os.environ["PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS"] = "120"
 # Under pytest-xdist each worker is one of several test processes on the machine. One torch thread each keeps them
 # from competing for cores, and keeps a fit's thread count (so its floating-point sums, which the resume and
 # determinism tests compare bit for bit) the same however many workers train at once.

@@ -38,3 +38,18 @@ def test_synth_does_not_import_prefect_or_validators() -> None:
     code = f"import sys, synth; print(sorted(m for m in {heavy} if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_catalog_and_a_schema_load_without_torch() -> None:
+    """`synth list`, `synth pull` and `load_published` start in a second, not after torch's and scikit-learn's
+    imports; the models load them on first use."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipelines.cli, synth; from synth import Schema, infer_schema; "
+        "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules)); "
+        "synth.TabularSynthesizer; print('torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[:2] == ["[]", "True"]

@@ -83,6 +83,7 @@ def test_an_unexpected_error_is_one_line_exit_3_and_a_log_file(monkeypatch: pyte
     assert shown.exit_code == 3 and "Traceback" in shown.output and "raise ZeroDivisionError" in shown.output
 
 
+@pytest.mark.usefixtures("prefect_harness")  # the session's Prefect API, not a temporary server of its own
 def test_an_error_inside_the_flow_prints_no_prefect_traceback(
     adult_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:

@@ -17,7 +17,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, adult_fil
     config = tmp_path / "resume.yaml"
     config.write_text(
         f"name: resume\nsource: {adult_file}\n"
-        "model: {epochs: 150, batch_size: 100, seed: 0, generator_dims: [16], discriminator_dims: [16],"
+        "model: {epochs: 60, batch_size: 100, seed: 0, generator_dims: [16], discriminator_dims: [16],"
         " checkpoint_every: 5}\n"
         f"generate: {{rows: 200}}\ngate: {{enforce: false}}\noutput: {tmp_path / 'published'}\n"
         f"work_dir: {tmp_path / 'work'}\n"
