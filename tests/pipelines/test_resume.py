@@ -8,12 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import run_until_checkpoint, synth_env
 
 BIN = Path(sys.executable).parent
 
 
+@pytest.mark.usefixtures("prefect_harness")
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, adult_file: Path) -> None:
+    from prefect.settings import PREFECT_API_URL
+
     config = tmp_path / "resume.yaml"
     config.write_text(
         f"name: resume\nsource: {adult_file}\n"
@@ -22,9 +27,10 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path: Path, adult_fil
         f"generate: {{rows: 200}}\ngate: {{enforce: false}}\noutput: {tmp_path / 'published'}\n"
         f"work_dir: {tmp_path / 'work'}\n"
     )
-    env = synth_env(tmp_path / "prefect-home")
+    # Both runs report to the session's Prefect API: what is under test is the checkpoint, not a temporary server.
+    env = {**synth_env(tmp_path / "prefect-home"), "PREFECT_API_URL": str(PREFECT_API_URL.value())}
     first = run_until_checkpoint(["run", str(config)], env, tmp_path / "work", tmp_path / "first.log")
-    os.killpg(first.pid, signal.SIGKILL)  # the run and its temporary Prefect server, with no chance to clean up
+    os.killpg(first.pid, signal.SIGKILL)  # with no chance to clean up
     first.wait()
     assert not (tmp_path / "published" / "resume").exists()
 
