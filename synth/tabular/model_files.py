@@ -26,7 +26,7 @@ __all__ = ["FORMAT_VERSION", "SavedModel", "read_model", "write_model"]
 log = logging.getLogger(__name__)
 
 #: The format this code writes and reads. It moves whenever what a save holds or means changes.
-FORMAT_VERSION = 15
+FORMAT_VERSION = 16
 _FILES = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
 
 
@@ -39,6 +39,7 @@ class SavedModel:
     transformer: TableTransformer
     seed: int
     condition_counts: tuple[int, ...]
+    generation_shares: tuple[float, ...]
     history: tuple[EpochStats, ...]
     best_epoch: int
     training_rows: int
@@ -58,6 +59,7 @@ def write_model(saved: SavedModel, folder: Path) -> Path:
             "versions": package_versions(),
             "seed_": saved.seed,
             "condition_counts_": list(saved.condition_counts),
+            "generation_shares_": list(saved.generation_shares),
             "history_": [{name: getattr(s, name) for name in s.__slots__} for s in saved.history],
             "best_epoch_": saved.best_epoch,
             "training_rows_": saved.training_rows,
@@ -108,6 +110,7 @@ def read_model(folder: Path, device: str | None = None) -> SavedModel:
         transformer=TableTransformer.from_dict(schema, transformer_dict),
         seed=state["seed_"],
         condition_counts=tuple(state["condition_counts_"]),
+        generation_shares=tuple(state["generation_shares_"]),
         history=tuple(EpochStats(**s) for s in state["history_"]),
         best_epoch=state["best_epoch_"],
         training_rows=state["training_rows_"],

@@ -14,27 +14,34 @@ class ConditionalSampler:
     A column is picked uniformly among the discrete columns, then one of its slots, then a real row holding that
     slot. In training a slot's probability is the mean of two shares: its log(1 + count) share, which keeps rare
     levels in the batches (CTGAN's training-by-sampling), and its count share, which keeps the batches close to the
-    real rows' joint distribution, the one a detector judges. When generating it is the count share. All tables
-    live on ``device``.
+    real rows' joint distribution, the one a detector judges. When generating it is ``generation_shares``, by default
+    the count share (``count_shares``). All tables live on ``device``.
 
     Args:
         counts: real rows per global slot (slots of all discrete columns, concatenated).
         widths: number of slots of each discrete column.
         device: where the tables and the drawn indices live.
+        generation_shares: each slot's share of its column's conditions when generating (each column's sum 1).
     """
 
-    def __init__(self, counts: np.ndarray, widths: list[int], device: torch.device) -> None:
+    def __init__(
+        self, counts: np.ndarray, widths: list[int], device: torch.device, generation_shares: np.ndarray | None = None
+    ) -> None:
         self.n_columns = len(widths)
         self.width = int(sum(widths))
+        self.widths = list(widths)
         self.device = device
         offsets = np.cumsum([0, *widths])[:-1].astype(np.int64)
         self.counts = torch.as_tensor(np.asarray(counts, dtype=np.int64), device=device)
         self.column_first = torch.as_tensor(offsets, device=device)
         self.column_last = torch.as_tensor(offsets + np.asarray(widths, dtype=np.int64) - 1, device=device)
         counts = np.asarray(counts, dtype=np.float64)
-        shares = [self._shares(weights, offsets, widths) for weights in (np.log1p(counts), counts)]
-        self.training_cdf = self._shifted_cdf((shares[0] + shares[1]) / 2, offsets, widths)
-        self.freq_cdf = self._shifted_cdf(shares[1], offsets, widths)
+        log_shares, self.count_shares = (
+            self._shares(weights, offsets, widths) for weights in (np.log1p(counts), counts)
+        )
+        self.training_cdf = self._shifted_cdf((log_shares + self.count_shares) / 2, offsets, widths)
+        generating = self.count_shares if generation_shares is None else np.asarray(generation_shares, np.float64)
+        self.generation_cdf = self._shifted_cdf(generating, offsets, widths)
         self.row_index = torch.zeros(0, dtype=torch.long, device=device)
         self.starts = torch.zeros(self.width, dtype=torch.long, device=device)
 
@@ -80,8 +87,8 @@ class ConditionalSampler:
         return slot, self.row_index[self.starts[slot] + within]
 
     def sample_generation(self, batch_size: int, generator: torch.Generator) -> torch.Tensor:
-        """Global slots drawn by real frequency, for unconditional generation."""
-        return self._draw_slots(batch_size, self.freq_cdf, generator)
+        """Global slots drawn by the generation shares, for unconditional generation."""
+        return self._draw_slots(batch_size, self.generation_cdf, generator)
 
     def one_hot(self, slot: torch.Tensor) -> torch.Tensor:
         """Condition vectors (batch, width) for global slots."""

@@ -107,7 +107,8 @@ def test_save_load_gives_identical_samples(fitted: TabularSynthesizer, tmp_path:
     )
     assert same.get_params() == fitted.get_params()
     assert not list(tmp_path.glob(".adult.saving-*"))  # no staging folder left behind
-    for name in ("seed_", "condition_counts_", "history_", "best_epoch_", "training_rows_", "precision_"):
+    for name in ("seed_", "condition_counts_", "generation_shares_", "history_", "best_epoch_", "training_rows_",
+                 "precision_"):  # fmt: skip
         assert getattr(same, name) == getattr(fitted, name), name
 
 
