@@ -546,12 +546,7 @@ class TabularSynthesizer(Estimator):
     ) -> pd.DataFrame:
         """``n`` decoded rows from ``folded``, conditioned on ``fixed`` (column, slot, value), whose column is
         written with it before the columns that follow others are written or placed (``TableTransformer``)."""
-        with torch.no_grad():
-            chunks = [
-                self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
-                for start in range(0, n, _SAMPLE_CHUNK_ROWS)
-            ]
-        values = np.concatenate(chunks) if chunks else np.zeros((0, len(self.transformer_.spans)), dtype=np.float32)
+        values = self._span_values(folded, n, fixed, sampler, generator)
         given = None if fixed is None else (fixed[0], fixed[2])
         return self.transformer_.derive(self.transformer_.inverse_transform(values, rng, given), rng)
 
@@ -605,6 +600,22 @@ class TabularSynthesizer(Estimator):
                 frame[spec.name] = build_column(values, spec)
         return self.number_keys(frame)
 
+    def _span_values(
+        self,
+        folded: FoldedGenerator,
+        n: int,
+        fixed: tuple[str, int | None, Any] | None,
+        sampler: ConditionalSampler,
+        generator: torch.Generator,
+    ) -> np.ndarray:
+        """Span values of ``n`` generated rows, drawn a chunk at a time."""
+        with torch.no_grad():
+            chunks = [
+                self._generate(folded, min(_SAMPLE_CHUNK_ROWS, n - start), fixed, sampler, generator)
+                for start in range(0, n, _SAMPLE_CHUNK_ROWS)
+            ]
+        return np.concatenate(chunks) if chunks else np.zeros((0, len(self.transformer_.spans)), dtype=np.float32)
+
     def _generate(
         self,
         folded: FoldedGenerator,
@@ -647,11 +658,7 @@ class TabularSynthesizer(Estimator):
         def observe(shares: np.ndarray) -> np.ndarray:
             sampler = self._generation_sampler(shares.tolist())
             generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
-            with torch.no_grad():
-                values = np.concatenate([
-                    self._generate(folded, min(_SAMPLE_CHUNK_ROWS, rows - start), None, sampler, generator)
-                    for start in range(0, rows, _SAMPLE_CHUNK_ROWS)
-                ])  # fmt: skip
+            values = self._span_values(folded, rows, None, sampler, generator)
             return slot_shares(values[:, spans].astype(np.int64), real.widths)
 
         started = time.monotonic()
