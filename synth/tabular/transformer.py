@@ -274,12 +274,12 @@ class TableTransformer:
             frame[total.column] = self._emitted_column(total.column, total.apply(frame))
         for dependency in self.dependencies_:
             values = dependency.apply(frame[dependency.source], frame[dependency.column])
-            if dependency.between is not None:  # the formula's numbers onto the column's grid, as a formula's are
-                values = self._rounded(dependency.column, np.array(values, dtype=np.float64))
-            frame[dependency.column] = build_column(values, self.schema[dependency.column])
+            if dependency.between is not None:  # the formula's numbers within the column's range, as a formula's are
+                frame[dependency.column] = self._emitted_column(dependency.column, np.array(values, dtype=np.float64))
+            else:
+                frame[dependency.column] = build_column(values, self.schema[dependency.column])
         for formula in self.formulas_:
-            values = self._rounded(formula.column, formula.apply(frame[formula.source]))
-            frame[formula.column] = build_column(values, self.schema[formula.column])
+            frame[formula.column] = self._emitted_column(formula.column, formula.apply(frame[formula.source]))
         for band in self.bands_:
             frame[band.column] = build_column(
                 band.apply(frame[band.source], frame[band.column]), self.schema[band.column]
@@ -297,10 +297,6 @@ class TableTransformer:
         """Numbers a relation computed for column ``name``, as the column comes out: within its range, on its grid,
         in its type."""
         return build_column(self._numeric_codec(name).emitted(numbers), self.schema[name])
-
-    def _rounded(self, name: str, numbers: np.ndarray) -> np.ndarray:
-        """Numbers a relation computed for column ``name``, on its codec's grid as decoded numbers are."""
-        return self._numeric_codec(name).rounded(numbers)
 
     def _numeric_codec(self, name: str) -> NumericCodec:
         """The codec of column ``name``, which a relation that writes numbers into it found numeric."""

@@ -117,16 +117,40 @@ def test_generated_rows_keep_every_formula_across_a_save(tmp_path) -> None:
     assert {f.column for f in model.transformer_.formulas_} == {"log_income", "log_spent", "monthly_thousands"}
     rows = model.sample(1_000, seed=1)
     assert rows.dtypes.equals(frame.dtypes)
-    np.testing.assert_allclose(rows["log_income"], np.log1p(rows["income"]), rtol=1e-12)
+
+    def within_range(column: str, values: pd.Series) -> np.ndarray:  # as the written column comes out
+        codec = model.transformer_.codecs_[list(frame.columns).index(column)]
+        return np.clip(values.to_numpy(dtype=float), codec.low, codec.high)
+
+    np.testing.assert_allclose(rows["log_income"], within_range("log_income", np.log1p(rows["income"])), rtol=1e-12)
     spent = rows["spent"] > 0
     assert 0 < spent.sum() < len(rows) and (rows["log_spent"].isna() == ~spent).all()
-    np.testing.assert_allclose(rows.loc[spent, "log_spent"], np.log(rows.loc[spent, "spent"]), rtol=1e-12)
+    expected = within_range("log_spent", np.log(rows.loc[spent, "spent"]))  # a spend below the smallest real ones...
+    np.testing.assert_allclose(rows.loc[spent, "log_spent"], expected, rtol=1e-12)  # ...gets the smallest kept log
     np.testing.assert_allclose(rows["monthly_thousands"], rows["income"] / 12_000, rtol=1e-9)
 
     picked = model.sample(100, conditions={"log_income": (9.0, 11.0)}, seed=2, max_tries=50)  # drawn and checked
     assert len(picked) == 100 and picked["log_income"].between(9.0, 11.0).all()
 
     assert reloaded(model, tmp_path / "m").transformer_.formulas_ == model.transformer_.formulas_
+
+
+def test_a_formula_never_writes_a_number_past_its_columns_own_range() -> None:
+    """A log computed in single precision (and stored as a double) sits up to half a float32 step off the double log
+    of its source, so the log of the largest income the model may write can lie past the largest log it may write,
+    and a small income's past the smallest: the written number is kept within its own column's range, as every
+    decoded number is."""
+    frame = households()[["income", "age"]]
+    frame["log_income"] = np.log(frame["income"]).astype(np.float32).astype(np.float64)
+    transformer = TableTransformer(infer_schema(frame), rare_category_min=5).fit(frame, np.random.default_rng(0))
+    assert [(f.column, f.source) for f in transformer.formulas_] == [("log_income", "income")]
+    income = transformer.codecs_[0]
+    drawn = frame.copy()
+    drawn["income"] = np.clip(frame["income"], income.low, income.high)  # what decoding can write
+    written = transformer.derive(drawn, np.random.default_rng(1))["log_income"]
+    own = transformer.codecs_[2]
+    assert own.low <= written.min() and written.max() <= own.high
+    np.testing.assert_allclose(written, np.log(drawn["income"]), rtol=1e-6)
 
 
 def test_a_private_fit_reads_no_formulas_off_the_rows() -> None:
