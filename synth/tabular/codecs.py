@@ -39,6 +39,8 @@ __all__ = [
 OTHER_LABEL = "other"
 
 _SCALE = 4.0  # a value is stored as (x - mean) / (4 * std) so the bulk of a mode stays inside tanh's range
+#: Pilot rows on a column's mixture modes that ``NumericCodec.calibrate`` needs: ten knots of 20 rows.
+CALIBRATION_MIN_ROWS = 200
 _DATETIME_UNITS_US = (86_400 * 10**6, 10**6, 10**3, 1)
 #: The column kinds a NumericCodec encodes.
 NUMERIC_CODEC_KINDS = ("continuous", "integer", "datetime")
@@ -115,7 +117,10 @@ class NumericCodec(Codec):
 
     Spikes (modes of ``std == 0``) are exact values. With a ``warp``, the other modes are a mixture of the warped
     values (``QuantileWarp``: normal scores through the real values' quantiles), and decoded values are unwarped; the
-    private path, whose modes come from noisy statistics, has none.
+    private path, whose modes come from noisy statistics, has none. ``generated_warp`` (set by ``calibrate`` after
+    training) is the same map fitted on the generator's own scores: decoding runs a generated score through it
+    before unwarping, so the column's values come out in the real values' shares, where a generator's scores within
+    each mode are narrower than the real ones.
 
     Datetimes are modelled as microseconds after ``origin`` (their minimum), so float64 keeps their resolution;
     decoded values are rounded to ``step`` (1 for integers, the column's own unit for datetimes, and for a float
@@ -135,10 +140,11 @@ class NumericCodec(Codec):
         origin: int = 0,
         clip: bool = False,
         warp: QuantileWarp | None = None,
+        generated_warp: QuantileWarp | None = None,
     ) -> None:
         self.kind, self.modes, self.low, self.high = kind, modes, low, high
         self.nullable, self.step, self.origin, self.clip = nullable, step, origin, clip
-        self.warp = warp
+        self.warp, self.generated_warp = warp, generated_warp
         self._spikes = np.array([m.mean for m in modes if m.std == 0])
         spans = [Span(1, "tanh"), Span(len(modes), "softmax")]
         if nullable:
@@ -254,17 +260,36 @@ class NumericCodec(Codec):
             out[np.arange(len(values)), 1 + len(self.modes) + null.astype(int)] = 1.0  # [present, null]
         return out
 
-    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Floats with NaN for nulls; datetimes as int64 microseconds with NaT's value for nulls."""
+    def calibrate(self, block: np.ndarray) -> None:
+        """Fit ``generated_warp`` on a fitted generator's pilot span values ``block``: the scores of its rows that are
+        neither null nor on a spike. It stays None without a warp or with fewer than ``CALIBRATION_MIN_ROWS`` such
+        rows."""
+        if self.warp is None:
+            return
+        scores, mixture = self._scores(block)
+        drawn = scores[mixture & ~self._null(block)]
+        self.generated_warp = QuantileWarp.fit(drawn) if len(drawn) >= CALIBRATION_MIN_ROWS else None
+
+    def _scores(self, block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each row's value in the mixture's space (a spike's own value), and whether it is on a mixture mode."""
         chosen = block[:, 1].astype(np.int64)
         means = np.array([m.mean for m in self.modes])[chosen]
         stds = np.array([m.std for m in self.modes])[chosen]
-        values = means + block[:, 0].astype(np.float64) * _SCALE * stds
+        return means + block[:, 0].astype(np.float64) * _SCALE * stds, stds > 0
+
+    def _null(self, block: np.ndarray) -> np.ndarray:
+        return block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
+
+    def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Floats with NaN for nulls; datetimes as int64 microseconds with NaT's value for nulls."""
+        values, mixture = self._scores(block)
         if self.warp is not None:
-            mixture = stds > 0
-            values[mixture] = self.warp.inverse(values[mixture])
+            scores = values[mixture]
+            if self.generated_warp is not None:
+                scores = self.generated_warp.forward(scores, rng)
+            values[mixture] = self.warp.inverse(scores)
         values = self.emitted(values)
-        null = block[:, 2] == 1 if self.nullable else np.zeros(len(block), dtype=bool)  # slots [present, null]
+        null = self._null(block)
         if self.kind == "datetime":
             us = self.origin + values.astype(np.int64)
             return np.where(null, np.iinfo(np.int64).min, us)
@@ -295,6 +320,7 @@ class NumericCodec(Codec):
             "origin": self.origin,
             "clip": self.clip,
             "warp": None if self.warp is None else self.warp.to_dict(),
+            "generated_warp": None if self.generated_warp is None else self.generated_warp.to_dict(),
         }
 
 
@@ -574,6 +600,7 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
             data["origin"],
             data["clip"],
             None if data["warp"] is None else QuantileWarp.from_dict(data["warp"]),
+            None if data["generated_warp"] is None else QuantileWarp.from_dict(data["generated_warp"]),
         )
     if kind == "categorical":
         return CategoricalCodec(data["levels"], data["pooled"], data["pooled_weights"], data["fallback"])
