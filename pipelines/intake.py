@@ -19,6 +19,7 @@ from synth import SynthError, infer_schema
 from synth.schema import table_to_frame
 from synth.tabular.synthesizer import MIN_ROWS
 from validators.evaluate import MIN_ROWS as MIN_MEASURED_ROWS
+from validators.utility import TARGET_KINDS
 
 __all__ = ["check_locations", "check_sizes", "load_table_source"]
 
@@ -43,6 +44,12 @@ def load_table_source(intake: Intake) -> SourceRef:
             schema = schema.with_kinds(intake.schema_overrides)
     except SynthError as exc:
         raise DataError(f"{intake.source}: {exc}") from exc
+    if intake.target is not None and schema[intake.target].kind not in TARGET_KINDS:
+        raise DataError(
+            f"{intake.source}: target column '{intake.target}' is {schema[intake.target].kind}, which the utility "
+            f"check cannot predict; choose another target, or give the column its kind under 'schema:' if that is "
+            f"not what it holds"
+        )
     for name in table.column_names:  # found here, the error names the user's file, not a split of it
         column = table.column(name)
         if pa.types.is_floating(column.type) and pc.any(pc.is_inf(column)).as_py():

@@ -23,8 +23,10 @@ from validators.features import FeatureEncoder, present_columns
 from validators.fidelity import check_columns, modelled_columns
 from validators.records import MetricResult, failed_record, make_record
 
-__all__ = ["utility"]
+__all__ = ["TARGET_KINDS", "utility"]
 
+#: Column kinds a utility check can predict.
+TARGET_KINDS = ("categorical", "boolean", "integer", "continuous")
 #: Resamples of the test rows behind the ratio's standard error of chance.
 BOOTSTRAP_DRAWS = 100
 #: Standard errors the real-on-real score must clear above chance for a ratio to it to mean anything.
@@ -52,6 +54,7 @@ def _predict(train: pd.DataFrame, test: pd.DataFrame, target: str, encoder: Feat
     labels = train[target].astype(object).to_numpy()
     counts = pd.Series(labels).value_counts()
     learned = np.isin(labels, counts.index[counts >= min(MIN_CLASS_ROWS, MIN_FIT_SHARE * len(labels))])
+    learned &= np.isin(labels, classes)  # the holdout's half may hold a class the real training rows do not
     present = [c for c in classes if c in set(labels[learned])]
     if len(present) < 2:
         raise ValueError(
@@ -130,7 +133,7 @@ def utility(
     if target not in schema.names:
         raise MetricInputError(f"target column '{target}' is not in the data; columns are {schema.names}")
     spec = schema[target]
-    if spec.kind not in ("categorical", "boolean", "integer", "continuous"):
+    if spec.kind not in TARGET_KINDS:
         return failed_record("utility_ratio", "utility", bound, f"target '{target}' is {spec.kind}; cannot predict it")
     classes = None
     unseen_rows = 0
@@ -141,6 +144,9 @@ def utility(
         unseen_rows = int((~known).sum())
         synthetic = synthetic[known.to_numpy()]
     features = [c for c in modelled_columns(schema) if c.name != target]
+    if not features:
+        reason = f"no column but '{target}' is modelled, so nothing predicts it, on real data either"
+        return failed_record("utility_ratio", "utility", bound, reason, real_data_too=True)
     encoder = FeatureEncoder(features).fit(train)
     order = np.random.default_rng(seed).permutation(len(holdout))
     half = len(holdout) // 2

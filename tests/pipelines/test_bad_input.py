@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -86,6 +88,20 @@ def test_missing_target_column(tmp_path: Path, adult_file: Path) -> None:
     result = CliRunner().invoke(main, ["run", str(_config(tmp_path, adult_file, "target: salary\n"))])
     assert result.exit_code == 2
     assert "target column 'salary' is not in" in result.output
+    assert not (tmp_path / "published").exists() and not (tmp_path / "runs").exists()
+
+
+def test_a_target_no_model_predicts_is_refused_before_training(tmp_path: Path) -> None:
+    """A case number (an identifier) as the target: refused at once, naming the column and its kind, where the
+    utility check could only fail the gate after training."""
+    rows = 200
+    frame = pd.DataFrame({"case": [f"C-{i:05d}" for i in range(rows)], "age": np.arange(rows) % 70 + 18})
+    source = tmp_path / "cases.parquet"
+    frame.to_parquet(source)
+    result = CliRunner().invoke(main, ["run", str(_config(tmp_path, source, "target: case\n"))])
+    assert result.exit_code == 2, result.output
+    assert "target column 'case' is code, which the utility check cannot predict" in result.output
+    assert "Traceback" not in result.output
     assert not (tmp_path / "published").exists() and not (tmp_path / "runs").exists()
 
 

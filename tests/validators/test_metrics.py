@@ -208,6 +208,27 @@ def test_utility_leaves_out_rows_of_classes_the_real_training_rows_never_hold(
     assert record.status == "error" and "a classifier needs two classes" in record.details["reason"]
 
 
+def test_utility_computes_when_the_holdout_holds_a_class_the_training_rows_do_not(
+    split: tuple[pd.DataFrame, pd.DataFrame],
+) -> None:
+    """The holdout's half that plays the synthetic set may hold a class no real training row holds (ggplot2/midwest's
+    rarest county categories): its rows teach the reference nothing, as such synthetic rows teach TSTR nothing."""
+    train, holdout = split
+    holdout = holdout.astype({"income": "str"})
+    holdout.loc[holdout.index[:40], "income"] = "unseen"
+    record = utility(train, train, holdout, schema=infer_schema(train), target="income")
+    assert record.status != "error", record.details
+
+
+def test_utility_of_a_target_with_nothing_to_predict_it_from_is_not_judged() -> None:
+    """A table of a row number, a time index and a value (AER/MarkPound): no modelled column but the target."""
+    frame = pd.DataFrame({"row": np.arange(400), "value": np.random.default_rng(0).normal(size=400)})
+    schema = infer_schema(frame)
+    assert [c.kind for c in schema] == ["id", "continuous"]
+    record = utility(frame[:300], frame[:300], frame[300:], schema=schema, target="value")
+    assert record.status == "warn" and "nothing predicts it" in record.details["reason"]
+
+
 def _wages(rows: int, seed: int) -> pd.DataFrame:
     """A wage equation with a heavy right tail, the shape under which R² swings with a few test rows."""
     rng = np.random.default_rng(seed)
