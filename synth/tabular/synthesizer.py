@@ -647,22 +647,23 @@ class TabularSynthesizer(Estimator):
         (``generation_shares_``), then each warped number's map of its generated scores (``NumericCodec.calibrate``),
         fitted on seeded pilot rows drawn under those shares."""
         started = time.monotonic()
-        self.generation_shares_ = self._calibrated_generation_shares()
+        folded = self._folded(self.generator_)
+        self.generation_shares_ = self._calibrated_generation_shares(folded)
         numbers = [
             (start, codec)
             for start, codec in zip(self._span_starts(), self.transformer_.encoders, strict=True)
             if isinstance(codec, NumericCodec) and codec.warp is not None
         ]
         if numbers:
-            values = self._pilot(self._generation_sampler(self.generation_shares_))
+            values = self._pilot(folded, self._generation_sampler(self.generation_shares_))
             for start, codec in numbers:
                 codec.calibrate(values[:, start : start + len(codec.spans)])
         seconds = time.monotonic() - started
         log.info("generation calibrated in %.1f s (pilot draws of %d rows)", seconds, self._pilot_rows())
 
-    def _calibrated_generation_shares(self) -> list[float]:
-        """Condition shares under which the fitted generator writes each discrete column's levels in the real rows'
-        shares (``synth/tabular/calibration.py``), measured on seeded pilot rows."""
+    def _calibrated_generation_shares(self, folded: FoldedGenerator) -> list[float]:
+        """Condition shares under which the fitted generator (``folded``) writes each discrete column's levels in the
+        real rows' shares (``synth/tabular/calibration.py``), measured on seeded pilot rows."""
         real = self._generation_sampler(None)
         if real.n_columns == 0:
             return []
@@ -673,7 +674,7 @@ class TabularSynthesizer(Estimator):
         ]
 
         def observe(shares: np.ndarray) -> np.ndarray:
-            values = self._pilot(self._generation_sampler(shares.tolist()))
+            values = self._pilot(folded, self._generation_sampler(shares.tolist()))
             return slot_shares(values[:, spans].astype(np.int64), real.widths)
 
         return calibrated_shares(real.count_shares, real.widths, observe).tolist()
@@ -681,10 +682,10 @@ class TabularSynthesizer(Estimator):
     def _pilot_rows(self) -> int:
         return min(PILOT_ROWS, 2 * self.training_rows_)
 
-    def _pilot(self, sampler: ConditionalSampler) -> np.ndarray:
-        """Span values of the seeded pilot rows the calibration measures the fitted generator on."""
+    def _pilot(self, folded: FoldedGenerator, sampler: ConditionalSampler) -> np.ndarray:
+        """Span values of the seeded pilot rows the calibration measures the fitted generator (``folded``) on."""
         generator = torch.Generator(device=self.device_).manual_seed(self.seed_)
-        return self._span_values(self._folded(self.generator_), self._pilot_rows(), None, sampler, generator)
+        return self._span_values(folded, self._pilot_rows(), None, sampler, generator)
 
     def _span_starts(self) -> list[int]:
         """Each column's first place among a row's span values."""
