@@ -18,21 +18,30 @@ __all__ = ["category_coverage", "prdc", "range_coverage"]
 _NUMERIC_KINDS = ("continuous", "integer", "datetime")
 
 
-def _category_coverage(train: pd.DataFrame, other: pd.DataFrame, columns: list[str]) -> dict[str, float]:
+def _category_coverage(
+    train: pd.DataFrame, other: pd.DataFrame, columns: list[str], rare_min: int
+) -> dict[str, float]:  # fmt: skip
     scores = {}
     for column in columns:
-        real = set(train[column].dropna().astype(object))
+        counts = train[column].dropna().astype(object).value_counts()
+        real = set(counts.index[counts >= rare_min])
         scores[column] = len(real & set(other[column].dropna().astype(object))) / len(real) if real else 1.0
     return scores
 
 
 def category_coverage(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
-) -> MetricResult:
-    """Mean share of the real categories that appear in the synthetic set (compare equal-size samples)."""
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, rare_min: int = 1,
+    bound: Bound | None = None,
+) -> MetricResult:  # fmt: skip
+    """Mean share of the real categories that appear in the synthetic set (compare equal-size samples).
+
+    Only the categories at least ``rare_min`` training rows hold count: the others are ones rare-value protection
+    keeps out of the synthetic set, which the real holdout still holds by chance.
+    """
     check_columns(schema, train, synthetic, holdout)
     columns = [c.name for c in modelled_columns(schema) if c.kind not in _NUMERIC_KINDS]
-    scores, references = _category_coverage(train, synthetic, columns), _category_coverage(train, holdout, columns)
+    scores = _category_coverage(train, synthetic, columns, rare_min)
+    references = _category_coverage(train, holdout, columns, rare_min)
     details = {c: {"score": scores[c], "reference": references[c]} for c in columns}
     value = float(np.mean(list(scores.values()))) if columns else 1.0
     reference = float(np.mean(list(references.values()))) if columns else 1.0
@@ -40,11 +49,15 @@ def category_coverage(
                        bound or DEFAULT_BOUNDS["category_coverage"], details)  # fmt: skip
 
 
-def _range_coverage(train: pd.DataFrame, other: pd.DataFrame, columns: list[str]) -> dict[str, float]:
+def _range_coverage(train: pd.DataFrame, other: pd.DataFrame, columns: list[str], rare_min: int) -> dict[str, float]:
     scores = {}
     for column in columns:
-        real, synthetic = numeric_values(train[column]), numeric_values(other[column])
-        low, high = real.min(), real.max()
+        real, synthetic = np.sort(numeric_values(train[column])), numeric_values(other[column])
+        if len(real) == 0:
+            scores[column] = 1.0
+            continue
+        k = min(max(rare_min, 1), (len(real) + 1) // 2)  # the k-th smallest and largest, as the model's range ends
+        low, high = real[k - 1], real[-k]
         if len(synthetic) == 0:
             scores[column] = 0.0
         elif high == low:
@@ -56,12 +69,18 @@ def _range_coverage(train: pd.DataFrame, other: pd.DataFrame, columns: list[str]
 
 
 def range_coverage(
-    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, bound: Bound | None = None
-) -> MetricResult:
-    """Mean share of each numeric column's real range that the synthetic values span."""
+    train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, rare_min: int = 1,
+    bound: Bound | None = None,
+) -> MetricResult:  # fmt: skip
+    """Mean share of each numeric column's real range that the synthetic values span.
+
+    The range runs from the ``rare_min``-th smallest to the ``rare_min``-th largest training value: rare-value
+    protection keeps the values beyond out of the synthetic set, where the real holdout may reach them.
+    """
     check_columns(schema, train, synthetic, holdout)
     columns = [c.name for c in modelled_columns(schema) if c.kind in _NUMERIC_KINDS]
-    scores, references = _range_coverage(train, synthetic, columns), _range_coverage(train, holdout, columns)
+    scores = _range_coverage(train, synthetic, columns, rare_min)
+    references = _range_coverage(train, holdout, columns, rare_min)
     details = {c: {"score": scores[c], "reference": references[c]} for c in columns}
     value = float(np.mean(list(scores.values()))) if columns else 1.0
     reference = float(np.mean(list(references.values()))) if columns else 1.0

@@ -45,7 +45,7 @@ def evaluate(
     Metrics that compare shares see equal-size samples (the holdout's size, at most 10,000 rows) drawn with
     ``seed``; detection draws its own, of up to 50,000 rows a set. ``bounds`` override the default pass marks by
     metric name. ``rare_min``: the k of rare-value protection the synthetic set was made with (a real value held by
-    fewer training rows must not come out; 1 checks nothing).
+    fewer training rows must not come out; 1 checks nothing); the coverage checks leave out what it keeps out.
     """
     schema = schema if schema is not None else infer_schema(real_train)
     _check_inputs(real_train, synthetic, holdout, schema, target)
@@ -72,9 +72,10 @@ def evaluate(
 
         metrics.append(utility(real_train, synthetic, holdout, schema=schema, target=target, seed=seed,
                                bound=marks["utility_ratio"]))  # fmt: skip
+    covered = (real_train, synthetic_n, holdout_n)  # the real categories and ranges from every training row
     metrics += [
-        category_coverage(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["category_coverage"]),
-        range_coverage(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["range_coverage"]),
+        category_coverage(*covered, schema=schema, rare_min=rare_min, bound=marks["category_coverage"]),
+        range_coverage(*covered, schema=schema, rare_min=rare_min, bound=marks["range_coverage"]),
         *prdc(*equal, schema=schema, seed=seed, bounds=marks),
         exact_copy_rate(real_train, synthetic_n, holdout_n, schema=schema, bound=marks["exact_copy_rate"]),
         *distance_checks(*equal, schema=schema, seed=seed, bounds=marks),

@@ -229,6 +229,26 @@ def test_utility_of_a_target_with_nothing_to_predict_it_from_is_not_judged() -> 
     assert record.status == "warn" and "nothing predicts it" in record.details["reason"]
 
 
+def test_coverage_leaves_out_what_rare_value_protection_keeps_out() -> None:
+    """A protected synthetic set holds no category fewer than k training rows hold and no number past the k-th
+    smallest and largest: with that k the coverage checks count neither against it (a table of many rare units, as
+    gt/constants, failed a perfect protected set where the holdout covered rare levels by chance)."""
+    rng = np.random.default_rng(0)
+    units = np.array([f"u{i}" for i in range(40)])
+    train = pd.DataFrame({"unit": rng.choice(units[:10], 500), "value": rng.normal(size=500)})
+    train.loc[:29, "unit"] = units[10:40]  # thirty units of one row each
+    schema = infer_schema(train)
+    k = 5
+    values = np.sort(train["value"].to_numpy())
+    protected = pd.DataFrame({
+        "unit": np.resize(units[:10], 300), "value": np.linspace(values[k - 1], values[-k], 300),
+    })  # fmt: skip
+    assert category_coverage(train, protected, train, schema=schema).value == 0.25  # 10 of 40 units
+    assert category_coverage(train, protected, train, schema=schema, rare_min=k).value == 1.0
+    assert range_coverage(train, protected, train, schema=schema).value < 1.0
+    assert range_coverage(train, protected, train, schema=schema, rare_min=k).value == 1.0
+
+
 def _wages(rows: int, seed: int) -> pd.DataFrame:
     """A wage equation with a heavy right tail, the shape under which R² swings with a few test rows."""
     rng = np.random.default_rng(seed)
