@@ -249,6 +249,22 @@ def test_coverage_leaves_out_what_rare_value_protection_keeps_out() -> None:
     assert range_coverage(train, protected, train, schema=schema, rare_min=k).value == 1.0
 
 
+def test_a_holdout_detection_below_chance_sets_the_levels_as_chance_would(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a small table, cross-validation can score the real holdout below 0.5 by luck (ISLR/Auto: 0.34 on 78 rows
+    a side); the levels are read from 0.5, never from a figure no real data can truly be below."""
+    from validators import detection
+
+    frame = pd.DataFrame({"x": np.arange(300) % 17, "y": np.arange(300) % 5})
+    schema = infer_schema(frame)
+    figures = iter([0.70, 0.34, 0.90])  # the synthetic set, the holdout, the shuffled holdout
+    monkeypatch.setattr(detection, "_auc", lambda *args: next(figures))
+    record = detection_auc(frame, frame, frame, schema=schema)
+    assert record.reference == 0.5 and record.details["measured_reference"] == 0.34
+    levels = [judge(0.70, reference, detection.DEFAULT_BOUNDS["detection_auc"], record.details["reference_noise"],
+                    0.90).threshold for reference in (0.5, 0.34)]  # fmt: skip
+    assert record.threshold == levels[0] > levels[1]
+
+
 def _wages(rows: int, seed: int) -> pd.DataFrame:
     """A wage equation with a heavy right tail, the shape under which R² swings with a few test rows."""
     rng = np.random.default_rng(seed)
