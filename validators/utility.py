@@ -157,11 +157,13 @@ def utility(
     else:
         index = {label: code for code, label in enumerate(classes)}
         truth = np.array([index.get(label, -1) for label in test[target].astype(object)])
+    try:  # real rows that cannot train or test a model say nothing against the synthetic set
+        real, small = (_predict(rows, test, target, encoder, classes, seed) for rows in (train, as_synthetic))
+        trtr, trtr_small = (_details(truth, p, classes) for p in (real, small))
+    except ValueError as exc:
+        return failed_record("utility_ratio", "utility", bound, f"on real data: {exc}", real_data_too=True)
     try:
-        real, synthetic_made, small = (
-            _predict(rows, test, target, encoder, classes, seed) for rows in (train, synthetic, as_synthetic)
-        )
-        trtr, tstr, trtr_small = (_details(truth, p, classes) for p in (real, synthetic_made, small))
+        tstr = _details(truth, _predict(synthetic, test, target, encoder, classes, seed), classes)
     except ValueError as exc:
         return failed_record("utility_ratio", "utility", bound, str(exc))
     key = "rank_correlation" if classes is None else "roc_auc"
