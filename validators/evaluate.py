@@ -71,7 +71,7 @@ def evaluate(
         from validators.utility import utility
 
         metrics.append(utility(real_train, synthetic, holdout, schema=schema, target=target, seed=seed,
-                               bound=marks["utility_ratio"]))  # fmt: skip
+                               rare_min=rare_min, bound=marks["utility_ratio"]))  # fmt: skip
     covered = (real_train, synthetic_n, holdout_n)  # the real categories and ranges from every training row
     metrics += [
         category_coverage(*covered, schema=schema, rare_min=rare_min, bound=marks["category_coverage"]),

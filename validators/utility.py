@@ -121,12 +121,14 @@ def _bootstrap(truth: np.ndarray, real: np.ndarray, small: np.ndarray, seed: int
 
 def utility(
     train: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame, *, schema: Schema, target: str,
-    seed: int = 0, bound: Bound | None = None,
+    seed: int = 0, rare_min: int = 1, bound: Bound | None = None,
 ) -> MetricResult:  # fmt: skip
     """TSTR / TRTR ratio of the rank score, tested on half of the holdout.
 
     The reference trains on the other half of the holdout (real data playing the synthetic set); its standard error
-    comes from resampling the test rows.
+    comes from resampling the test rows. ``rare_min``: the k of rare-value protection the synthetic set was made
+    with; a class target with fewer than two classes that many training rows hold has no synthetic classifier to
+    judge, whatever the model.
     """
     check_columns(schema, train, synthetic, holdout)
     bound = bound or DEFAULT_BOUNDS["utility_ratio"]
@@ -138,7 +140,14 @@ def utility(
     classes = None
     unseen_rows = 0
     if spec.kind in ("categorical", "boolean"):
-        classes = sorted(train[target].dropna().astype(object).unique().tolist(), key=str)
+        counts = train[target].dropna().astype(object).value_counts()
+        classes = sorted(counts.index.tolist(), key=str)
+        if int((counts >= rare_min).sum()) < 2:
+            reason = (
+                f"fewer than two classes of '{target}' are held by {rare_min} training rows or more, so rare-value "
+                "protection lets out too few to train a classifier on synthetic rows"
+            )
+            return failed_record("utility_ratio", "utility", bound, reason, real_data_too=True)
         # rows of a class the real training rows never hold (a rare class of real data, say) teach nothing to test
         known = synthetic[target].isna() | synthetic[target].astype(object).isin(classes)
         unseen_rows = int((~known).sum())

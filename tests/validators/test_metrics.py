@@ -223,11 +223,14 @@ def test_utility_computes_when_the_holdout_holds_a_class_the_training_rows_do_no
 def test_utility_of_a_class_target_real_rows_cannot_learn_is_not_judged(
     split: tuple[pd.DataFrame, pd.DataFrame],
 ) -> None:
-    """A class target of nearly one row per class (ISLR/Auto's car names): no class is common enough to learn, on
-    the real rows either, so the check warns and says why; a synthetic set of one class still errors."""
+    """A class target of a few rows per class (ISLR/Auto's car names): no class is common enough to learn, on the
+    real rows either, or none that rare-value protection lets out: the check warns and says why."""
     train, holdout = (frame.assign(car=[f"car {i // 3}" for i in range(len(frame))]) for frame in split)
     record = utility(train, train, holdout, schema=infer_schema(train), target="car")
     assert record.status == "warn" and record.details["reason"].startswith("on real data: the training rows hold only")
+    # protected at k = 5, no name comes out at all: nothing a synthetic classifier could learn, whatever the model
+    record = utility(train, train, holdout, schema=infer_schema(train), target="car", rare_min=5)
+    assert record.status == "warn" and "rare-value protection lets out too few" in record.details["reason"]
 
 
 def test_utility_of_a_target_with_nothing_to_predict_it_from_is_not_judged() -> None:
