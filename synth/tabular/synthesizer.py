@@ -123,7 +123,7 @@ class TabularSynthesizer(Estimator):
             if need be, when the fit (preprocessing included) would run past it. ``epochs`` stays the cap. The
             epochs run depend on the machine's speed: ``epochs=len(history_)`` repeats a budgeted fit elsewhere up
             to its last epoch, which the budget may have cut short. The calibration of generation after training
-            (``generation_shares_`` and each number's ``generated_warp``: seven draws of at most 40,000 rows, 2 to
+            (``generation_shares_`` and each number's ``generated_warp``: seven draws of at most 40,000 rows, 1 to
             4 s on a 2-core CPU) is not counted.
         validation_share: share of the rows (at most 5,000) held out of GAN training to choose the checkpoint:
             every ``select_every`` epochs and after the last, the generator's rows are scored against them (fast
