@@ -253,8 +253,7 @@ class OutputLayout:
                 value = F.softmax((head + gumbels[number]) / tau, dim=1)
             else:
                 noisy = (head + gumbels[number]) / tau
-                block = noisy.index_select(1, stage.padded).masked_fill(stage.pad, float("-inf"))
-                value = F.softmax(block.view(len(raw), stage.heads, -1), dim=2).flatten(1).index_select(1, stage.valid)
+                value = torch.cat([_block_softmax(noisy, block) for block in stage.blocks], dim=1)
             logits.append(head)
             values.append(value)
             if number < len(self.stages) - 1:
@@ -273,9 +272,32 @@ class OutputLayout:
         return F.cross_entropy(logits, local)
 
 
+def _block_softmax(logits: Tensor, block: HeadBlock) -> Tensor:
+    """Softmax over each head of ``block``, from a stage's logits, as the block's slots in ``positions`` order."""
+    padded = logits.index_select(1, block.padded).masked_fill(block.pad, float("-inf"))
+    return F.softmax(padded.view(len(logits), len(block.spans), -1), dim=2).flatten(1).index_select(1, block.valid)
+
+
 #: Columns are drawn in at most this many groups, each group's one-hot heads and then its numbers, so a sequential
 #: draw takes at most twice as many steps however wide the table (a table of at most 16 columns: one per column).
 MAX_GROUPS = 16
+
+
+@dataclass(frozen=True, slots=True)
+class HeadBlock:
+    """A stage's one-hot heads of one width class (the same power of two), drawn as one padded (heads, widest) block.
+
+    ``padded`` indexes the stage's ``positions`` row by row (padding reads 0), ``pad`` marks the padding slots (masked
+    to -inf), ``valid`` picks the flattened block's unpadded slots back in ``positions`` order; ``spans`` are the heads'
+    span numbers, ``starts`` their first encoded positions and ``last`` their widths minus one.
+    """
+
+    spans: Tensor
+    padded: Tensor
+    pad: Tensor
+    valid: Tensor
+    starts: Tensor
+    last: Tensor
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,10 +305,9 @@ class Stage:
     """Heads drawn together: the scalar heads, or the one-hot heads, of one group of neighbouring columns.
 
     ``positions``: their encoded positions (a one-hot head's slots in order), ``block`` the same as a slice when they
-    are contiguous (a group of one column); ``spans`` the heads' span numbers, ``first`` the first of them. For
-    one-hot heads, ``padded`` indexes ``positions`` as a (heads, widest) block whose ``pad`` slots are masked,
-    ``valid`` picks the unpadded slots of the flattened block back in ``positions`` order, ``starts`` are the heads'
-    first encoded positions and ``last`` their widths minus one.
+    are contiguous (a group of one column); ``spans`` the heads' span numbers, ``first`` the first of them. One-hot
+    heads are drawn a width class at a time (``blocks``, in ``positions`` order), so a two-slot null flag beside a
+    64-slot category pads to two slots, not 64: padding at most doubles a stage's work.
     """
 
     scalar: bool
@@ -295,11 +316,7 @@ class Stage:
     spans: Tensor
     first: int  # the first span's number
     heads: int
-    padded: Tensor
-    pad: Tensor
-    valid: Tensor
-    starts: Tensor
-    last: Tensor
+    blocks: tuple[HeadBlock, ...]
 
 
 def _stages(
@@ -307,7 +324,8 @@ def _stages(
 ) -> tuple[list[Stage], list[int]]:
     """The stages in draw order, and each span's stage. Columns go in table order, ``MAX_GROUPS`` groups at most;
     within a group the one-hot heads (a number's null flag and mode) come before the scalars, so a number's value is
-    drawn knowing its mode and whether it is null."""
+    drawn knowing its mode and whether it is null. A group's one-hot heads go by width class, the classes in the order
+    their first heads come (so a group of one column keeps its encoded order)."""
     count = max(columns, default=-1) + 1
     groups = min(count, MAX_GROUPS)
     keys = [(columns[n] * groups // count, kind == "tanh") for n, (_, _, kind) in enumerate(spans)]
@@ -315,41 +333,58 @@ def _stages(
     stages = []
     for group, scalar in order:
         members = [n for n, key in enumerate(keys) if key == (group, scalar)]
-        numbers = torch.as_tensor(members, dtype=torch.long, device=device)
-        positions = [p for n in members for p in range(spans[n][0], spans[n][0] + spans[n][1])]
         if scalar:
-            none = torch.zeros(0, dtype=torch.long, device=device)
-            at = torch.as_tensor(positions, dtype=torch.long, device=device)
-            stages.append(
-                Stage(True, at, _contiguous(positions), numbers, members[0], 0, none, none.bool(), none, none, none)
-            )
-            continue
-        widest = max(spans[n][1] for n in members)
-        padded: list[int] = []
-        valid: list[int] = []
-        offset = 0
-        for row, n in enumerate(members):
-            width = spans[n][1]
-            padded += [*range(offset, offset + width), *[0] * (widest - width)]
-            valid += range(row * widest, row * widest + width)
-            offset += width
-        pad = torch.as_tensor([i % widest >= spans[members[i // widest]][1] for i in range(len(padded))], device=device)
+            classes = [members]
+        else:
+            by_class: dict[int, list[int]] = {}
+            for n in members:
+                by_class.setdefault(max(0, spans[n][1] - 1).bit_length(), []).append(n)
+            classes = list(by_class.values())
+            members = [n for heads in classes for n in heads]
+        positions = [p for n in members for p in range(spans[n][0], spans[n][0] + spans[n][1])]
+        blocks = () if scalar else _head_blocks(spans, classes, device)
         stages.append(
             Stage(
-                False,
+                scalar,
                 torch.as_tensor(positions, dtype=torch.long, device=device),
                 _contiguous(positions),
-                numbers,
+                torch.as_tensor(members, dtype=torch.long, device=device),
                 members[0],
-                len(members),
-                torch.as_tensor(padded, dtype=torch.long, device=device),
-                pad,
-                torch.as_tensor(valid, dtype=torch.long, device=device),
-                torch.as_tensor([spans[n][0] for n in members], dtype=torch.long, device=device),
-                torch.as_tensor([spans[n][1] - 1 for n in members], dtype=torch.long, device=device),
+                0 if scalar else len(members),
+                blocks,
             )
         )
     return stages, [order.index(key) for key in keys]
+
+
+def _head_blocks(
+    spans: list[tuple[int, int, str]], classes: list[list[int]], device: torch.device
+) -> tuple[HeadBlock, ...]:
+    """One ``HeadBlock`` per width class of a stage's one-hot heads, whose slots follow one another in that order."""
+    blocks = []
+    offset = 0  # where the class's first slot sits among the stage's positions
+    for heads in classes:
+        widths = [spans[n][1] for n in heads]
+        widest = max(widths)
+        padded: list[int] = []
+        pad: list[bool] = []
+        valid: list[int] = []
+        for row, width in enumerate(widths):
+            padded += [*range(offset, offset + width), *[0] * (widest - width)]
+            pad += [False] * width + [True] * (widest - width)
+            valid += range(row * widest, row * widest + width)
+            offset += width
+        blocks.append(
+            HeadBlock(
+                torch.as_tensor(heads, dtype=torch.long, device=device),
+                torch.as_tensor(padded, dtype=torch.long, device=device),
+                torch.as_tensor(pad, device=device),
+                torch.as_tensor(valid, dtype=torch.long, device=device),
+                torch.as_tensor([spans[n][0] for n in heads], dtype=torch.long, device=device),
+                torch.as_tensor([width - 1 for width in widths], dtype=torch.long, device=device),
+            )
+        )
+    return tuple(blocks)
 
 
 def _contiguous(positions: list[int]) -> slice | None:

@@ -130,13 +130,14 @@ class FoldedGenerator:
                 drawn = torch.searchsorted(cdf, u[stage.first]).squeeze(1).clamp_(max=at.stop - at.start - 1)
                 memory += write.index_select(0, drawn + at.start)
                 values[:, stage.first] = drawn.float()
-            else:
-                block = head[:, stage.padded].masked_fill_(stage.pad, float("-inf")).view(rows, stage.heads, -1)
-                cdf = torch.softmax(block, dim=2).cumsum_(dim=2)
-                drawn = torch.searchsorted(cdf, u[stage.spans].transpose(0, 1).contiguous()).squeeze(2)
-                drawn = torch.minimum(drawn, stage.last)  # rounding can leave the last cumulative share just under u
-                memory += write[stage.starts + drawn].sum(dim=1)
-                values[:, stage.spans] = drawn.float()
+            else:  # a width class at a time; every class reads the memory as it was before the stage
+                for block in stage.blocks:
+                    padded = head.index_select(1, block.padded).masked_fill_(block.pad, float("-inf"))
+                    cdf = torch.softmax(padded.view(rows, len(block.spans), -1), dim=2).cumsum_(dim=2)
+                    drawn = torch.searchsorted(cdf, u[block.spans].transpose(0, 1).contiguous()).squeeze(2)
+                    drawn = torch.minimum(drawn, block.last)  # rounding can leave the last share just under u
+                    memory += F.embedding_bag(block.starts + drawn, write, mode="sum")
+                    values[:, block.spans] = drawn.float()
         return values
 
 

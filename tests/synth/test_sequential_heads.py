@@ -136,3 +136,48 @@ def test_a_fit_learns_a_one_to_one_relation_between_two_columns() -> None:
     mapping = dict(zip(frame["a"].iloc[:-1], frame["b"].iloc[:-1], strict=True))
     consistent = float((rows["a"].map(mapping) == rows["b"]).mean())
     assert consistent >= 0.97, consistent
+
+
+# one column: its scalar, then one-hot heads of widths 2, 40, 3 and 2, drawn in one stage of three width classes
+WIDE_SPANS = [(0, 1, "tanh"), (1, 2, "softmax"), (3, 40, "softmax"), (43, 3, "softmax"), (46, 2, "softmax")]
+
+
+def test_a_stage_pads_each_width_class_apart() -> None:
+    """Two-slot heads beside a 40-slot one pad to two slots (47 slots, where one padded block held 160), and the
+    activation is still the all-at-once one while nothing reads the memory."""
+    layout = OutputLayout(WIDE_SPANS, [], torch.device("cpu"), [0] * 5)
+    (heads,) = [stage for stage in layout.stages if not stage.scalar]
+    assert sum(len(block.padded) for block in heads.blocks) == 47
+    raw = torch.randn(300, 48, generator=torch.Generator().manual_seed(0)) * 2
+    gumbel = -torch.log(-torch.log(torch.rand(300, layout.gumbel_width, generator=torch.Generator().manual_seed(1))))
+    write = torch.randn(48, 8, generator=torch.Generator().manual_seed(2))
+    completed, activated = layout.activate_in_order(raw, gumbel, write, torch.zeros(8, 48))
+    torch.testing.assert_close(completed, raw)
+    torch.testing.assert_close(activated, layout.activate(raw, gumbel))
+
+
+def test_sampling_a_stage_of_several_width_classes_draws_each_head_and_writes_its_slot() -> None:
+    """Each head's draws follow its softmax, and the scalar drawn after them reads the slot the 3-slot head drew."""
+    layout = OutputLayout(WIDE_SPANS, [], torch.device("cpu"), [0] * 5)
+    net = TabularGenerator(4, 0, (8,), 48, generator=torch.Generator().manual_seed(0), sequential=True)
+    logits = torch.randn(48, generator=torch.Generator().manual_seed(1))
+    read_back = torch.tensor([-1.0, 0.2, 0.9])  # what the scalar reads for each slot of the 3-slot head
+    with torch.no_grad():
+        net.head.weight.zero_()
+        net.head.bias.copy_(logits)
+        net.head.bias[0] = 0.0
+        net.write.zero_()
+        net.read.zero_()
+        for slot in range(3):
+            net.write[43 + slot, slot] = 1.0
+            net.read[slot, 0] = read_back[slot]
+    net.eval()
+    rows = 40_000
+    noise = torch.randn(rows, 4, generator=torch.Generator().manual_seed(2))
+    values = FoldedGenerator(net, layout, 4, torch.float32).draw(noise, None, torch.Generator().manual_seed(3))
+    for span, (start, width, kind) in enumerate(WIDE_SPANS):
+        if kind == "softmax":
+            shares = torch.bincount(values[:, span].long(), minlength=width).float() / rows
+            assert len(shares) == width  # no draw lands on a padding slot
+            torch.testing.assert_close(shares, torch.softmax(logits[start : start + width], 0), atol=0.01, rtol=0)
+    torch.testing.assert_close(values[:, 0], torch.tanh(read_back[values[:, 3].long()]))
