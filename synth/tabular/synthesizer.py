@@ -28,7 +28,7 @@ from synth.schema import (
     parse_text_dates,
     table_to_frame,
 )
-from synth.tabular.calibration import PILOT_ROWS, calibrated_shares, slot_shares
+from synth.tabular.calibration import CALIBRATION_ROUNDS, PILOT_ROWS, calibrated_shares, slot_shares
 from synth.tabular.checkpoint import CheckpointFile, fingerprint
 from synth.tabular.codecs import CategoricalCodec, FakeCodec, IdCodec, NumericCodec
 from synth.tabular.conditions import ConditionPlan, resolve_conditions, sample_matching
@@ -123,8 +123,9 @@ class TabularSynthesizer(Estimator):
             if need be, when the fit (preprocessing included) would run past it. ``epochs`` stays the cap. The
             epochs run depend on the machine's speed: ``epochs=len(history_)`` repeats a budgeted fit elsewhere up
             to its last epoch, which the budget may have cut short. The calibration of generation after training
-            (``generation_shares_`` and each number's ``generated_warp``: seven draws of at most 40,000 rows, 1 to
-            4 s on a 2-core CPU) is not counted.
+            (``generation_shares_`` and each number's ``generated_warp``: seven draws of at most 40,000 rows) is
+            counted: its time is measured before training on an untrained generator of the same shape and kept
+            out of training's share.
         validation_share: share of the rows (at most 5,000) held out of GAN training to choose the checkpoint:
             every ``select_every`` epochs and after the last, the generator's rows are scored against them (fast
             proxies of column shapes, pair trends and detection) and the best-scoring weights are kept. 0 keeps
@@ -332,13 +333,15 @@ class TabularSynthesizer(Estimator):
         if validation is not None and FidelityProbe.probes(schema):
             probe = self._probe(FidelityProbe(validation, schema, self.seed_))
             selection = Selection(self.select_every_, probe, self.patience)
-        deadline = started + self.time_budget_s if self.time_budget_s is not None else None
         layout = OutputLayout.of(self.transformer_, self.device_)
+        self.training_rows_ = len(train_rows)
+        deadline = None
+        if self.time_budget_s is not None:  # the calibration after training is held inside the budget
+            deadline = started + self.time_budget_s - self._calibration_seconds(layout, sampler.width)
         result = train_gan(
             encoded, layout, sampler, self._plan(), generator, progress, checkpointing, selection, deadline
         )
         self.generator_, self.history_, self.best_epoch_ = result.generator, result.history, result.best_epoch
-        self.training_rows_ = len(train_rows)
         self._calibrate()
         if store is not None:
             store.remove()
@@ -649,17 +652,41 @@ class TabularSynthesizer(Estimator):
         started = time.monotonic()
         folded = self._folded(self.generator_)
         self.generation_shares_ = self._calibrated_generation_shares(folded)
-        numbers = [
-            (start, codec)
-            for start, codec in zip(self._span_starts(), self.transformer_.encoders, strict=True)
-            if isinstance(codec, NumericCodec) and codec.warp is not None
-        ]
+        numbers = self._warped_numbers()
         if numbers:
             values = self._pilot(folded, self._generation_sampler(self.generation_shares_))
             for start, codec in numbers:
                 codec.calibrate(values[:, start : start + len(codec.spans)])
         seconds = time.monotonic() - started
         log.info("generation calibrated in %.1f s (pilot draws of %d rows)", seconds, self._pilot_rows())
+
+    def _warped_numbers(self) -> list[tuple[int, NumericCodec]]:
+        """(first span value, codec) of each number whose generated scores ``_calibrate`` maps."""
+        return [
+            (start, codec)
+            for start, codec in zip(self._span_starts(), self.transformer_.encoders, strict=True)
+            if isinstance(codec, NumericCodec) and codec.warp is not None
+        ]
+
+    def _calibration_seconds(self, layout: OutputLayout, condition_width: int) -> float:
+        """About what ``_calibrate`` will take, measured before training so that a time budget holds it: a draw costs
+        the same whatever the weights, so an untrained generator of the same shape draws one chunk of rows (after a
+        few rows that warm the kernels up), and the time is scaled to the pilots' rows."""
+        plan = self._plan()
+        untrained = torch.Generator(device=self.device_).manual_seed(0)  # not the training stream
+        net = TabularGenerator(
+            plan.noise_dim, condition_width, plan.generator_dims, layout.width, self.device_, untrained,
+            layout.scalars, plan.sequential_heads,
+        ).eval()  # fmt: skip
+        folded, sampler = self._folded(net), self._generation_sampler(None)
+        self._span_values(folded, 100, None, sampler, untrained)
+        started = time.monotonic()
+        rows = min(self._pilot_rows(), _SAMPLE_CHUNK_ROWS)
+        self._span_values(folded, rows, None, sampler, untrained)
+        draws = CALIBRATION_ROUNDS * (condition_width > 0) + bool(self._warped_numbers())
+        seconds = (time.monotonic() - started) * draws * self._pilot_rows() / rows
+        log.info("%.1f s of the time budget kept for the calibration after training", seconds)
+        return seconds
 
     def _calibrated_generation_shares(self, folded: FoldedGenerator) -> list[float]:
         """Condition shares under which the fitted generator (``folded``) writes each discrete column's levels in the

@@ -14,6 +14,7 @@ import torch
 
 from synth import EpochStats, ParameterError, TabularSynthesizer, infer_schema
 from synth.schema import table_to_frame
+from synth.tabular.codecs import NumericCodec
 from synth.tabular.selection import FidelityProbe
 from tests.conftest import ADULT
 
@@ -157,6 +158,19 @@ def test_time_budget_stops_training(adult: pd.DataFrame) -> None:
     assert 1 <= len(model.history_) < 100_000
     assert elapsed < 3 + 30  # stopped by the budget, not by the epoch cap (slack for a loaded CI machine)
     assert model.history_[-1].probe_score is not None  # the last epoch is always scored
+
+
+def test_a_budget_the_epochs_never_reach_leaves_the_model_as_it_is(adult: pd.DataFrame) -> None:
+    """Holding the calibration's time inside a budget draws from a stream of its own: the training's is untouched, and
+    so are the weights and the calibration."""
+    budgeted = TabularSynthesizer(epochs=2, time_budget_s=600, **SMALL).fit(adult)
+    unbudgeted = TabularSynthesizer(epochs=2, **SMALL).fit(adult)
+    assert len(budgeted.history_) == 2
+    weights, unbudgeted_weights = budgeted.generator_.state_dict(), unbudgeted.generator_.state_dict()
+    assert all(torch.equal(weights[name], unbudgeted_weights[name]) for name in weights)
+    assert budgeted.generation_shares_ == unbudgeted.generation_shares_
+    codecs = zip(budgeted.transformer_.encoders, unbudgeted.transformer_.encoders, strict=True)
+    assert all(a.to_dict() == b.to_dict() for a, b in codecs if isinstance(a, NumericCodec))
 
 
 def test_resumed_fit_with_selection_equals_an_uninterrupted_one(adult: pd.DataFrame, tmp_path: Path) -> None:
