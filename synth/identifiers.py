@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-__all__ = ["FAKED_KINDS", "IDENTIFIER_KINDS", "name_part", "recognise_identifier"]
+__all__ = ["FAKED_KINDS", "IDENTIFIER_KINDS", "name_part", "names_a_key", "recognise_identifier", "repeats_rarely"]
 
 #: Kinds made afresh rather than learned: ``id`` (keys: unique per row) and the recognised identifier kinds.
 FAKED_KINDS = ("person_name", "email", "phone", "address", "postcode", "url", "ip_address", "code", "free_text")
@@ -25,6 +25,16 @@ _MATCH_SHARE = 0.9
 #: Codes and free text repeat rarely: at least this share of a column's non-null values are distinct.
 _DISTINCT_SHARE = 0.5
 _MIN_DISTINCT = 20
+#: A key's column name ends in one of these words (``id``, ``patient_id``, ``PatientID``, ``uid``) ...
+_KEY_WORDS = frozenset({"id", "ids", "uid", "uuid", "guid", "key", "pk"})
+#: ... or in a number word after what it numbers (``case_number``, ``record_no``), or in that word and ``id`` as one
+#: word (``caseid``, ``userid``).
+_NUMBER_WORDS = frozenset({"number", "no", "nr", "num"})
+_NUMBERED_THINGS = frozenset({
+    "account", "admission", "application", "case", "claim", "client", "customer", "employee", "encounter", "file",
+    "invoice", "member", "order", "participant", "patient", "person", "policy", "record", "ref", "reference",
+    "respondent", "serial", "student", "subject", "ticket", "user", "visit",
+})  # fmt: skip
 _NAME_LOCALES = ("en_US", "en_GB", "es_ES", "es_MX", "de_DE", "fr_FR", "it_IT", "pt_BR", "nl_NL", "pl_PL")
 
 _EMAIL = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$"
@@ -47,9 +57,31 @@ _DATE_LIKE = r"^\d{1,4}(?:/\d{1,2}(?:/\d{1,4})?|-\d{1,2}(?:-\d{1,4})?|\.\d{1,2}(
 _PHONE_DIGITS = 9
 
 
-def _name_tokens(column: str) -> set[str]:
+def _name_words(column: str) -> list[str]:
+    """A column name's words, in order: split at anything but letters and digits, and where camelCase turns."""
     spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", column)
-    return {token for token in re.split(r"[^a-z0-9]+", spaced.lower()) if token}
+    return [token for token in re.split(r"[^a-z0-9]+", spaced.lower()) if token]
+
+
+def _name_tokens(column: str) -> set[str]:
+    return set(_name_words(column))
+
+
+def names_a_key(column: str) -> bool:
+    """Whether a column's name reads as a key or a case number (its last word says so; see ``_KEY_WORDS``)."""
+    tokens = _name_words(column)
+    if not tokens:
+        return False
+    last = tokens[-1]
+    if last in _KEY_WORDS or (last.endswith("id") and last[:-2] in _NUMBERED_THINGS):
+        return True
+    return last in _NUMBER_WORDS and any(token in _NUMBERED_THINGS for token in tokens[:-1])
+
+
+def repeats_rarely(distinct: int, present: int) -> bool:
+    """Whether a column of ``present`` non-null values, ``distinct`` of them distinct, repeats too rarely to be a
+    category: a key, a code or free text (a key repeats where rows do, or where a unit has a few rows)."""
+    return distinct >= _MIN_DISTINCT and distinct >= _DISTINCT_SHARE * present
 
 
 def _has(tokens: set[str], *words: str) -> bool:
@@ -137,9 +169,7 @@ def recognise_identifier(series: pd.Series) -> str | None:
         return "address"
     if _has(tokens, "zip", "zipcode", "postcode", "postal", "postalcode") and _share(probe, _POSTCODE) >= _MATCH_SHARE:
         return "postcode"
-    n_distinct = len(distinct)
-    repeats_rarely = n_distinct >= _MIN_DISTINCT and n_distinct >= _DISTINCT_SHARE * len(present)
-    if not repeats_rarely:
+    if not repeats_rarely(len(distinct), len(present)):
         return None
     not_codes = max(_share(probe, _DECIMAL), _share(probe, _TIME), _share(probe, _DATE_LIKE))
     if _share(probe, _CODE) >= _MATCH_SHARE and not_codes < 0.5:

@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from synth.errors import SchemaError
-from synth.identifiers import FAKED_KINDS, IDENTIFIER_KINDS, recognise_identifier
+from synth.identifiers import FAKED_KINDS, IDENTIFIER_KINDS, names_a_key, recognise_identifier, repeats_rarely
 
 __all__ = [
     "IDENTIFIER_KINDS",
@@ -52,7 +52,6 @@ ColumnKind = Literal[
 KINDS: tuple[str, ...] = get_args(ColumnKind)
 #: Below this many rows a column of unique values is not taken for an identifier.
 _MIN_ROWS_FOR_ID = 20
-_ID_NAME = re.compile(r"(^|_)(id|uuid|guid|key)$", re.IGNORECASE)
 #: Names that row numbers come under: R's rownames, a pandas index written as a column (reset_index, to_csv then
 #: read_csv, a stored index), readr's unnamed first column.
 _ROW_NUMBER_NAME = re.compile(
@@ -374,7 +373,10 @@ def _infer_kind(series: pd.Series, arrow_type: pa.DataType) -> ColumnKind:
     if pa.types.is_timestamp(arrow_type) or pa.types.is_date(arrow_type):
         return "datetime"
     if pa.types.is_integer(arrow_type) and not is_category:
-        if unique_per_row and (_ID_NAME.search(name) or _ROW_NUMBER_NAME.match(name) or _is_consecutive(values)):
+        keyed = names_a_key(name) or _ROW_NUMBER_NAME.match(name)
+        if unique_per_row and (keyed or _is_consecutive(values)):
+            return "id"
+        if keyed and repeats_rarely(n_unique, len(values)):  # a key in a table of repeated rows, a panel's case
             return "id"
         return "integer"
     if pa.types.is_floating(arrow_type) and not is_category:

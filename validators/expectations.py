@@ -1,8 +1,9 @@
 """The data contract: a Great Expectations suite built in code from the real training data, and its validation.
 
 Two contracts come from one table: ``input`` (what a later real batch must keep: columns and order, types,
-non-null columns, unique ids, a minimum row count) and ``synthetic`` (what a generated set must satisfy on top:
-null shares, numeric ranges, category sets, the exact row count). GX is imported only here, and only when used.
+non-null columns, ids unique where the real ones are, a minimum row count) and ``synthetic`` (what a generated set
+must satisfy on top: null shares, numeric ranges, category sets, the exact row count). GX is imported only here, and
+only when used.
 """
 
 from __future__ import annotations
@@ -69,7 +70,8 @@ def build_contract(
             )
         if not column.nullable:
             expectations.append({"type": "expect_column_values_to_not_be_null", "kwargs": {"column": name}})
-        if column.kind == "id":
+        if column.kind == "id" and (kind == "synthetic" or train[name].dropna().is_unique):
+            # generated keys are always fresh and distinct; real ones only where the real rows never repeat one
             expectations.append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": name}})
         if kind == "synthetic":
             expectations += _value_expectations(train[name], column.kind, column.nullable, widen_ranges,

@@ -86,6 +86,26 @@ def test_row_numbers_of_a_sampled_table_are_ids(name: str) -> None:
     assert kinds == {name: "id", "price": "integer", "x": "continuous"}
 
 
+@pytest.mark.parametrize("name", ["uid", "patient_id", "PatientID", "caseid", "case_number", "record_no"])
+def test_an_integer_key_is_an_id_in_a_table_of_repeated_rows(name: str) -> None:
+    """A case number repeats where rows do (a duplicated row, a person interviewed twice): it is still a key, never a
+    number to learn, whose generated values would land on real case numbers."""
+    keys = np.random.default_rng(0).choice(10_000_000, size=300, replace=False) + 19_780_000
+    frame = pd.DataFrame({name: keys, "x": np.arange(300.0)})
+    repeated = pd.concat([frame, frame.iloc[:40]], ignore_index=True)
+    assert infer_schema(repeated)[name].kind == "id"
+
+
+@pytest.mark.parametrize("name", ["store_id", "paid", "pid7", "number", "key_count"])
+def test_codes_with_few_values_and_names_that_only_look_like_keys_stay_integers(name: str) -> None:
+    """45 stores in 300 rows are a feature to learn; ``paid`` and ``pid7`` do not name keys."""
+    rng = np.random.default_rng(0)
+    values = rng.integers(0, 45, 300) if name == "store_id" else rng.choice(10_000, size=300) + 100
+    frame = pd.DataFrame({name: values, "x": np.arange(300.0)})
+    frame = pd.concat([frame, frame.iloc[:40]], ignore_index=True)
+    assert infer_schema(frame)[name].kind == "integer"
+
+
 def test_arrow_ints_with_nulls_stay_integers() -> None:
     table = pa.table({"n": pa.array([1, None, 3], type=pa.int32())})
     frame = table_to_frame(table)

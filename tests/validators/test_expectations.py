@@ -38,6 +38,19 @@ def test_contract_holds_for_its_own_data(people: pd.DataFrame, tmp_path: Path) -
     assert (tmp_path / "synthetic" / "index.html").is_file()  # GX's data docs, offline
 
 
+def test_a_table_of_repeated_rows_keeps_its_own_input_contract(people: pd.DataFrame) -> None:
+    """Its keys repeat where its rows do, so only the synthetic contract, whose keys are fresh, asks for unique ones."""
+    repeated = pd.concat([people, people.iloc[:30]], ignore_index=True)
+    schema = infer_schema(repeated)
+    assert schema["person_id"].kind == "id"
+    input_contract = build_contract(repeated, schema, kind="input")
+    assert validate_contract(repeated, input_contract).success
+    synthetic = build_contract(repeated, schema, kind="synthetic", rows=len(repeated))
+    assert "expect_column_values_to_be_unique(column='person_id'" in " ".join(
+        validate_contract(repeated, synthetic).failures
+    )
+
+
 @pytest.mark.parametrize(
     ("change", "broken"),
     [
