@@ -1,10 +1,10 @@
-"""Columns fixed by the band another number falls in (a site by its case-number range, a year by the date, an age
+"""Columns fixed by the band another number falls in (a site by its postcode range, a year by the date, an age
 group by the age): found at fit, kept at decode.
 
 Real tables carry columns that cut a number into ranges: an age group beside the age, a spending flag beside the
-spending, a site that is the leading digit of the case number, a year beside the date. A lookup of each value
+spending, a site that is the leading digit of the postcode, a year beside the date. A lookup of each value
 (``synth/tabular/dependencies.py``) keeps such a column only where the generator draws a number a real row holds,
-and a continuous number or a date rarely is one, so generated rows put a case number of site 2 in site 5, and a
+and a continuous number or a date rarely is one, so generated rows put a postcode of site 2 in site 5, and a
 detector splits on the number and finds them. ``find_bands`` finds each column whose levels, with the rows sorted by
 the number, each take one run of the number's values that no other level's run overlaps; ``Band.apply`` writes the
 level from the number after decoding. Only the levels and the cuts between their runs (midway between the last value

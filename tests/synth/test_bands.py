@@ -1,4 +1,4 @@
-"""Columns fixed by the band another number falls in (a site by its case-number range, an age group, a year by the
+"""Columns fixed by the band another number falls in (a site by its postcode range, an age group, a year by the
 date): found only where every real row keeps them, written in every generated row, never with a rare level, across
 a save, never in a private fit."""
 
@@ -18,7 +18,7 @@ AGE_GROUPS = ["under 30", "30 to 59", "60 and over"]
 
 
 def patients(rows: int = 2_000, seed: int = 0) -> pd.DataFrame:
-    """Patients with a case number whose leading digit is their site, an age and its group, a visit date and its
+    """Patients with a postcode whose leading digit is their site, an age and its group, a visit date and its
     year, spending and whether anything was spent, and a sex drawn regardless of the rest."""
     rng = np.random.default_rng(seed)
     site = rng.integers(0, len(SITES), rows)
@@ -26,7 +26,7 @@ def patients(rows: int = 2_000, seed: int = 0) -> pd.DataFrame:
     visit = pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 5 * 365 * 24, rows), unit="h")
     spent = np.where(rng.random(rows) < 0.3, 0.0, np.round(rng.lognormal(5, 1, rows), 2))
     return pd.DataFrame({
-        "case_number": (site + 1) * 100_000 + rng.integers(0, 50_000, rows),
+        "postcode": (site + 1) * 100_000 + rng.integers(0, 50_000, rows),
         "site": pd.Categorical(SITES[site]),
         "age": age,
         "age_group": np.select([age < 30, age < 60], AGE_GROUPS[:2], AGE_GROUPS[2]),
@@ -43,7 +43,7 @@ def bands(frame: pd.DataFrame, rare_min: int = 5, skip: frozenset[str] = frozens
     return {band.column: band.source for band in find_bands(frame, infer_schema(frame), rare_min, skip)}
 
 
-EXPECTED = {"site": "case_number", "age_group": "age", "year": "visit", "any_spending": "spent"}
+EXPECTED = {"site": "postcode", "age_group": "age", "year": "visit", "any_spending": "spent"}
 
 
 def test_each_banded_column_is_found_with_its_number() -> None:
@@ -92,10 +92,10 @@ def test_generated_rows_keep_every_band_conditioned_or_not_across_a_save(tmp_pat
     assert model.transformer_.dependents >= set(EXPECTED)
     rows = model.sample(2_000, seed=1)
     assert rows.dtypes.equals(frame.dtypes)
-    cases = rows["case_number"]
-    in_range = cases.between(100_000, 649_999) & (cases % 100_000 < 50_000)  # within a site's real numbers
+    postcodes = rows["postcode"]
+    in_range = postcodes.between(100_000, 649_999) & (postcodes % 100_000 < 50_000)  # within a site's real numbers
     assert in_range.mean() > 0.3
-    assert (rows.loc[in_range, "site"].astype(str) == SITES[cases[in_range] // 100_000 - 1]).all()
+    assert (rows.loc[in_range, "site"].astype(str) == SITES[postcodes[in_range] // 100_000 - 1]).all()
     visit = rows["visit"]
     new_year = (visit - visit.dt.to_period("Y").dt.start_time).dt.days.isin([0, 364, 365])
     assert (rows.loc[~new_year, "year"] == visit[~new_year].dt.year).all()  # where real visits fall, exactly
