@@ -512,19 +512,23 @@ class ConstantCodec(Codec):
 
 class IdCodec(Codec):
     """Integer keys are never modelled: fresh ones are made, 1..n (the synthesizer moves them past the real ones
-    when it has those at hand). ``max_id`` is the largest value the column's integer type holds."""
+    when it has those at hand). ``max_id`` is the largest value the column's integer type holds; ``null_share`` of
+    the rows come out null, as in the real column (a key that repeats may be missing, where a unique one never is)."""
 
-    def __init__(self, max_id: int) -> None:
-        self.max_id = max_id
+    def __init__(self, max_id: int, null_share: float = 0.0) -> None:
+        self.max_id, self.null_share = max_id, null_share
 
     def decode(self, block: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         n = len(block)
         if n > self.max_id:
             raise SchemaError(f"an id column of this integer type holds at most {self.max_id} ids; {n} were asked")
-        return np.arange(1, n + 1, dtype=np.int64)
+        keys = np.arange(1, n + 1, dtype=np.int64)
+        if not self.null_share:
+            return keys
+        return np.where(rng.random(n) < self.null_share, np.nan, keys)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"codec": "id", "max_id": self.max_id}
+        return {"codec": "id", "max_id": self.max_id, "null_share": self.null_share}
 
 
 class FakeCodec(Codec):
@@ -544,8 +548,8 @@ def is_integer_id(spec: ColumnSpec) -> bool:
     return spec.kind == "id" and spec.arrow_type.startswith(("int", "uint"))
 
 
-def id_codec(spec: ColumnSpec) -> IdCodec:
-    return IdCodec(int(np.iinfo(np.dtype(spec.arrow_type)).max))
+def id_codec(spec: ColumnSpec, null_share: float = 0.0) -> IdCodec:
+    return IdCodec(int(np.iinfo(np.dtype(spec.arrow_type)).max), null_share)
 
 
 def spike_cap(numeric_columns: int) -> int:
@@ -581,7 +585,7 @@ def fit_codec(
     if spec.kind == "constant":
         return ConstantCodec.fit(series, spec)
     if is_integer_id(spec):
-        return id_codec(spec)
+        return id_codec(spec, float(series.isna().mean()))
     return FakeCodec(fit_maker(spec.kind, series, locale=locale, rare_min=rare_min, column=spec.name))
 
 
@@ -607,7 +611,7 @@ def codec_from_dict(data: dict[str, Any]) -> Codec:
     if kind == "constant":
         return ConstantCodec(data["value"], data["null_share"], data["is_datetime"])
     if kind == "id":
-        return IdCodec(data["max_id"])
+        return IdCodec(data["max_id"], data["null_share"])
     if kind == "fake":
         return FakeCodec(maker_from_dict(data))
     raise ValueError(f"unknown codec '{kind}'")

@@ -26,7 +26,7 @@ __all__ = ["FORMAT_VERSION", "SavedModel", "read_model", "write_model"]
 log = logging.getLogger(__name__)
 
 #: The format this code writes and reads. It moves whenever what a save holds or means changes.
-FORMAT_VERSION = 17
+FORMAT_VERSION = 18
 _FILES = ("params.json", "schema.json", "transformer.json", "model.json", "generator.pt")
 
 

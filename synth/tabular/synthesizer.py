@@ -578,18 +578,18 @@ class TabularSynthesizer(Estimator):
     def number_keys(self, frame: pd.DataFrame, first: int = 0) -> pd.DataFrame:
         """``frame`` with its integer key columns numbered anew, past the largest real key ``avoid_values_of`` saw,
         from its ``first``-th fresh key on: rows drawn in several calls (the pipeline's parts and batches) then
-        number on from each other. Changes ``frame`` in place and returns it."""
+        number on from each other. A null key stays null. Changes ``frame`` in place and returns it."""
         starts = getattr(self, "_id_starts", {})
         for spec, codec in zip(self.schema_, self.transformer_.codecs_, strict=True):
             if isinstance(codec, IdCodec):
-                keys = codec.decode(np.zeros((len(frame), 0)), np.random.default_rng(0)) + starts.get(spec.name, 0)
-                keys += first
+                keys = np.arange(1, len(frame) + 1, dtype=np.int64) + starts.get(spec.name, 0) + first
                 if len(keys) and keys[-1] > codec.max_id:
                     raise SchemaError(
                         f"id column '{spec.name}' cannot hold {first + len(frame)} new keys past its largest real one "
                         f"({starts.get(spec.name, 0)}) in its integer type; give the column a wider type"
                     )
-                frame[spec.name] = build_column(keys, spec)
+                null = frame[spec.name].isna().to_numpy()
+                frame[spec.name] = build_column(np.where(null, np.nan, keys) if null.any() else keys, spec)
         return frame
 
     def _identifiers(self, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
