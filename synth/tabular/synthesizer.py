@@ -337,7 +337,7 @@ class TabularSynthesizer(Estimator):
         self.training_rows_ = len(train_rows)
         deadline = None
         if self.time_budget_s is not None:  # the calibration after training is held inside the budget
-            deadline = started + self.time_budget_s - self._calibration_seconds(layout, sampler.width)
+            deadline = started + self.time_budget_s - self._calibration_seconds()
         result = train_gan(
             encoded, layout, sampler, self._plan(), generator, progress, checkpointing, selection, deadline
         )
@@ -668,22 +668,31 @@ class TabularSynthesizer(Estimator):
             if isinstance(codec, NumericCodec) and codec.warp is not None
         ]
 
-    def _calibration_seconds(self, layout: OutputLayout, condition_width: int) -> float:
+    def _shaped_generator(self, generator: torch.Generator) -> TabularGenerator:
+        """A generator of this model's shape (its fitted transformer and condition slots), weights drawn from
+        ``generator``."""
+        return TabularGenerator(
+            self.noise_dim,
+            len(self.condition_counts_),
+            tuple(self.generator_dims),
+            self.transformer_.width,
+            device=self.device_,
+            generator=generator,
+            exact=OutputLayout.of(self.transformer_, self.device_).scalars,
+            sequential=self.sequential_heads,
+        )
+
+    def _calibration_seconds(self) -> float:
         """About what ``_calibrate`` will take, measured before training so that a time budget holds it: a draw costs
         the same whatever the weights, so an untrained generator of the same shape draws one chunk of rows (after a
         few rows that warm the kernels up), and the time is scaled to the pilots' rows."""
-        plan = self._plan()
         untrained = torch.Generator(device=self.device_).manual_seed(0)  # not the training stream
-        net = TabularGenerator(
-            plan.noise_dim, condition_width, plan.generator_dims, layout.width, self.device_, untrained,
-            layout.scalars, plan.sequential_heads,
-        ).eval()  # fmt: skip
-        folded, sampler = self._folded(net), self._generation_sampler(None)
+        folded, sampler = self._folded(self._shaped_generator(untrained).eval()), self._generation_sampler(None)
         self._span_values(folded, 100, None, sampler, untrained)
         started = time.monotonic()
         rows = min(self._pilot_rows(), _SAMPLE_CHUNK_ROWS)
         self._span_values(folded, rows, None, sampler, untrained)
-        draws = CALIBRATION_ROUNDS * (condition_width > 0) + bool(self._warped_numbers())
+        draws = CALIBRATION_ROUNDS * (sampler.n_columns > 0) + bool(self._warped_numbers())
         seconds = (time.monotonic() - started) * draws * self._pilot_rows() / rows
         log.info("%.1f s of the time budget kept for the calibration after training", seconds)
         return seconds
@@ -767,16 +776,7 @@ class TabularSynthesizer(Estimator):
         model.learning_rate_ = model._resolved_learning_rate()
         model.select_every_ = model._resolved_select_every(model.training_rows_)
         model.privacy_spent_ = saved.privacy_spent
-        net = TabularGenerator(
-            model.noise_dim,
-            len(saved.condition_counts),
-            tuple(model.generator_dims),
-            saved.transformer.width,
-            device=model.device_,
-            generator=torch.Generator(device=model.device_),  # weights are overwritten by the saved ones
-            exact=OutputLayout.of(saved.transformer, model.device_).scalars,
-            sequential=model.sequential_heads,
-        )
+        net = model._shaped_generator(torch.Generator(device=model.device_))  # its weights are the saved ones next
         try:
             net.load_state_dict(saved.generator_state)
         except RuntimeError as exc:
