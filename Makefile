@@ -23,8 +23,10 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 # Test files run in parallel, one worker per core up to four (pytest-xdist); a file's tests stay on one worker.
+# Files go out in path order, so the slow end-to-end files (tests/pipelines/) start first and the workers finish
+# together; xdist's default order (most tests first) leaves a two-test file of servers and subprocesses for last.
 test: lint
-	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile
+	$(BIN)/pytest -q -n auto --maxprocesses=4 --dist loadfile --no-loadscope-reorder
 
 # The CUDA tests (marked cuda; skipped without a GPU) of the synth and validators suites, on this machine's GPU.
 test-gpu: $(STAMP)

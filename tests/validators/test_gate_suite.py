@@ -15,6 +15,8 @@ import pytest
 from synth import Schema, infer_schema
 from synth.schema import table_to_frame
 from validators import Report, evaluate
+from validators.gate import decide
+from validators.rare_values import rare_value_share
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -29,6 +31,18 @@ def adult() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]:
     return train, holdout, other, infer_schema(train)
 
 
+@pytest.fixture(scope="module")
+def real_report(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> Report:
+    """Other real rows judged as a synthetic set, without rare-value protection (k=1 checks nothing)."""
+    return _judge(adult, adult[2], rare_min=1)
+
+
+@pytest.fixture(scope="module")
+def copy_report(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> Report:
+    """1,500 training rows judged as a synthetic set."""
+    return _judge(adult, adult[0].sample(1500, random_state=2).reset_index(drop=True))
+
+
 def _judge(
     adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema], candidate: pd.DataFrame, rare_min: int = 5
 ) -> Report:
@@ -40,27 +54,24 @@ def _failed(report: Report) -> set[str]:
     return {m.name for m in report.metrics if m.status == "fail"}
 
 
-def test_real_rows_pass(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
+def test_real_rows_pass(real_report: Report) -> None:
     """Every calibrated check passes real rows; the rare-value check (absolute: k=1 checks nothing) is apart."""
-    report = _judge(adult, adult[2], rare_min=1)
-    assert report.verdict.status == "passed", report.to_text()
+    assert real_report.verdict.status == "passed", real_report.to_text()
 
 
 def test_real_rows_fail_the_rare_value_check(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
     """Real rows carry categories only a few training rows hold (Adult's rarest countries and occupations)."""
-    record = _judge(adult, adult[2]).metric("rare_value_share")
+    train, holdout, other, schema = adult
+    record = rare_value_share(train, other, holdout, schema=schema, rare_min=5)
     assert record.status == "fail" and record.value > 0 and record.reference > 0
     worst = record.details["worst_columns"][0]
     assert worst["share"] == record.value and worst["examples"]
     assert all("*" in example or len(example) == 1 for example in worst["examples"])
 
 
-def test_a_copy_of_the_training_data_fails_on_leakage(
-    adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema],
-) -> None:
-    report = _judge(adult, adult[0].sample(1500, random_state=2).reset_index(drop=True))
-    assert report.verdict.status == "failed"
-    assert {"exact_copy_rate", "dcr_holdout_share", "low_dcr_share", "mia_auc"} <= _failed(report)
+def test_a_copy_of_the_training_data_fails_on_leakage(copy_report: Report) -> None:
+    assert copy_report.verdict.status == "failed"
+    assert {"exact_copy_rate", "dcr_holdout_share", "low_dcr_share", "mia_auc"} <= _failed(copy_report)
 
 
 def test_independently_shuffled_columns_fail(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
@@ -80,17 +91,13 @@ def test_a_collapsed_set_fails_on_coverage(adult: tuple[pd.DataFrame, pd.DataFra
     assert {"prdc_coverage", "prdc_recall", "category_coverage", "range_coverage"} <= _failed(report)
 
 
-def test_not_enforced_gate_only_warns(adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema]) -> None:
-    train, holdout, _, schema = adult
-    report = evaluate(train, train.iloc[:1500], holdout, schema=schema, enforce=False)
-    assert report.verdict.status == "warned" and report.verdict.failures
+def test_not_enforced_gate_only_warns(copy_report: Report) -> None:
+    verdict = decide(list(copy_report.metrics), enforce=False)
+    assert verdict.status == "warned" and verdict.failures == copy_report.verdict.failures
 
 
-def test_html_report_is_self_contained_and_renders(
-    adult: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, Schema], tmp_path: Path
-) -> None:
-    report = _judge(adult, adult[2], rare_min=1)
-    page = report.to_html()
+def test_html_report_is_self_contained_and_renders(real_report: Report, tmp_path: Path) -> None:
+    page = real_report.to_html()
     assert "<script" not in page and "http://" not in page.replace("http://www.w3.org/2000/svg", "")
     assert "https://" not in page
     assert page.count("<svg") == 15 + 3  # one distribution per column, heatmap, DCR histogram, coverage
